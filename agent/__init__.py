@@ -1,0 +1,1 @@
+"""GeoVigie agent package."""

@@ -1,0 +1,1 @@
+"""Shared foundation of GeoVigie: settings, errors, domain types and persistence."""

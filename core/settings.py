@@ -1,0 +1,116 @@
+"""The one settings object of GeoVigie.
+
+Every knob is read here, from the environment (prefix ``GEOVIGIE_``) or a ``.env`` file, and nowhere else.
+Everything else receives a :class:`Settings` instance as a dependency.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_DEFAULT_HOME = Path(".geovigie")
+
+
+class Settings(BaseSettings):
+    """GeoVigie configuration, populated from ``GEOVIGIE_*`` environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEOVIGIE_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
+
+    home: Path = _DEFAULT_HOME
+    """Working folder for the database, artifacts and caches (created on demand)."""
+
+    data_dir: Path = Path("../shared/data")
+    """Root of the labelled sample data used by `geovigie ingest --samples`, benchmarks and evals."""
+
+    db_url: str = ""
+    """SQLAlchemy URL; empty means a SQLite file inside ``home``."""
+
+    artifacts_dir: Path | None = None
+    """Where PNG/GeoJSON/COG outputs are written; defaults to ``home/artifacts``."""
+
+    stac_api_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Remote STAC APIs searched in addition to the local catalog (e.g. Earth Search)."""
+
+    stac_timeout_s: float = 20.0
+    """Timeout for one remote STAC request."""
+
+    geocoder: Literal["offline", "nominatim"] = "offline"
+    """Offline gazetteer (default) or Nominatim via geopy (needs internet)."""
+
+    max_aoi_km2: float = 25_000.0
+    """Largest area of interest a tool accepts."""
+
+    max_pixels: int = 400_000_000
+    """Largest number of pixels (per band) read for one request."""
+
+    tile_size: int = 1024
+    """Tile edge in pixels for tiled processing."""
+
+    tile_overlap: int = 32
+    """Overlap between neighbouring tiles, in pixels."""
+
+    llm_base_url: str | None = None
+    """OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama, OpenAI); unset means the offline planner."""
+
+    llm_model: str = "geovlm"
+    """Served model name at ``llm_base_url``."""
+
+    llm_api_key: str = "EMPTY"
+    """API key for ``llm_base_url``."""
+
+    llm_timeout_s: float = 60.0
+    """Timeout of one LLM request."""
+
+    vlm_base_url: str | None = None
+    """Endpoint used by ``ask_image``; defaults to ``llm_base_url``."""
+
+    max_images_per_request: int = 4
+    """Most images sent to the VLM in one request."""
+
+    agent_max_steps: int = 12
+    """Most tool-calling steps in one turn."""
+
+    agent_time_budget_s: float = 300.0
+    """Wall-clock budget of one agent turn."""
+
+    @field_validator("stac_api_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [u.strip() for u in value.replace(";", ",").split(",") if u.strip()]
+        return value
+
+    @property
+    def resolved_db_url(self) -> str:
+        """The database URL, defaulting to a SQLite file inside ``home``."""
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.home / 'geovigie.db').resolve()}"
+
+    @property
+    def resolved_artifacts_dir(self) -> Path:
+        """The artifacts folder, defaulting to ``home/artifacts``."""
+        return self.artifacts_dir if self.artifacts_dir is not None else self.home / "artifacts"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """SQLite file used by the LangGraph checkpointer."""
+        return self.home / "checkpoints.sqlite"
+
+    def ensure_dirs(self) -> None:
+        """Create the working folders."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.resolved_artifacts_dir.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once)."""
+    return Settings()

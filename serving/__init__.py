@@ -1,0 +1,1 @@
+"""Serving: the command line, the model server launcher and the HTTP API."""

@@ -1,0 +1,142 @@
+"""Content-addressed artifact store: PNG quicklooks/overlays, GeoJSON (EPSG:4326) and COG masks."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from PIL import Image
+
+from core.domain import ArtifactKind, ArtifactRef, BBox
+from core.errors import TerminalError
+
+_MEDIA_TYPES: dict[str, str] = {
+    "png": "image/png",
+    "geojson": "application/geo+json",
+    "cog": "image/tiff; application=geotiff; profile=cloud-optimized",
+    "json": "application/json",
+    "markdown": "text/markdown",
+    "html": "text/html",
+}
+_EXTENSIONS: dict[str, str] = {
+    "png": ".png",
+    "geojson": ".geojson",
+    "cog": ".tif",
+    "json": ".json",
+    "markdown": ".md",
+    "html": ".html",
+}
+
+
+class ArtifactStore:
+    """Writes artifacts under one folder, named by the hash of their content (idempotent, no collisions)."""
+
+    def __init__(self, root: Path) -> None:
+        """Use ``root`` as the artifacts folder (created if missing)."""
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path_of(self, artifact_id: str) -> Path:
+        """Path of an artifact id, refusing anything that would escape the folder.
+
+        Raises:
+            TerminalError: if the id is not a plain file name inside the store.
+        """
+        candidate = (self.root / artifact_id).resolve()
+        if candidate.parent != self.root or not candidate.is_file():
+            raise TerminalError(f"No artifact named {artifact_id!r}.", hint="Use an id returned by a tool.")
+        return candidate
+
+    def _write(self, data: bytes, *, kind: ArtifactKind, title: str, role: str, bbox: BBox | None) -> ArtifactRef:
+        digest = hashlib.sha256(data).hexdigest()[:24]
+        artifact_id = digest + _EXTENSIONS[kind]
+        path = self.root / artifact_id
+        if not path.exists():
+            # Write then rename, so a crash or a full disk never leaves a half-written artifact.
+            try:
+                fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".part")
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, path)
+            except OSError as exc:
+                Path(tmp).unlink(missing_ok=True)
+                raise TerminalError(
+                    f"Could not write the {kind} artifact: {exc.strerror or exc}.",
+                    hint="Free disk space in the artifacts folder (GEOVIGIE_ARTIFACTS_DIR) and retry.",
+                ) from exc
+        return ArtifactRef(
+            id=artifact_id,
+            kind=kind,
+            media_type=_MEDIA_TYPES[kind],
+            title=title,
+            path=str(path),
+            role=role,
+            bbox=bbox,
+        )
+
+    def save_png(self, rgb: np.ndarray, *, title: str, role: str, bbox: BBox | None = None) -> ArtifactRef:
+        """Save an (H, W, 3|4) uint8 array as PNG."""
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", optimize=False)
+        return self._write(buf.getvalue(), kind="png", title=title, role=role, bbox=bbox)
+
+    def save_geojson(
+        self, collection: dict[str, Any], *, title: str, role: str, bbox: BBox | None = None
+    ) -> ArtifactRef:
+        """Save a GeoJSON FeatureCollection (coordinates must be EPSG:4326)."""
+        data = json.dumps(collection, separators=(",", ":"), sort_keys=True).encode()
+        return self._write(data, kind="geojson", title=title, role=role, bbox=bbox)
+
+    def save_json(self, payload: dict[str, Any], *, title: str, role: str) -> ArtifactRef:
+        """Save a JSON document."""
+        data = json.dumps(payload, indent=1, sort_keys=True, default=str).encode()
+        return self._write(data, kind="json", title=title, role=role, bbox=None)
+
+    def save_text(self, text: str, *, kind: ArtifactKind, title: str, role: str) -> ArtifactRef:
+        """Save a Markdown or HTML document."""
+        return self._write(text.encode(), kind=kind, title=title, role=role, bbox=None)
+
+    def save_cog(
+        self,
+        array: np.ndarray,
+        *,
+        transform: Affine,
+        crs: Any,
+        title: str,
+        role: str,
+        nodata: float | None = None,
+        bbox: BBox | None = None,
+    ) -> ArtifactRef:
+        """Save a single-band or (bands, H, W) array as a Cloud-Optimized GeoTIFF."""
+        data = array[np.newaxis] if array.ndim == 2 else array
+        if data.dtype == bool:
+            data = data.astype(np.uint8)
+        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tif.part")
+        os.close(fd)
+        try:
+            profile: dict[str, Any] = {
+                "driver": "COG",
+                "width": data.shape[2],
+                "height": data.shape[1],
+                "count": data.shape[0],
+                "dtype": data.dtype.name,
+                "compress": "DEFLATE",
+                "transform": transform,
+                "nodata": nodata,
+            }
+            if crs is not None:
+                profile["crs"] = crs
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(data)
+            payload = Path(tmp).read_bytes()
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return self._write(payload, kind="cog", title=title, role=role, bbox=bbox)

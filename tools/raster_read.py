@@ -1,0 +1,224 @@
+"""Windowed reads of scene bands onto a common grid (never the whole scene when an AOI is given).
+
+Co-registration of two dates is "read date 2 onto date 1's grid": each band is warped (bilinear) onto the
+reference grid through a GDAL WarpedVRT, which only fetches the source blocks the window needs. Pixels that
+fall outside the source become NaN, so a date-2 raster a few pixels smaller (OSCD Abu Dhabi, Hong Kong)
+simply leaves a NaN border that every tool masks out.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.io import DatasetReader
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window, from_bounds
+
+from core.domain import BBox
+from core.errors import NoDataError, ToolInputError
+from tools.raster_grid import Grid
+from tools.scene import BandRef, Scene
+
+
+@dataclass
+class RasterData:
+    """Bands of one scene on one grid, as float32 with NaN where there is no valid data."""
+
+    data: np.ndarray
+    """(bands, height, width) float32; reflectance when the scene has a scale, raw values otherwise."""
+    band_names: list[str]
+    grid: Grid
+    scene: Scene
+
+    def band(self, name: str) -> np.ndarray:
+        """One band by the name it was requested with."""
+        return self.data[self.band_names.index(name)]
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Pixels valid in every band."""
+        return np.all(np.isfinite(self.data), axis=0)
+
+
+@contextmanager
+def open_raster(href: str) -> Iterator[DatasetReader]:
+    """Open a raster, turning GDAL failures into actionable errors."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(href) as src:
+                yield src
+    except RasterioIOError as exc:
+        raise ToolInputError(
+            f"Cannot read raster {href}: {exc}.",
+            hint="Check that the file exists and is a valid GeoTIFF/COG/PNG, then re-ingest it.",
+        ) from exc
+
+
+def _reference_band(scene: Scene, bands: Sequence[str]) -> BandRef:
+    refs = [scene.require_band(b) for b in bands] if bands else scene.bands()
+    if not refs:
+        raise ToolInputError(f"Scene {scene.id} has no data assets.", hint="Re-ingest the scene.")
+    return min(refs, key=lambda r: r.gsd if r.gsd is not None else math.inf)
+
+
+def scene_grid(scene: Scene, bbox: BBox | None, *, bands: Sequence[str] = (), max_pixels: int | None = None) -> Grid:
+    """The native grid of a scene's finest requested band, cropped to an AOI.
+
+    Args:
+        scene: The scene.
+        bbox: AOI in EPSG:4326, or None for the whole scene.
+        bands: Bands that will be read (the finest one sets the grid).
+        max_pixels: Refuse grids larger than this.
+
+    Raises:
+        NoDataError: the AOI does not intersect the scene.
+        ToolInputError: the AOI needs a georeferenced scene, or the grid is too large.
+    """
+    ref = _reference_band(scene, bands)
+    with open_raster(ref.href) as src:
+        crs = src.crs if scene.georeferenced and src.crs is not None else None
+        transform = src.transform if crs is not None else Affine.identity()
+        full = Window(0, 0, src.width, src.height)
+        if bbox is not None and crs is None:
+            raise ToolInputError(
+                f"Image {scene.id} is not georeferenced, so a geographic AOI cannot be applied.",
+                hint="Call the tool without bbox to analyse the whole image.",
+            )
+        if bbox is None:
+            window = full
+        else:
+            left, bottom, right, top = transform_bounds("EPSG:4326", crs, *bbox, densify_pts=21)
+            window = from_bounds(left, bottom, right, top, transform=transform)
+            window = window.round_offsets(op="floor").round_lengths(op="ceil")
+            try:
+                window = window.intersection(full)
+            except Exception as exc:  # rasterio raises WindowError when disjoint
+                raise NoDataError(
+                    f"The area {bbox} is outside scene {scene.id} (footprint {scene.bbox}).",
+                    hint="Search imagery that covers this area, or move the AOI inside the footprint.",
+                ) from exc
+            if window.width < 1 or window.height < 1:
+                raise NoDataError(
+                    f"The area {bbox} is outside scene {scene.id}.",
+                    hint="Search imagery that covers this area.",
+                )
+    grid = Grid(crs=crs, transform=transform, width=src.width, height=src.height).subgrid(window)
+    if max_pixels is not None and grid.width * grid.height > max_pixels:
+        raise ToolInputError(
+            f"The request covers {grid.width}x{grid.height} pixels, over the limit of {max_pixels:,}.",
+            hint="Use a smaller area of interest (bbox) or raise GEOVIGIE_MAX_PIXELS.",
+        )
+    return grid
+
+
+def _same_grid(src: DatasetReader, grid: Grid) -> bool:
+    if grid.crs is None:
+        return True
+    if src.crs != grid.crs:
+        return False
+    st, gt = src.transform, grid.transform
+    if not (math.isclose(st.a, gt.a, rel_tol=1e-9) and math.isclose(st.e, gt.e, rel_tol=1e-9)):
+        return False
+    col = (gt.c - st.c) / st.a
+    row = (gt.f - st.f) / st.e
+    return abs(col - round(col)) < 1e-6 and abs(row - round(row)) < 1e-6
+
+
+def _read_one(ref: BandRef, grid: Grid, resampling: Resampling) -> np.ndarray:
+    with open_raster(ref.href) as src:
+        nodata = src.nodatavals[ref.index - 1] if src.nodatavals else None
+        if _same_grid(src, grid):
+            if grid.crs is None:
+                window = Window(*(-grid.transform.c, -grid.transform.f), grid.width, grid.height)
+            else:
+                window = from_bounds(*grid.bounds, transform=src.transform).round_offsets().round_lengths()
+            fill = nodata if nodata is not None else 0
+            arr = src.read(ref.index, window=window, boundless=True, fill_value=fill, masked=False)
+            out = arr.astype(np.float32)
+            if nodata is not None:
+                out[arr == nodata] = np.nan
+            outside = _outside_mask(window, src.width, src.height)
+            if outside is not None:
+                out[outside] = np.nan
+            return out
+        with WarpedVRT(
+            src,
+            crs=grid.crs,
+            transform=grid.transform,
+            width=grid.width,
+            height=grid.height,
+            resampling=resampling,
+            src_nodata=nodata,
+            nodata=np.nan,
+            dtype="float32",
+        ) as vrt:
+            return vrt.read(ref.index).astype(np.float32, copy=False)
+
+
+def _outside_mask(window: Window, width: int, height: int) -> np.ndarray | None:
+    r0, c0 = int(window.row_off), int(window.col_off)
+    h, w = int(window.height), int(window.width)
+    if r0 >= 0 and c0 >= 0 and r0 + h <= height and c0 + w <= width:
+        return None
+    rows = np.arange(r0, r0 + h)
+    cols = np.arange(c0, c0 + w)
+    return ((rows < 0) | (rows >= height))[:, None] | ((cols < 0) | (cols >= width))[None, :]
+
+
+def read_bands(
+    scene: Scene, bands: Sequence[str], grid: Grid, *, resampling: Resampling = Resampling.bilinear
+) -> RasterData:
+    """Read bands of a scene onto a grid (windowed; warped when the scene's grid differs).
+
+    Args:
+        scene: The scene to read.
+        bands: Band names (common names such as ``red``/``nir`` or ids such as ``B04``).
+        grid: Target grid (from :func:`scene_grid`, possibly of another scene: co-registration).
+        resampling: Resampling used when warping.
+
+    Raises:
+        ToolInputError: a band is missing, or two non-georeferenced images have different sizes.
+        NoDataError: nothing valid in the window.
+    """
+    refs = [scene.require_band(b) for b in bands]
+    if grid.crs is None:
+        _check_plain_size(scene, refs[0], grid)
+    arrays = [_read_one(ref, grid, resampling) for ref in refs]
+    data = np.stack(arrays) if arrays else np.empty((0, grid.height, grid.width), np.float32)
+    if scene.scale is not None:
+        data *= np.float32(scene.scale)
+    raster = RasterData(data=data, band_names=list(bands), grid=grid, scene=scene)
+    if data.size and not raster.valid.any():
+        raise NoDataError(
+            f"Scene {scene.id} has no valid pixels in the requested area (all nodata).",
+            hint="Choose another scene or move the area of interest onto the imaged part.",
+        )
+    return raster
+
+
+def _check_plain_size(scene: Scene, ref: BandRef, grid: Grid) -> None:
+    with open_raster(ref.href) as src:
+        fits = -grid.transform.c + grid.width <= src.width and -grid.transform.f + grid.height <= src.height
+        if not fits:
+            raise ToolInputError(
+                f"Image {scene.id} is {src.width}x{src.height} px and has no georeferencing, so it cannot be "
+                f"aligned with a {grid.width}x{grid.height} px image.",
+                hint="Compare images of identical size, or use georeferenced GeoTIFFs.",
+            )
+
+
+def read_aoi(scene: Scene, bands: Sequence[str], bbox: BBox | None, *, max_pixels: int | None = None) -> RasterData:
+    """Read bands of a scene over an AOI on the scene's own (finest requested band) grid."""
+    grid = scene_grid(scene, bbox, bands=bands, max_pixels=max_pixels)
+    return read_bands(scene, bands, grid)

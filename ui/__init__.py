@@ -1,0 +1,1 @@
+"""GeoVigie ui package."""
