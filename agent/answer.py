@@ -1,0 +1,114 @@
+"""The structured answer of a turn: text, figures with provenance, artifacts, trace."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agent.state import StepRecord
+
+AnswerStatus = Literal["answered", "clarify", "abstain", "error"]
+
+
+class FigureClaim(BaseModel):
+    """A number in the answer and where it comes from."""
+
+    name: str
+    value: float
+    unit: str
+    uncertainty: str | None = None
+    tool: str
+    method: str
+    item_ids: list[str]
+    dates: list[str | None]
+    crs: str | None = None
+    pixel_size_m: float | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class TraceStep(BaseModel):
+    """One tool call of the turn, for the trace."""
+
+    tool: str
+    args: dict[str, Any]
+    ok: bool
+    summary: str
+    duration_s: float
+    error_type: str | None = None
+
+
+class Answer(BaseModel):
+    """What a turn returns to the CLI, HTTP API and UI."""
+
+    thread_id: str
+    question: str
+    language: str
+    status: AnswerStatus
+    text: str
+    figures: list[FigureClaim] = Field(default_factory=list)
+    provenance: list[dict[str, Any]] = Field(default_factory=list)
+    artifacts: list[dict[str, Any]] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    trace: list[TraceStep] = Field(default_factory=list)
+    planner: str = ""
+    model_calls: int = 0
+    stop_reason: str | None = None
+
+    def provenance_complete(self) -> bool:
+        """True when every figure names its scenes and their dates (or is scene-free, like geocoding)."""
+        return all(all(d for d in f.dates) for f in self.figures if f.item_ids)
+
+
+def collect_evidence(steps: list[StepRecord]) -> tuple[list[FigureClaim], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Figures, provenance records and artifacts of successful steps, in order, de-duplicated."""
+    figures: list[FigureClaim] = []
+    provenance: list[dict[str, Any]] = []
+    artifacts: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for step in steps:
+        out = step.get("output")
+        if not step.get("ok") or not out:
+            continue
+        prov = out.get("provenance", {})
+        provenance.append(prov)
+        scenes = prov.get("scenes", [])
+        for fig in out.get("figures", []):
+            figures.append(
+                FigureClaim(
+                    name=fig["name"],
+                    value=fig["value"],
+                    unit=fig["unit"],
+                    uncertainty=fig.get("uncertainty"),
+                    tool=step["tool"],
+                    method=prov.get("method", ""),
+                    item_ids=[s["item_id"] for s in scenes],
+                    dates=[s.get("datetime") for s in scenes],
+                    crs=prov.get("crs"),
+                    pixel_size_m=prov.get("pixel_size_m"),
+                    parameters=prov.get("parameters", {}),
+                )
+            )
+        for art in out.get("artifacts", []):
+            if art["id"] not in seen:
+                seen.add(art["id"])
+                artifacts.append(art)
+    return figures, provenance, artifacts
+
+
+def evidence_block(figures: list[FigureClaim], language: str) -> str:
+    """A Markdown 'Sources' list: one line per figure with scenes, dates, method, CRS and pixel size."""
+    if not figures:
+        return ""
+    title = "Sources et méthode" if language == "fr" else "Sources and method"
+    lines = [f"\n\n**{title}**"]
+    for fig in figures:
+        scenes = (
+            ", ".join(f"{i} ({(d or 'date ?')[:10]})" for i, d in zip(fig.item_ids, fig.dates, strict=False)) or "—"
+        )
+        px = f"{fig.pixel_size_m:.2f} m" if fig.pixel_size_m else "n/a"
+        lines.append(
+            f"- {fig.name} = {fig.value:g} {fig.unit}: {fig.tool}, {fig.method}; scenes {scenes}; "
+            f"CRS {fig.crs or 'n/a'}, pixel {px}"
+        )
+    return "\n".join(lines)

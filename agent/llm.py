@@ -1,0 +1,70 @@
+"""The LLM planner: any OpenAI-compatible chat endpoint with tool calling (vLLM, llama.cpp, Ollama, OpenAI)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.language_models import LanguageModelInput
+from langchain_openai import ChatOpenAI
+
+from agent.graph import PlannerModel
+from core.errors import ConfigError
+from core.settings import Settings
+from tools.base import GeoTool
+
+
+def openai_tool_specs(tools: Mapping[str, GeoTool[Any]]) -> list[dict[str, Any]]:
+    """OpenAI ``tools`` definitions generated from the registry (name, docstring, JSON schema)."""
+    specs = []
+    for tool in tools.values():
+        schema = tool.json_schema()
+        schema.pop("title", None)
+        specs.append(
+            {
+                "type": "function",
+                "function": {"name": tool.name, "description": tool.description, "parameters": schema},
+            }
+        )
+    return specs
+
+
+class CompatChatOpenAI(ChatOpenAI):
+    """ChatOpenAI that sends ``content: ""`` instead of null on assistant tool-call messages.
+
+    llama.cpp's server answers HTTP 500 to ``content: null`` (what langchain-openai sends on the turn after
+    a tool call); vLLM and OpenAI accept both, so the empty string is the portable choice.
+    """
+
+    def _get_request_payload(
+        self, input_: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        for message in payload.get("messages", []):
+            if message.get("role") == "assistant" and message.get("content") is None:
+                message["content"] = ""
+        return payload
+
+
+def chat_model(settings: Settings, *, base_url: str | None = None, model: str | None = None) -> ChatOpenAI:
+    """A chat model on the configured endpoint.
+
+    Raises:
+        ConfigError: when no endpoint is configured.
+    """
+    url = base_url or settings.llm_base_url
+    if not url:
+        raise ConfigError("No LLM endpoint configured.", hint="Set GEOVIGIE_LLM_BASE_URL (e.g. http://host:8000/v1).")
+    return CompatChatOpenAI(
+        base_url=url,
+        model=model or settings.llm_model,
+        api_key=settings.llm_api_key,  # type: ignore[arg-type]
+        timeout=settings.llm_timeout_s,
+        max_retries=1,
+        temperature=0.0,
+    )
+
+
+def llm_planner(settings: Settings, tools: Mapping[str, GeoTool[Any]]) -> PlannerModel:
+    """The production planner: the endpoint's model bound to the tool registry."""
+    return chat_model(settings).bind_tools(openai_tool_specs(tools))  # type: ignore[return-value]

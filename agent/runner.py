@@ -1,0 +1,120 @@
+"""Run turns of the agent: one object that the CLI, the HTTP API, the UI and the evals share."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.answer import Answer
+from agent.graph import AgentLimits, PlannerModel, build_graph
+from core.errors import ToolInputError
+from core.settings import Settings
+from tools.base import GeoTool, ToolContext
+
+MAX_QUESTION_CHARS = 4000
+
+
+def sqlite_checkpointer(settings: Settings) -> SqliteSaver:
+    """The default thread store: a SQLite file in the GeoVigie home (survives restarts)."""
+    settings.ensure_dirs()
+    conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return SqliteSaver(conn)
+
+
+def validate_question(question: str) -> str:
+    """Reject empty or oversized questions with an actionable message.
+
+    Raises:
+        ToolInputError: the question is empty or too long.
+    """
+    text = (question or "").strip()
+    if not text:
+        raise ToolInputError(
+            "The question is empty.",
+            hint="Ask about a place and a risk, e.g. 'Flood extent near Orihuela in September 2019?'",
+        )
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ToolInputError(
+            f"The question is {len(text)} characters long (limit {MAX_QUESTION_CHARS}).", hint="Ask a shorter question."
+        )
+    return text
+
+
+@dataclass
+class Agent:
+    """A compiled graph plus the name of its planner."""
+
+    graph: CompiledStateGraph[Any, None, Any, Any]
+    planner: str
+
+    def _config(self, thread_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": 100}
+
+    def stream(self, question: str, *, thread_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Run one turn, yielding typed events (plan, tool_started, tool_progress, tool_finished, answer, final).
+
+        Raises:
+            ToolInputError: the question is empty or too long (before anything runs).
+        """
+        text = validate_question(question)
+        tid = thread_id or uuid.uuid4().hex
+        for chunk in self.graph.stream({"messages": [HumanMessage(text)]}, self._config(tid), stream_mode="custom"):
+            if isinstance(chunk, dict):
+                yield chunk
+
+    def ask(self, question: str, *, thread_id: str | None = None) -> Answer:
+        """Run one turn and return the structured answer."""
+        final: dict[str, Any] | None = None
+        for event in self.stream(question, thread_id=thread_id):
+            if event.get("type") == "final":
+                final = event["answer"]
+        assert final is not None, "the graph always ends with finalize"
+        return Answer.model_validate(final)
+
+    def history(self, thread_id: str) -> list[dict[str, Any]]:
+        """The answers of a thread, oldest first (from the checkpoints)."""
+        answers: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        for snapshot in self.graph.get_state_history(self._config(thread_id)):
+            answer, turn = snapshot.values.get("answer"), int(snapshot.values.get("turn", 0))
+            if answer and turn not in seen:
+                seen.add(turn)
+                answers.append(answer)
+        return list(reversed(answers))
+
+
+def build_agent(
+    *,
+    settings: Settings,
+    ctx: ToolContext,
+    tools: Mapping[str, GeoTool[Any]] | None = None,
+    model: PlannerModel | None = None,
+    planner_name: str | None = None,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+) -> Agent:
+    """Build the agent with the planner the settings call for (LLM endpoint, else the offline planner)."""
+    from tools import TOOLS
+
+    registry = dict(tools if tools is not None else TOOLS)
+    if model is None:
+        if settings.llm_base_url:
+            from agent.llm import llm_planner
+
+            model, planner_name = llm_planner(settings, registry), f"llm:{settings.llm_model}"
+        else:
+            from agent.offline_model import OfflinePlanner
+
+            model, planner_name = OfflinePlanner(ctx=ctx), "offline"
+    limits = AgentLimits(max_steps=settings.agent_max_steps, time_budget_s=settings.agent_time_budget_s)
+    graph = build_graph(model=model, tools=registry, ctx=ctx, checkpointer=checkpointer, limits=limits)
+    return Agent(graph=graph, planner=planner_name or "custom")

@@ -1,0 +1,402 @@
+"""Per-target pixel classification on a :class:`~tools.raster_read.RasterData`: water, vegetation, built-up.
+
+Stable API (used by ``segment``, ``landcover`` and ``detect_change``)::
+
+    bands = bands_for("water", scene)          # band names to read, given what the scene has
+    raster = read_bands(scene, bands, grid)
+    mask, method = water_mask(raster)          # bool (H, W), False where invalid
+    mask, method = vegetation_mask(raster, threshold=0.4)
+    mask, method = built_up_mask(raster)
+
+Every function returns ``(mask, MaskMethod)``. ``MaskMethod`` records the index, the threshold and where it came
+from, the bands and whether the method is approximate, so the caller can cite it in provenance and re-use the
+threshold on other tiles (``threshold=method.threshold``) for consistent results across a large AOI.
+
+Thresholds are automatic by default: Otsu on the index histogram, accepted only when the histogram is bimodal
+(two peaks separated by a valley under 3/4 of the smaller peak) and clamped to a physically sane range; otherwise
+a fixed literature value. The bounds and fixed values were set from the literature (McFeeters 1996, Xu 2006,
+Zha 2003) and checked, not tuned, on the Sen1Floods11 ``Spain_7370579`` chip and the eo-learn Slovenia scenes.
+
+Cloud masking lives in :mod:`tools.cloud`; the band lists it needs are defined here so that
+:func:`bands_for` answers for every target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from core.errors import ToolInputError
+from tools.indices import index_bands, normalised_difference
+from tools.raster_read import RasterData
+from tools.scene import BandRef, Scene
+
+Target = Literal["water", "vegetation", "built_up", "cloud", "landcover"]
+ThresholdSource = Literal["otsu", "otsu_clamped", "fixed_unimodal", "fixed", "user"]
+
+S2CLOUDLESS_BANDS: tuple[str, ...] = ("B01", "B02", "B04", "B05", "B08", "B8A", "B09", "B10", "B11", "B12")
+"""Sentinel-2 L1C bands s2cloudless needs, in its order (B10 is absent from L2A products)."""
+
+CLOUD_FALLBACK_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16")
+"""Bands the threshold cloud test uses when present (needs at least green and red)."""
+
+WATER_BOUNDS = (-0.1, 0.4)
+WATER_DEFAULT = 0.0
+VEGETATION_BOUNDS = (0.2, 0.5)
+VEGETATION_DEFAULT = 0.3
+EXG_BOUNDS = (0.03, 0.2)
+EXG_DEFAULT = 0.05
+BUILT_NDBI_DEFAULT = 0.0
+BUILT_NDVI_MAX = 0.2
+
+
+@dataclass(frozen=True)
+class MaskMethod:
+    """How a mask was made, for provenance and to re-apply the same threshold elsewhere."""
+
+    target: str
+    index: str
+    """Index or rule name: mndwi, ndwi, ndvi, ndbi, rgb_dark_blue, excess_green, s2cloudless, cloud_thresholds."""
+    threshold: float | None
+    threshold_source: ThresholdSource
+    bands: tuple[str, ...]
+    approximate: bool
+    description: str
+    extra: dict[str, float] = field(default_factory=dict)
+    """Secondary thresholds (e.g. the NDVI ceiling of built-up)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form for provenance parameters."""
+        out = asdict(self)
+        out["bands"] = list(self.bands)
+        return out
+
+
+# --- bands -------------------------------------------------------------------------------------------------
+
+
+def _ref_key(ref: BandRef | None) -> tuple[str, int] | None:
+    return (ref.href, ref.index) if ref is not None else None
+
+
+def merge_bands(scene: Scene, *lists: Sequence[str]) -> list[str]:
+    """Union of band lists, dropping names that point at the same file band (``swir16`` and ``B11``)."""
+    seen: set[tuple[str, int]] = set()
+    out: list[str] = []
+    for names in lists:
+        for name in names:
+            key = _ref_key(scene.find_band(name))
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            out.append(name)
+    return out
+
+
+def has_band(raster: RasterData, wanted: str) -> bool:
+    """True when the raster holds the band (under any of its names)."""
+    return _band_index(raster, wanted) is not None
+
+
+def _band_index(raster: RasterData, wanted: str) -> int | None:
+    target = _ref_key(raster.scene.find_band(wanted))
+    if target is None:
+        return None
+    for i, name in enumerate(raster.band_names):
+        if name == wanted or _ref_key(raster.scene.find_band(name)) == target:
+            return i
+    return None
+
+
+def band_of(raster: RasterData, wanted: str) -> np.ndarray:
+    """A band of a raster by common name or id, whatever name it was read under.
+
+    Raises:
+        ToolInputError: the band was not read.
+    """
+    idx = _band_index(raster, wanted)
+    if idx is None:
+        raise ToolInputError(
+            f"Band {wanted!r} is not among the bands read ({', '.join(raster.band_names)}).",
+            hint="Read the bands given by tools.masks.bands_for(target, scene).",
+        )
+    return raster.data[idx]
+
+
+def _missing(scene: Scene, names: Sequence[str]) -> list[str]:
+    return [n for n in names if not scene.has_bands(n)]
+
+
+def bands_for(target: str, scene: Scene) -> list[str]:
+    """Bands to read for a target, given the bands the scene has.
+
+    Args:
+        target: water, vegetation, built_up, cloud or landcover.
+        scene: The scene.
+
+    Returns:
+        Band names (common names such as ``green``, or Sentinel-2 ids for s2cloudless).
+
+    Raises:
+        ToolInputError: the scene lacks the bands any method for the target needs (names them).
+    """
+    rgb = ("red", "green", "blue")
+    if target == "water":
+        for option in (("green", "swir16"), ("green", "nir"), rgb):
+            if scene.has_bands(*option):
+                return list(option)
+        _raise_missing(scene, target, ["green", "swir16 or nir"])
+    if target == "vegetation":
+        for option in (("red", "nir"), rgb):
+            if scene.has_bands(*option):
+                return list(option)
+        _raise_missing(scene, target, ["red", "nir"])
+    if target == "built_up":
+        need = ["swir16", "nir", "red"]
+        if _missing(scene, need):
+            _raise_missing(scene, target, need)
+        return need + (["green"] if scene.has_bands("green") else [])
+    if target == "cloud":
+        if scene.has_bands(*S2CLOUDLESS_BANDS):
+            return list(S2CLOUDLESS_BANDS)
+        if scene.has_bands("green", "red"):
+            return [b for b in CLOUD_FALLBACK_BANDS if scene.has_bands(b)]
+        _raise_missing(scene, target, ["green", "red"])
+    if target == "landcover":
+        need = ["red", "nir"]
+        if _missing(scene, need):
+            _raise_missing(scene, target, need)
+        return [b for b in ("blue", "green", "red", "nir", "swir16") if scene.has_bands(b)]
+    raise ToolInputError(f"Unknown target {target!r}.", hint="Use water, vegetation, built_up, cloud or landcover.")
+
+
+def _raise_missing(scene: Scene, target: str, need: Sequence[str]) -> None:
+    missing = [n for n in need if not any(scene.has_bands(alt) for alt in n.split(" or "))]
+    raise ToolInputError(
+        f"Scene {scene.id} cannot map {target}: it needs {', '.join(need)} bands "
+        f"(missing: {', '.join(missing)}; it has: {', '.join(scene.band_names())}).",
+        hint="Choose a multispectral scene (e.g. Sentinel-2 or Landsat) that has these bands.",
+    )
+
+
+# --- thresholds --------------------------------------------------------------------------------------------
+
+
+def _smooth(hist: np.ndarray, width: int = 5) -> np.ndarray:
+    kernel = np.ones(width) / width
+    return np.convolve(hist.astype(np.float64), kernel, mode="same")
+
+
+def otsu_threshold(values: np.ndarray, *, value_range: tuple[float, float] = (-1.0, 1.0)) -> tuple[float, bool]:
+    """Otsu threshold of a sample, and whether its histogram is bimodal.
+
+    Bimodal means: both sides of the threshold have a peak and the lowest point between the peaks is under
+    3/4 of the smaller one (after a 5-bin smoothing), and each side holds at least 0.1 % of the sample.
+
+    Returns:
+        (threshold, bimodal). (nan, False) when the sample is empty or constant.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size < 16:
+        return float("nan"), False
+    hist, edges = np.histogram(finite, bins=256, range=value_range)
+    p = hist.astype(np.float64) / max(hist.sum(), 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    omega = np.cumsum(p)
+    mu = np.cumsum(p * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma_b = (mu[-1] * omega - mu) ** 2 / (omega * (1 - omega))
+    sigma_b[~np.isfinite(sigma_b)] = -1
+    k = int(np.argmax(sigma_b))
+    if sigma_b[k] <= 0:
+        return float("nan"), False
+    threshold = float(edges[k + 1])
+    smooth = _smooth(hist)
+    lo_peak = int(np.argmax(smooth[: k + 1]))
+    hi_peak = k + 1 + int(np.argmax(smooth[k + 1 :]))
+    valley = float(smooth[lo_peak : hi_peak + 1].min())
+    weak = min(smooth[lo_peak], smooth[hi_peak])
+    side_ok = min(omega[k], 1 - omega[k]) >= 1e-3
+    return threshold, bool(side_ok and weak > 0 and valley < 0.75 * weak)
+
+
+def auto_threshold(
+    values: np.ndarray, *, bounds: tuple[float, float], default: float, user: float | None = None
+) -> tuple[float, ThresholdSource]:
+    """Threshold for an index: the user's, else Otsu when bimodal (clamped to ``bounds``), else ``default``."""
+    if user is not None:
+        return float(user), "user"
+    sample = values.ravel()
+    if sample.size > 2_000_000:
+        sample = sample[:: sample.size // 2_000_000 + 1]
+    t, bimodal = otsu_threshold(sample)
+    if not bimodal or not np.isfinite(t):
+        return default, "fixed_unimodal"
+    clamped = float(min(max(t, bounds[0]), bounds[1]))
+    return round(clamped, 4), ("otsu" if clamped == t else "otsu_clamped")
+
+
+def _valid(raster: RasterData, valid: np.ndarray | None) -> np.ndarray:
+    base = raster.valid
+    return base if valid is None else base & valid
+
+
+# --- targets -----------------------------------------------------------------------------------------------
+
+
+def water_mask(
+    raster: RasterData,
+    *,
+    threshold: float | None = None,
+    index: str | None = None,
+    valid: np.ndarray | None = None,
+) -> tuple[np.ndarray, MaskMethod]:
+    """Open water.
+
+    MNDWI (green, swir16; Xu 2006) when available, else NDWI (green, nir; McFeeters 1996), water where the
+    index exceeds the threshold (automatic: Otsu clamped to [-0.1, 0.4], 0.0 when unimodal). RGB-only imagery:
+    dark, blue-dominant pixels (blue >= red, blue >= 0.9 green, brightness < 35 % of the scene's 98th
+    percentile) — approximate, confuses shadows and dark roofs.
+
+    Args:
+        raster: Bands from ``bands_for("water", scene)``.
+        threshold: Index threshold; None = automatic.
+        index: Force ``mndwi`` or ``ndwi``.
+        valid: Extra pixels to consider (e.g. not cloud); the threshold is computed on them only.
+
+    Returns:
+        (bool mask, method). Invalid pixels are False.
+
+    Raises:
+        ToolInputError: unsupported index or missing bands.
+    """
+    ok = _valid(raster, valid)
+    if index not in (None, "mndwi", "ndwi"):
+        raise ToolInputError(f"Index {index!r} does not map water.", hint="Use mndwi or ndwi (or leave it empty).")
+    if index != "ndwi" and has_band(raster, "swir16") and has_band(raster, "green"):
+        name, other = "mndwi", "swir16"
+    elif index != "mndwi" and has_band(raster, "nir") and has_band(raster, "green"):
+        name, other = "ndwi", "nir"
+    elif index is None and all(has_band(raster, b) for b in ("red", "green", "blue")):
+        return _rgb_water(raster, ok)
+    else:
+        raise ToolInputError(
+            f"Cannot compute {index or 'a water index'}: bands read are {', '.join(raster.band_names)}.",
+            hint="MNDWI needs green+swir16, NDWI needs green+nir.",
+        )
+    idx = normalised_difference(band_of(raster, "green"), band_of(raster, other))
+    t, source = auto_threshold(idx[ok], bounds=WATER_BOUNDS, default=WATER_DEFAULT, user=threshold)
+    mask = ok & (idx > t)
+    desc = f"{name.upper()} (green, {other}) > {t:g} ({source.replace('_', ' ')})"
+    return mask, MaskMethod("water", name, t, source, ("green", other), False, desc)
+
+
+def _rgb_water(raster: RasterData, ok: np.ndarray) -> tuple[np.ndarray, MaskMethod]:
+    r, g, b = (band_of(raster, n) for n in ("red", "green", "blue"))
+    bright = (r + g + b) / 3
+    ref = float(np.nanpercentile(bright[ok], 98)) if ok.any() else 1.0
+    with np.errstate(invalid="ignore"):
+        mask = ok & (b >= r) & (b >= 0.9 * g) & (bright < 0.35 * ref)
+    desc = "RGB only: dark blue-dominant pixels (approximate: no NIR/SWIR band)"
+    return mask, MaskMethod("water", "rgb_dark_blue", 0.35, "fixed", ("red", "green", "blue"), True, desc)
+
+
+def vegetation_mask(
+    raster: RasterData, *, threshold: float | None = None, valid: np.ndarray | None = None
+) -> tuple[np.ndarray, MaskMethod]:
+    """Green vegetation.
+
+    NDVI (nir, red) above the threshold (automatic: Otsu clamped to [0.2, 0.5], 0.3 when unimodal). RGB-only:
+    excess green 2g - r - b on chromatic coordinates (Woebbecke 1995), Otsu clamped to [0.03, 0.2] —
+    approximate.
+
+    Args:
+        raster: Bands from ``bands_for("vegetation", scene)``.
+        threshold: Index threshold; None = automatic.
+        valid: Extra pixels to consider (e.g. not cloud).
+
+    Returns:
+        (bool mask, method). Invalid pixels are False.
+    """
+    ok = _valid(raster, valid)
+    if has_band(raster, "nir") and has_band(raster, "red"):
+        ndvi = normalised_difference(band_of(raster, "nir"), band_of(raster, "red"))
+        t, source = auto_threshold(ndvi[ok], bounds=VEGETATION_BOUNDS, default=VEGETATION_DEFAULT, user=threshold)
+        desc = f"NDVI (nir, red) > {t:g} ({source.replace('_', ' ')})"
+        return ok & (ndvi > t), MaskMethod("vegetation", "ndvi", t, source, ("nir", "red"), False, desc)
+    exg = excess_green(raster)
+    t, source = auto_threshold(exg[ok], bounds=EXG_BOUNDS, default=EXG_DEFAULT, user=threshold)
+    desc = f"RGB only: excess green > {t:g} ({source.replace('_', ' ')}; approximate, no NIR band)"
+    return ok & (exg > t), MaskMethod("vegetation", "excess_green", t, source, ("red", "green", "blue"), True, desc)
+
+
+def excess_green(raster: RasterData) -> np.ndarray:
+    """Excess green 2g - r - b on chromatic coordinates (each band divided by r + g + b)."""
+    r, g, b = (band_of(raster, n) for n in ("red", "green", "blue"))
+    total = r + g + b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (2 * g - r - b) / total
+    out[~np.isfinite(out)] = np.nan
+    return out.astype(np.float32, copy=False)
+
+
+def built_up_mask(
+    raster: RasterData, *, threshold: float | None = None, valid: np.ndarray | None = None
+) -> tuple[np.ndarray, MaskMethod]:
+    """Built-up surfaces (and bare soil, which NDBI cannot tell apart from buildings).
+
+    NDBI (swir16, nir; Zha 2003) > threshold (default 0.0), NDVI < 0.2, and not water (MNDWI > 0 when
+    the green band is present). Fixed thresholds: NDBI is rarely bimodal. Needs swir16, nir and red.
+
+    Args:
+        raster: Bands from ``bands_for("built_up", scene)``.
+        threshold: NDBI threshold; None = 0.0.
+        valid: Extra pixels to consider (e.g. not cloud).
+
+    Returns:
+        (bool mask, method). Invalid pixels are False.
+
+    Raises:
+        ToolInputError: a needed band (swir16, nir, red) is missing.
+    """
+    missing = [b for b in ("swir16", "nir", "red") if not has_band(raster, b)]
+    if missing:
+        raise ToolInputError(
+            f"Built-up mapping needs swir16, nir and red bands; missing: {', '.join(missing)}.",
+            hint="Use a multispectral scene with SWIR (Sentinel-2, Landsat); RGB imagery cannot map built-up.",
+        )
+    ok = _valid(raster, valid)
+    swir, nir = band_of(raster, "swir16"), band_of(raster, "nir")
+    ndbi = normalised_difference(swir, nir)
+    ndvi = normalised_difference(nir, band_of(raster, "red"))
+    t = BUILT_NDBI_DEFAULT if threshold is None else float(threshold)
+    mask = ok & (ndbi > t) & (ndvi < BUILT_NDVI_MAX)
+    bands: tuple[str, ...] = ("swir16", "nir", "red")
+    if has_band(raster, "green"):
+        mask &= ~(normalised_difference(band_of(raster, "green"), swir) > WATER_DEFAULT)
+        bands += ("green",)
+    desc = f"NDBI > {t:g}, NDVI < {BUILT_NDVI_MAX:g}, not water (MNDWI > 0); includes bare soil"
+    source: ThresholdSource = "fixed" if threshold is None else "user"
+    return mask, MaskMethod("built_up", "ndbi", t, source, bands, False, desc, {"ndvi_max": BUILT_NDVI_MAX})
+
+
+def index_values(raster: RasterData, name: str) -> np.ndarray:
+    """A normalised-difference index (ndvi, ndwi, mndwi, nbr, ndbi) computed from the raster's bands.
+
+    Raises:
+        ToolInputError: unknown index or its bands were not read.
+    """
+    a, b = index_bands(name)
+    return normalised_difference(band_of(raster, a), band_of(raster, b))
+
+
+def index_stats(values: np.ndarray) -> dict[str, float | None]:
+    """Mean, 10th and 90th percentile of the finite values (None when there are none)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return {"mean": None, "p10": None, "p90": None}
+    p10, p90 = np.percentile(finite, [10, 90])
+    return {"mean": round(float(finite.mean()), 4), "p10": round(float(p10), 4), "p90": round(float(p90), 4)}
