@@ -1,0 +1,133 @@
+"""``geovigie ingest`` and ``geovigie catalog``: fill and list the local imagery catalog."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.errors import GeoVigieError, ToolInputError
+from core.settings import Settings
+from tools.base import ToolContext
+from tools.catalog_store import all_scenes
+from tools.ingest import IngestReport, ingest_paths
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: GeoVigieError) -> typer.Exit:
+    err_console.print(f"[bold red]Error: {exc.user_message}[/]", soft_wrap=True, highlight=False)
+    return typer.Exit(code=2)
+
+
+def _tqdm_progress() -> tuple[Any, Any]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc="ingest", unit="%", leave=False, file=sys.stderr)
+
+    def progress(fraction: float, message: str) -> None:
+        bar.set_postfix_str(message[:40], refresh=False)
+        bar.n = int(fraction * 100)
+        bar.refresh()
+
+    return bar, progress
+
+
+def _print_report(report: IngestReport, *, verbose: bool) -> None:
+    counts = report.counts()
+    table = Table(title=f"Ingest summary ({report.elapsed_s:.1f} s)")
+    table.add_column("result")
+    table.add_column("count", justify="right")
+    for key in ("added", "updated", "unchanged", "skipped"):
+        table.add_row(key, str(counts[key]))
+    console.print(table)
+    if not report.skipped:
+        return
+    if verbose:
+        detail = Table(title="Skipped files")
+        detail.add_column("file")
+        detail.add_column("reason")
+        for skipped in report.skipped:
+            detail.add_row(skipped.path, skipped.reason)
+        console.print(detail)
+        return
+    reasons = Counter(s.reason for s in report.skipped)
+    example = {s.reason: Path(s.path).name for s in report.skipped}
+    summary = Table(title="Skipped (use --verbose for every file)")
+    summary.add_column("reason")
+    summary.add_column("files", justify="right")
+    summary.add_column("example")
+    for reason, count in reasons.most_common():
+        summary.add_row(reason, str(count), example[reason])
+    console.print(summary)
+
+
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (walked recursively).")] = None,
+    pixel_size: Annotated[
+        float | None,
+        typer.Option("--pixel-size", help="Ground pixel size in metres for images without georeferencing."),
+    ] = None,
+    samples: Annotated[bool, typer.Option("--samples", help="Ingest the sample data folder (data_dir).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every skipped file.")] = False,
+) -> None:
+    """Add local rasters (GeoTIFF, ENVI, PNG/JPEG, per-band products) to the catalog."""
+    settings = Settings()
+    targets = list(paths or [])
+    try:
+        if samples:
+            if not settings.data_dir.is_dir():
+                raise ToolInputError(
+                    f"Sample data folder {str(settings.data_dir)!r} not found.",
+                    hint="Set GEOVIGIE_DATA_DIR to the folder holding the samples.",
+                )
+            targets.append(settings.data_dir)
+        if not targets:
+            raise ToolInputError("Nothing to ingest.", hint="Give one or more files or folders, or --samples.")
+        ctx = ToolContext.from_settings(settings)
+        bar, progress = _tqdm_progress()
+        try:
+            report = ingest_paths(targets, ctx.db, pixel_size_m=pixel_size, progress=progress)
+        finally:
+            bar.close()
+    except GeoVigieError as exc:
+        raise _fail(exc) from None
+    _print_report(report, verbose=verbose)
+
+
+def catalog(
+    collection: Annotated[str | None, typer.Option("--collection", "-c", help="Only this collection.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Most rows shown (0 = all).")] = 100,
+) -> None:
+    """List the items of the local catalog: id, date, collection, pixel size, bands."""
+    try:
+        ctx = ToolContext.from_settings(Settings())
+        scenes = [s for s in all_scenes(ctx.db) if collection is None or s.collection == collection]
+    except GeoVigieError as exc:
+        raise _fail(exc) from None
+    shown = scenes if limit <= 0 else scenes[:limit]
+    table = Table(title=f"Local catalog: {len(scenes)} item(s)")
+    for name in ("id", "date", "collection", "gsd (m)", "bands"):
+        table.add_column(name, justify="right" if name.startswith("gsd") else "left")
+    for scene in shown:
+        precision = scene.properties.get("geovigie:date_precision")
+        when = scene.datetime[:10] if scene.datetime else "unknown"
+        if precision in ("year", "month"):
+            when = scene.datetime[: 4 if precision == "year" else 7] if scene.datetime else when
+        gsd = f"{scene.gsd:g}" if scene.gsd is not None else "?"
+        table.add_row(scene.id, when, scene.collection or "", gsd, ", ".join(scene.band_names()))
+    console.print(table)
+    if len(shown) < len(scenes):
+        console.print(f"[dim]{len(scenes) - len(shown)} more (use --limit 0 to show all).[/]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``ingest`` and ``catalog`` commands to the ``geovigie`` app."""
+    app.command("ingest")(ingest)
+    app.command("catalog")(catalog)

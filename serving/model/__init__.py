@@ -1,0 +1,1 @@
+"""Model serving: the vLLM launcher (GPU hosts) — never imports the agent."""
