@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     agent_time_budget_s: float = 300.0
     """Wall-clock budget of one agent turn."""
 
+    api_host: str = "127.0.0.1"
+    """Address the HTTP service binds to."""
+
+    api_port: int = 8080
+    """Port of the HTTP service (API + chat UI)."""
+
+    api_require_keys: bool | None = None
+    """Require API keys; None means: required unless bound to a loopback address."""
+
+    api_max_request_bytes: int = 1_000_000
+    """Largest accepted request body."""
+
     @field_validator("stac_api_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:

@@ -26,22 +26,30 @@ def _fail(exc: GeoVigieError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _tqdm_progress() -> tuple[Any, Any]:
-    from tqdm import tqdm
+class _TqdmProgress:
+    """A tqdm bar driven by ``progress(fraction, message)`` calls, opened on the first call."""
 
-    bar = tqdm(total=100, desc="ingest", unit="%", leave=False, file=sys.stderr)
+    def __init__(self) -> None:
+        self._bar: Any = None
 
-    def progress(fraction: float, message: str) -> None:
-        bar.set_postfix_str(message[:40], refresh=False)
-        bar.n = int(fraction * 100)
-        bar.refresh()
+    def __call__(self, fraction: float, message: str) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
 
-    return bar, progress
+            self._bar = tqdm(total=100, desc="ingest", unit="%", leave=False, file=sys.stderr)
+        self._bar.set_postfix_str(message[:40], refresh=False)
+        step = int(fraction * 100) - self._bar.n
+        if step > 0:
+            self._bar.update(step)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _print_report(report: IngestReport, *, verbose: bool) -> None:
     counts = report.counts()
-    table = Table(title=f"Ingest summary ({report.elapsed_s:.1f} s)")
+    table = Table(title="Ingest summary", caption=f"{report.elapsed_s:.1f} s")
     table.add_column("result")
     table.add_column("count", justify="right")
     for key in ("added", "updated", "unchanged", "skipped"):
@@ -91,11 +99,11 @@ def ingest(
         if not targets:
             raise ToolInputError("Nothing to ingest.", hint="Give one or more files or folders, or --samples.")
         ctx = ToolContext.from_settings(settings)
-        bar, progress = _tqdm_progress()
+        progress = _TqdmProgress()
         try:
             report = ingest_paths(targets, ctx.db, pixel_size_m=pixel_size, progress=progress)
         finally:
-            bar.close()
+            progress.close()
     except GeoVigieError as exc:
         raise _fail(exc) from None
     _print_report(report, verbose=verbose)
@@ -113,15 +121,20 @@ def catalog(
         raise _fail(exc) from None
     shown = scenes if limit <= 0 else scenes[:limit]
     table = Table(title=f"Local catalog: {len(scenes)} item(s)")
-    for name in ("id", "date", "collection", "gsd (m)", "bands"):
-        table.add_column(name, justify="right" if name.startswith("gsd") else "left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    table.add_column("collection")
+    table.add_column("gsd (m)", justify="right")
+    table.add_column("bands")
     for scene in shown:
         precision = scene.properties.get("geovigie:date_precision")
         when = scene.datetime[:10] if scene.datetime else "unknown"
         if precision in ("year", "month"):
             when = scene.datetime[: 4 if precision == "year" else 7] if scene.datetime else when
         gsd = f"{scene.gsd:g}" if scene.gsd is not None else "?"
-        table.add_row(scene.id, when, scene.collection or "", gsd, ", ".join(scene.band_names()))
+        names = scene.band_names()
+        bands = ", ".join(names) if len(names) <= 6 else f"{len(names)}: {', '.join(names[:4])}, ..."
+        table.add_row(scene.id, when, scene.collection or "", gsd, bands)
     console.print(table)
     if len(shown) < len(scenes):
         console.print(f"[dim]{len(scenes) - len(shown)} more (use --limit 0 to show all).[/]")

@@ -1,0 +1,68 @@
+"""The FastAPI application: built once per process with its settings, context, agent and service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from core.settings import Settings
+from serving.api.errors import error_response, install_error_handlers
+from serving.api.routes import router
+from serving.api.security import RateLimiter, is_loopback
+from serving.api.service import TurnService
+
+
+def create_app(settings: Settings, *, service: TurnService | None = None, mount_ui: bool = False) -> FastAPI:
+    """Build the HTTP app.
+
+    Args:
+        settings: The process settings.
+        service: A ready turn service (tests pass one); by default built from settings at start-up.
+        mount_ui: Also serve the Gradio chat at ``/``.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "service", None) is None:
+            app.state.service = build_service(settings)
+        yield
+
+    app = FastAPI(
+        title="GeoVigie API",
+        version="0.1.0",
+        description="Ask questions about places and risks; answers measured on satellite imagery with provenance.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    require = settings.api_require_keys
+    app.state.require_keys = (not is_loopback(settings.api_host)) if require is None else require
+    app.state.rate_limiter = RateLimiter()
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.api_max_request_bytes:
+            return error_response(
+                413, f"Request body over {settings.api_max_request_bytes} bytes.", "RequestTooLarge", "too_large"
+            )
+        return await call_next(request)
+
+    app.include_router(router)
+    if mount_ui:
+        from serving.api.ui_mount import mount_chat_ui
+
+        mount_chat_ui(app, settings)
+    return app
+
+
+def build_service(settings: Settings) -> TurnService:
+    """The default service: tool context, agent with the configured planner, SQLite checkpoints."""
+    from agent.runner import build_agent, sqlite_checkpointer
+    from tools.base import ToolContext
+
+    ctx = ToolContext.from_settings(settings)
+    agent = build_agent(settings=settings, ctx=ctx, checkpointer=sqlite_checkpointer(settings))
+    return TurnService(settings=settings, ctx=ctx, agent=agent)
