@@ -121,11 +121,12 @@ def catalog(
         raise _fail(exc) from None
     shown = scenes if limit <= 0 else scenes[:limit]
     table = Table(title=f"Local catalog: {len(scenes)} item(s)")
-    table.add_column("id", no_wrap=True)
+    # Ids are what the user copies: fold long ones rather than truncate them, and keep the others readable.
+    table.add_column("id", overflow="fold", ratio=3)
     table.add_column("date", no_wrap=True)
-    table.add_column("collection")
-    table.add_column("gsd (m)", justify="right")
-    table.add_column("bands")
+    table.add_column("collection", overflow="fold", ratio=2)
+    table.add_column("gsd (m)", justify="right", no_wrap=True)
+    table.add_column("bands", ratio=2)
     for scene in shown:
         precision = scene.properties.get("geovigie:date_precision")
         when = scene.datetime[:10] if scene.datetime else "unknown"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from dateutil.parser import isoparse
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from core.db.models import CatalogItem
 from core.db.store import Database
@@ -27,31 +29,48 @@ def upsert_item(db: Database, item: dict[str, Any], *, source_path: str, fingerp
         True if the item was new or changed, False if an identical fingerprint was already stored.
     """
     with db.session() as session:
-        row = session.get(CatalogItem, item["id"])
-        if row is not None and row.fingerprint == fingerprint:
-            return False
-        props = item.get("properties", {})
-        bbox = item.get("bbox") if props.get("geovigie:georeferenced", True) else None
-        values: dict[str, Any] = {
-            "collection": item.get("collection") or "local",
-            "datetime": _parse_dt(props.get("datetime")),
-            "west": bbox[0] if bbox else None,
-            "south": bbox[1] if bbox else None,
-            "east": bbox[2] if bbox else None,
-            "north": bbox[3] if bbox else None,
-            "gsd": props.get("gsd"),
-            "cloud_cover": props.get("eo:cloud_cover"),
-            "georeferenced": bool(props.get("geovigie:georeferenced", True)),
-            "source_path": source_path,
-            "fingerprint": fingerprint,
-            "stac": item,
-        }
-        if row is None:
-            session.add(CatalogItem(id=item["id"], **values))
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
-        return True
+        return _upsert(session, item, source_path=source_path, fingerprint=fingerprint)
+
+
+def upsert_items(db: Database, entries: Sequence[tuple[dict[str, Any], str, str]]) -> int:
+    """Insert or replace several items (item, source_path, fingerprint) in one transaction.
+
+    All of them are stored or none (a failure rolls the batch back), which keeps every item whole while
+    sparing one disk sync per item on big ingests.
+
+    Returns:
+        Number of items new or changed.
+    """
+    with db.session() as session:
+        return sum(_upsert(session, item, source_path=src, fingerprint=fp) for item, src, fp in entries)
+
+
+def _upsert(session: Session, item: dict[str, Any], *, source_path: str, fingerprint: str) -> bool:
+    row = session.get(CatalogItem, item["id"])
+    if row is not None and row.fingerprint == fingerprint:
+        return False
+    props = item.get("properties", {})
+    bbox = item.get("bbox") if props.get("geovigie:georeferenced", True) else None
+    values: dict[str, Any] = {
+        "collection": item.get("collection") or "local",
+        "datetime": _parse_dt(props.get("datetime")),
+        "west": bbox[0] if bbox else None,
+        "south": bbox[1] if bbox else None,
+        "east": bbox[2] if bbox else None,
+        "north": bbox[3] if bbox else None,
+        "gsd": props.get("gsd"),
+        "cloud_cover": props.get("eo:cloud_cover"),
+        "georeferenced": bool(props.get("geovigie:georeferenced", True)),
+        "source_path": source_path,
+        "fingerprint": fingerprint,
+        "stac": item,
+    }
+    if row is None:
+        session.add(CatalogItem(id=item["id"], **values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    return True
 
 
 def all_scenes(db: Database) -> list[Scene]:
@@ -106,11 +125,13 @@ def query_items(
     start: datetime | None = None,
     end: datetime | None = None,
     collections: list[str] | None = None,
+    include_undated: bool = False,
 ) -> list[Scene]:
     """SQL prefilter of the catalog: bbox overlap, datetime window (inclusive) and collections.
 
-    A bbox excludes non-georeferenced items; a datetime bound excludes items whose date is unknown.
-    The result is a superset for exact geometry tests (bbox overlap only).
+    A bbox excludes non-georeferenced items; a datetime bound excludes items whose date is unknown unless
+    ``include_undated`` (so that the caller can report them). The result is a superset for exact
+    geometry tests (bbox overlap only).
     """
     stmt = select(CatalogItem)
     if bbox is not None:
@@ -122,10 +143,14 @@ def query_items(
             CatalogItem.south <= n,
             CatalogItem.north >= s,
         )
+    in_window = []
     if start is not None:
-        stmt = stmt.where(CatalogItem.datetime >= start)
+        in_window.append(CatalogItem.datetime >= start)
     if end is not None:
-        stmt = stmt.where(CatalogItem.datetime <= end)
+        in_window.append(CatalogItem.datetime <= end)
+    if in_window:
+        dated = and_(*in_window)
+        stmt = stmt.where(or_(dated, CatalogItem.datetime.is_(None)) if include_undated else dated)
     if collections:
         stmt = stmt.where(CatalogItem.collection.in_(collections))
     with db.session() as session:

@@ -14,7 +14,6 @@ unchanged file a no-op.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import time
@@ -31,8 +30,8 @@ from pydantic import BaseModel, Field
 
 from core.db.store import Database
 from core.errors import ToolInputError
-from tools.catalog_store import fingerprint_index, upsert_item
-from tools.ingest_items import ItemMeta, band_product_item, open_quiet, raster_item
+from tools.catalog_store import fingerprint_index, upsert_items
+from tools.ingest_items import ItemMeta, open_quiet, raster_item
 from tools.ingest_layouts import (
     IMAGE_EXTENSIONS,
     SIDECAR_DIR_NAME,
@@ -45,12 +44,12 @@ from tools.ingest_layouts import (
     date_from_tags,
     find_labels,
     match_rule,
-    parse_date_text,
     read_sidecar,
     sen1floods11_date,
     sidecar_paths,
     skip_reason,
 )
+from tools.ingest_products import IngestUnit, band_product_unit, date_notes, slug
 
 ProgressFn = Callable[[float, str], None]
 
@@ -58,6 +57,8 @@ INGEST_VERSION = "1"
 """Bump when item building changes, so that the next ingest rewrites every item."""
 
 _BAND_FILE = re.compile(r"^(?P<prefix>.+)_(?P<band>B0?[1-9]|B1[0-2]|B8A|VV|VH)\.(?:tif|tiff|jp2)$", re.IGNORECASE)
+_BATCH = 64
+"""Items per database transaction: whole items only, without one disk sync per item."""
 _ENVI_DATA_SUFFIXES = ("", ".img", ".dat", ".bsq", ".bil", ".bip", ".raw")
 
 
@@ -88,23 +89,9 @@ class IngestReport(BaseModel):
 
 
 @dataclass
-class _Unit:
-    """One future item: its proposed id, the files it is made of and how to build it."""
-
-    base_id: str
-    source: Path
-    files: list[Path]
-    build: Callable[[str], dict[str, Any]]
-
-
-@dataclass
 class _Plan:
-    units: list[_Unit] = field(default_factory=list)
+    units: list[IngestUnit] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9._-]+", "-", text)).strip("-.") or "item"
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -140,21 +127,26 @@ def ingest_paths(
     existing = fingerprint_index(db)
     claimed: set[str] = set()
     total = max(len(plan.units), 1)
+    pending: list[tuple[dict[str, Any], str, str]] = []
     for index, unit in enumerate(plan.units):
         report_progress(index / total, f"{unit.source.name}")
+        if len(pending) >= _BATCH:
+            upsert_items(db, pending)
+            pending.clear()
         item_id = _resolve_id(unit, existing, claimed)
-        fingerprint = _fingerprint(unit.files, pixel_size_m)
-        previous = existing.get(item_id)
-        if previous is not None and previous[0] == fingerprint:
-            report.unchanged.append(item_id)
-            continue
         try:
+            fingerprint = _fingerprint(unit.files, pixel_size_m)
+            previous = existing.get(item_id)
+            if previous is not None and previous[0] == fingerprint:
+                report.unchanged.append(item_id)
+                continue
             item = unit.build(item_id)
         except Exception as exc:  # noqa: BLE001 - one unreadable file must never abort a batch ingest
             report.skipped.append(SkippedFile(path=str(unit.source), reason=f"unreadable raster: {_short(exc)}"))
             continue
-        upsert_item(db, item, source_path=str(unit.source), fingerprint=fingerprint)
+        pending.append((item, str(unit.source), fingerprint))
         (report.added if previous is None else report.updated).append(item_id)
+    upsert_items(db, pending)
     report_progress(1.0, "done")
     report.elapsed_s = round(time.perf_counter() - start, 2)
     return report
@@ -191,7 +183,7 @@ def _fingerprint(files: list[Path], pixel_size_m: float | None) -> str:
     return digest.hexdigest()
 
 
-def _resolve_id(unit: _Unit, existing: dict[str, tuple[str, str]], claimed: set[str]) -> str:
+def _resolve_id(unit: IngestUnit, existing: dict[str, tuple[str, str]], claimed: set[str]) -> str:
     """The unit's id, made unique with a short path hash when another source already uses it."""
     previous = existing.get(unit.base_id)
     item_id = unit.base_id
@@ -210,12 +202,20 @@ def _plan(files: list[Path], pixel_size_m: float | None) -> _Plan:
         if m:
             groups[(path.parent, m["prefix"])][m["band"].upper()] = path
     for (folder, prefix), bands in groups.items():
-        unit = _band_product_unit(folder, prefix, bands)
+        try:
+            unit = band_product_unit(folder, prefix, bands)
+        except (OSError, ValueError) as exc:
+            plan.skipped.append(SkippedFile(path=str(folder), reason=f"unreadable product: {_short(exc)}"))
+            consumed.update(bands.values())
+            continue
         if unit is not None:
             plan.units.append(unit)
             consumed.update(unit.files)
     for path in files:
         if path in consumed or path.name == SIDECAR_DIR_NAME or path.name.endswith(SIDECAR_SUFFIX):
+            continue
+        if not _printable_name(path):
+            plan.skipped.append(SkippedFile(path=repr(str(path)), reason="file name is not valid UTF-8"))
             continue
         if path.suffix.lower() == ".hdr":
             data = next((d for d in _envi_data_files(path) if d.is_file()), None)
@@ -230,6 +230,15 @@ def _plan(files: list[Path], pixel_size_m: float | None) -> _Plan:
             kind = path.suffix.lower() or "no extension"
             plan.skipped.append(SkippedFile(path=str(path), reason=f"not imagery ({kind})"))
     return plan
+
+
+def _printable_name(path: Path) -> bool:
+    # Undecodable bytes become surrogates, which the database cannot store.
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _envi_data_files(header: Path) -> list[Path]:
@@ -255,15 +264,15 @@ def _add_single(plan: _Plan, path: Path, extra_files: list[Path], pixel_size_m: 
     files += [p for p in (path.parent / "Sen1Floods11_Metadata.geojson",) if p.is_file()]
     notes = [side_note] if side_note else []
     build = partial(_build_single, path, match=match, sidecar=sidecar, pixel_size_m=pixel_size_m, notes=notes)
-    plan.units.append(_Unit(base_id=base_id, source=path, files=files, build=build))
+    plan.units.append(IngestUnit(base_id=base_id, source=path, files=files, build=build))
 
 
 def _single_id(path: Path, match: RuleMatch | None) -> str:
     if match is None:
-        return f"{_slug(path.parent.name)}-{_slug(path.stem)}"
+        return f"{slug(path.parent.name)}-{slug(path.stem)}"
     rel = match.relative(path)
     parts = [p for p in rel.parent.parts if p not in match.rule.strip_dirs]
-    return "-".join(_slug(p) for p in (match.rule.id_prefix, *parts, path.stem))
+    return "-".join(slug(p) for p in (match.rule.id_prefix, *parts, path.stem))
 
 
 def _single_date(path: Path, sidecar: Sidecar | None) -> DateInfo:
@@ -284,14 +293,6 @@ def _sidecar_date(text: str) -> DateInfo:
     # A date without a zone is taken as UTC: acquisition times are given in UTC by every provider.
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return DateInfo(value, "second" if "T" in text else "day", "sidecar")
-
-
-def _date_notes(info: DateInfo) -> list[str]:
-    if info.precision == "unknown":
-        return ["acquisition date unknown"]
-    if info.precision in ("year", "month"):
-        return [f"{info.precision} only: date set to the middle of the period"]
-    return []
 
 
 def _build_single(
@@ -315,7 +316,7 @@ def _build_single(
         extra["geovigie:labels"] = labels
     if rule is not None and path.parent.name in rule.pair_roles:
         extra["geovigie:pair_role"] = rule.pair_roles[path.parent.name]
-        extra["geovigie:pair"] = f"{rule.id_prefix}-{_slug(path.stem)}"
+        extra["geovigie:pair"] = f"{rule.id_prefix}-{slug(path.stem)}"
     meta = ItemMeta(
         item_id=item_id,
         collection=side.collection or (rule.collection if rule else "local"),
@@ -326,71 +327,7 @@ def _build_single(
         scale=side.scale if side.scale is not None else (rule.scale if rule else None),
         cloud_cover=side.cloud_cover,
         extra=extra,
-        notes=(*notes, *(rule.notes if rule else ()), *_date_notes(date)),
+        notes=(*notes, *(rule.notes if rule else ()), *date_notes(date)),
     )
     known = tuple(side.bands) if side.bands else (rule.bands if rule else None)
     return raster_item(path, meta, known_bands=known, pixel_size_m=gsd, user_pixel_size=pixel_size_m is not None)
-
-
-def _band_product_unit(folder: Path, prefix: str, bands: dict[str, Path]) -> _Unit | None:
-    """OSCD date folder, BigEarthNet patch, or a generic one-file-per-band product (2 bands or more)."""
-    files = list(bands.values())
-    dates_txt = folder.parent / "dates.txt"
-    oscd = re.fullmatch(r"imgs_(\d)", folder.name)
-    if oscd and dates_txt.is_file():
-        date = _oscd_date(dates_txt, oscd[1])
-        city = folder.parent.name
-        day = date.value.date().isoformat() if date.value else f"date{oscd[1]}"
-        labels = sorted(str(p) for p in (folder.parent / "cm").glob("*-cm.tif"))
-        extra: dict[str, Any] = {
-            "geovigie:pair": f"oscd-{city}",
-            "geovigie:pair_role": "before" if oscd[1] == "1" else "after",
-        }
-        if labels:
-            extra["geovigie:labels"] = labels
-        meta = partial(_meta, collection="oscd-sentinel-2-l1c", date=date, platform="sentinel-2", level="L1C",
-                       scale=1e-4, extra=extra, mtime=dates_txt.stat().st_mtime)  # fmt: skip
-        return _Unit(f"oscd-{_slug(city)}-{day}", folder, [*files, dates_txt], partial(_build_product, bands, meta))
-    ben_json = folder / f"{folder.name}_labels_metadata.json"
-    if ben_json.is_file():
-        return _bigearthnet_unit(folder, bands, ben_json)
-    if len(bands) < 2:
-        return None
-    date = date_from_name(prefix) or UNKNOWN_DATE
-    is_s2 = any(b.startswith("B") for b in bands)
-    meta = partial(_meta, collection="local", date=date, platform="sentinel-2" if is_s2 else None, level=None,
-                   scale=None, extra={}, mtime=files[0].stat().st_mtime)  # fmt: skip
-    return _Unit(_slug(prefix), folder, files, partial(_build_product, bands, meta))
-
-
-def _bigearthnet_unit(folder: Path, bands: dict[str, Path], ben_json: Path) -> _Unit:
-    try:
-        info = json.loads(ben_json.read_text())
-    except (OSError, ValueError):
-        info = {}
-    raw_date = str(info.get("acquisition_date") or info.get("acquisition_time") or "")
-    date = parse_date_text(raw_date, source=ben_json.name) or date_from_name(folder.name) or UNKNOWN_DATE
-    s1 = "VV" in bands or "VH" in bands
-    extra: dict[str, Any] = {"geovigie:labels": [str(ben_json)], "geovigie:classes": list(info.get("labels", []))}
-    meta = partial(_meta, collection="bigearthnet-s1-grd" if s1 else "bigearthnet-s2-l2a", date=date,
-                   platform="sentinel-1" if s1 else "sentinel-2", level=None if s1 else "L2A",
-                   scale=None if s1 else 1e-4, extra=extra, mtime=ben_json.stat().st_mtime)  # fmt: skip
-    files = [*bands.values(), ben_json]
-    return _Unit(f"bigearthnet-{_slug(folder.name)}", folder, files, partial(_build_product, bands, meta))
-
-
-def _meta(item_id: str, **kwargs: Any) -> ItemMeta:
-    date: DateInfo = kwargs["date"]
-    return ItemMeta(item_id=item_id, notes=tuple(_date_notes(date)), **kwargs)
-
-
-def _build_product(bands: dict[str, Path], meta: Callable[[str], ItemMeta], item_id: str) -> dict[str, Any]:
-    return band_product_item(bands, meta(item_id))
-
-
-def _oscd_date(dates_txt: Path, index: str) -> DateInfo:
-    for line in dates_txt.read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == f"date_{index}":
-            return parse_date_text(value.strip(), source="dates.txt") or UNKNOWN_DATE
-    return UNKNOWN_DATE

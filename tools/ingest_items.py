@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pystac
 import rasterio
 from pyproj import Geod
@@ -109,14 +110,14 @@ def describe_bands(
         if len(known) == count:
             return [band_from_text(n) or BandSpec(n) for n in known], []
         note = f"expected {len(known)} bands ({', '.join(known)}) but the file has {count}; order unknown"
-        return [BandSpec(f"b{i + 1}") for i in range(count)], [note]
+        return [BandSpec(f"band{i + 1}") for i in range(count)], [note]
     from_desc = [band_from_text(d) if d else None for d in descriptions]
     if count and all(from_desc):
         return [b for b in from_desc if b is not None], []
     interp = [c.name for c in colorinterp]
-    if count >= 3 and interp[:3] == ["red", "green", "blue"]:
-        extra = [BandSpec("alpha") if c == "alpha" else BandSpec(f"b{i + 4}") for i, c in enumerate(interp[3:])]
-        return [BandSpec("red", "red"), BandSpec("green", "green"), BandSpec("blue", "blue"), *extra], []
+    if count >= 3 and interp[:3] == ["red", "green", "blue"] and (count == 3 or interp[3] == "alpha"):
+        extra = [BandSpec("alpha") if c == "alpha" else BandSpec(f"band{i + 4}") for i, c in enumerate(interp[3:])]
+        return [*_rgb(), *extra], []
     if count == 3:
         return _rgb(), ["band order assumed red, green, blue from the band count"]
     if count == 4:
@@ -127,19 +128,39 @@ def describe_bands(
         return [BandSpec("pan", "pan"), *([BandSpec("alpha")] if count == 2 else [])], [
             "single band treated as panchromatic"
         ]
-    note = f"{count} bands with unknown meaning; describe them in a {'<file>'}.geovigie.json sidecar"
-    return [BandSpec(f"b{i + 1}") for i in range(count)], [note]
+    note = f"{count} bands with unknown meaning; describe them in a <file>.geovigie.json sidecar"
+    return [BandSpec(f"band{i + 1}") for i in range(count)], [note]
 
 
 def _rgb() -> list[BandSpec]:
     return [BandSpec("red", "red"), BandSpec("green", "green"), BandSpec("blue", "blue")]
 
 
+def _colorinterp(ds: Any) -> tuple[ColorInterp, ...]:
+    """Colour interpretation, except that an "alpha" 4th band holding values other than 0/255 is data.
+
+    GDAL flags the 4th band of any 4-band byte GeoTIFF written with default options as alpha, although for
+    satellite imagery it is usually near infrared; a small decimated read tells the two apart.
+    """
+    interp = list(ds.colorinterp)
+    if ds.count >= 4 and interp[3] == ColorInterp.alpha:
+        sample = ds.read(4, out_shape=(min(ds.height, 64), min(ds.width, 64)))
+        if not set(np.unique(sample).tolist()) <= {0, 255}:
+            interp[3] = ColorInterp.undefined
+    return tuple(interp)
+
+
+def _pixel_to_crs(transform: Any, col: float, row: float) -> tuple[float, float]:
+    # Written out because affine's ``*`` on tuples is deprecated and ``@`` needs affine >= 3.
+    a, b, c, d, e, f = (float(v) for v in tuple(transform)[:6])
+    return a * col + b * row + c, d * col + e * row + f
+
+
 def gsd_metres(crs: CRS, transform: Any, width: int, height: int) -> float:
     """Ground pixel size in metres: sqrt of the pixel's ground area (degrees converted at the centre)."""
     a, b, _c, d, e, _f = (float(v) for v in tuple(transform)[:6])
     if crs.is_geographic:
-        cx, cy = transform * (width / 2, height / 2)
+        cx, cy = _pixel_to_crs(transform, width / 2, height / 2)
         dx = _GEOD.inv(cx, cy, cx + a, cy + d)[2]
         dy = _GEOD.inv(cx, cy, cx + b, cy + e)[2]
         return round(math.sqrt(abs(dx * dy)), 3)
@@ -152,7 +173,7 @@ def gsd_metres(crs: CRS, transform: Any, width: int, height: int) -> float:
 
 def footprint(crs: CRS, transform: Any, width: int, height: int) -> tuple[dict[str, Any], list[float]]:
     """WGS84 footprint (GeoJSON) and bbox of a pixel grid, densified so that reprojection keeps its shape."""
-    corners = [transform * xy for xy in ((0, 0), (width, 0), (width, height), (0, height))]
+    corners = [_pixel_to_crs(transform, c, r) for c, r in ((0, 0), (width, 0), (width, height), (0, height))]
     poly = Polygon(corners)
     if crs.to_epsg() != 4326:
         step = max(poly.length / 80.0, 1e-9)
@@ -269,7 +290,7 @@ def raster_item(
     """
     notes = list(meta.notes)
     with open_quiet(path) as ds:
-        bands, band_notes = describe_bands(ds.count, tuple(ds.descriptions), tuple(ds.colorinterp), known_bands)
+        bands, band_notes = describe_bands(ds.count, tuple(ds.descriptions), _colorinterp(ds), known_bands)
         notes += band_notes
         geo = ds.crs is not None
         geometry, bbox = footprint(ds.crs, ds.transform, ds.width, ds.height) if geo else (None, None)

@@ -229,7 +229,8 @@ _YMD = re.compile(
 _LANDSAT_LEGACY_ID = re.compile(r"L[A-Z]?\d{7,8}_\d{3}((?:19|20)\d{6})")
 """Pre-collection Landsat ids (``L71119038_03820000317``): path/row, then the acquisition date."""
 _YM = re.compile(r"(?<!\d)((?:19[7-9]\d|20\d\d))(0[1-9]|1[0-2])(?!\d)")
-_YEAR = re.compile(r"^((?:19[7-9]\d|20\d\d))(?!\d)")
+_YEAR = re.compile(r"(?:^|[_-])((?:19[7-9]\d|20\d\d))(?:$|[_-])|^((?:19[7-9]\d|20\d\d))(?!\d)")
+"""A year alone in a name: a token between separators (``tile_2003``) or a leading year (``2000TM``)."""
 
 
 def parse_date_text(text: str, *, source: str) -> DateInfo | None:
@@ -251,16 +252,17 @@ def parse_date_text(text: str, *, source: str) -> DateInfo | None:
 
 
 def date_from_name(stem: str) -> DateInfo | None:
-    """A date in a file name: full date, else year+month (``201404_...``), else a leading year (``1985``)."""
+    """A date in a file name: full date, else year+month (``201404_...``), else a year (``1985``, ``tile_2003``)."""
     full = parse_date_text(stem, source="file name")
     if full:
         return full
     ym = _YM.search(stem)
     if ym:
         return DateInfo(datetime(int(ym[1]), int(ym[2]), 15, tzinfo=UTC), "month", "file name (year-month only)")
-    year = _YEAR.match(stem)
+    year = _YEAR.search(stem)
     if year:
-        return DateInfo(datetime(int(year[1]), 7, 1, tzinfo=UTC), "year", "file name (year only)")
+        value = int(year[1] or year[2])
+        return DateInfo(datetime(value, 7, 1, tzinfo=UTC), "year", "file name (year only)")
     return None
 
 
@@ -272,7 +274,9 @@ def date_from_tags(tags: dict[str, str], descriptions: tuple[str | None, ...]) -
     upper = {k.upper(): v for k, v in tags.items()}
     for key in DATE_TAGS:
         if key in upper:
-            found = parse_date_text(upper[key].replace(":", "-", 2), source=f"metadata tag {key}")
+            # TIFF writes "YYYY:MM:DD HH:MM:SS"; turn the date part into ISO before parsing.
+            text = re.sub(r"^(\d{4}):(\d\d):(\d\d)", r"\1-\2-\3", upper[key].strip())
+            found = parse_date_text(text, source=f"metadata tag {key}")
             if found:
                 return found
     for desc in descriptions:

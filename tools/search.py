@@ -16,27 +16,20 @@ Without a bbox the coverage term is dropped and the other weights are rescaled t
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from datetime import date, timedelta
+from typing import Literal
 
-from dateutil.parser import isoparse
 from pydantic import BaseModel, Field
-from pyproj import Geod, Transformer
-from shapely.geometry import box, shape
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform as shp_transform
 
 from core.domain import BBox, Figure, Provenance, ToolOutput, validate_bbox
 from core.errors import ToolInputError, UpstreamError
 from tools.base import ToolContext, geo_tool
 from tools.catalog_store import match_items, query_items
 from tools.scene import Scene
+from tools.search_rank import Aoi, Filters, aoi_area_km2, date_scores, exclusion, footprint, score_item, window
 from tools.stac_remote import RemoteQuery, cache_items, search_remote
 
 LOCAL_SOURCE = "local catalog"
-WEIGHTS = {"coverage": 0.4, "cloud": 0.3, "date": 0.2, "gsd": 0.1}
-UNKNOWN_CLOUD_SCORE = 0.6
-_GEOD = Geod(ellps="WGS84")
 
 
 class SearchImageryInput(BaseModel):
@@ -50,7 +43,11 @@ class SearchImageryInput(BaseModel):
     max_cloud: float | None = Field(None, ge=0, le=100, description="Maximum scene cloud cover in percent.")
     min_gsd: float | None = Field(None, gt=0, description="Smallest acceptable pixel size in metres.")
     max_gsd: float | None = Field(None, gt=0, description="Largest acceptable pixel size in metres (e.g. 1 for cars).")
-    collections: list[str] | None = Field(None, description="Restrict to these collection ids.")
+    collections: list[str] | None = Field(
+        None,
+        description="Restrict to these collection ids; a mission id such as 'sentinel-2-l2a' or 'landsat-c2-l2' "
+        "also selects local items of that mission.",
+    )
     item_ids: list[str] | None = Field(
         None, description="Item ids or file names (e.g. 'P0706.png') to look up; works for non-georeferenced images."
     )
@@ -88,61 +85,6 @@ class SearchImageryResult(BaseModel):
     unreachable: list[str] = Field(default_factory=list)
 
 
-def _to_dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    parsed = isoparse(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _period(scene: Scene) -> tuple[datetime, datetime] | None:
-    """Acquisition period: [datetime, datetime], or start/end for year/month-only dates; None if unknown."""
-    props = scene.properties
-    if props.get("geovigie:date_precision") == "unknown":
-        return None
-    when = _to_dt(props.get("datetime"))
-    start, end = _to_dt(props.get("start_datetime")), _to_dt(props.get("end_datetime"))
-    if when is not None and props.get("geovigie:date_precision") not in ("year", "month"):
-        return when, when
-    if start is not None and end is not None:
-        return start, end
-    return (when, when) if when else None
-
-
-def _footprint(scene: Scene) -> BaseGeometry | None:
-    geom = scene.item.get("geometry")
-    if geom:
-        try:
-            return shape(geom)
-        except (ValueError, TypeError, AttributeError):
-            pass
-    return box(*scene.bbox) if scene.bbox else None
-
-
-class _Aoi:
-    """The AOI in an equal-area projection, for coverage fractions."""
-
-    def __init__(self, bbox: BBox) -> None:
-        w, s, e, n = bbox
-        lon0, lat0 = (w + e) / 2, (s + n) / 2
-        proj = f"+proj=laea +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m"
-        self._to_m = Transformer.from_crs("EPSG:4326", proj, always_xy=True).transform
-        self.geom = box(*bbox)
-        self.area_m2 = shp_transform(self._to_m, self.geom).area
-
-    def coverage(self, footprint: BaseGeometry) -> float:
-        inter = self.geom.intersection(footprint)
-        if inter.is_empty or self.area_m2 <= 0:
-            return 0.0
-        return min(1.0, shp_transform(self._to_m, inter).area / self.area_m2)
-
-
-def aoi_area_km2(bbox: BBox) -> float:
-    """Geodesic area of a WGS84 bbox in km²."""
-    area, _ = _GEOD.geometry_area_perimeter(box(*bbox))
-    return abs(area) / 1e6
-
-
 def _validate(args: SearchImageryInput, ctx: ToolContext) -> BBox | None:
     if args.start and args.end and args.start > args.end:
         raise ToolInputError(
@@ -164,82 +106,17 @@ def _validate(args: SearchImageryInput, ctx: ToolContext) -> BBox | None:
     return bbox
 
 
-def _window(args: SearchImageryInput) -> tuple[datetime | None, datetime | None]:
-    start = datetime.combine(args.start, time.min, tzinfo=UTC) if args.start else None
-    end = datetime.combine(args.end, time(23, 59, 59), tzinfo=UTC) if args.end else None
-    return start, end
-
-
-def _exclusion(
-    scene: Scene,
-    args: SearchImageryInput,
-    aoi: _Aoi | None,
-    window: tuple[datetime | None, datetime | None],
-    by_name: bool,
-) -> str | None:
-    """Why a candidate fails the filters, or None when it passes."""
-    if args.collections and scene.collection not in args.collections:
-        return "other collection"
-    if aoi is not None and (scene.georeferenced or not by_name):
-        footprint = _footprint(scene) if scene.georeferenced else None
-        if footprint is None:
-            return "not georeferenced"
-        if aoi.coverage(footprint) <= 0:
-            return "outside the area"
-    start, end = window
-    if start or end:
-        period = _period(scene)
-        if period is None:
-            return "date unknown"
-        if (start and period[1] < start) or (end and period[0] > end):
-            return "outside the dates"
-    if args.max_cloud is not None and scene.cloud_cover is not None and scene.cloud_cover > args.max_cloud:
-        return "too cloudy"
-    if args.min_gsd is not None or args.max_gsd is not None:
-        gsd = scene.gsd
-        if gsd is None:
-            return "pixel size unknown"
-        if (args.min_gsd and gsd < args.min_gsd) or (args.max_gsd and gsd > args.max_gsd):
-            return "pixel size out of range"
-    return None
-
-
-def _date_scores(
-    scenes: list[Scene], args: SearchImageryInput, window: tuple[datetime | None, datetime | None]
-) -> dict[str, float]:
-    """Date fit of every scene (see the module docstring)."""
-    mids: dict[str, float] = {}
-    for scene in scenes:
-        period = _period(scene)
-        if period is not None:
-            mids[scene.id] = (period[0].timestamp() + period[1].timestamp()) / 2
-    if not mids:
-        return {}
-    start, end = window
-    if start or end:
-        lo = start.timestamp() if start else min(mids.values())
-        hi = end.timestamp() if end else max(max(mids.values()), lo)
-        target = {"latest": hi, "earliest": lo, "middle": (lo + hi) / 2}[args.prefer]
-        span = max(hi - lo, 86400.0)
-        return {k: max(0.0, 1 - abs(t - target) / span) for k, t in mids.items()}
-    if args.prefer == "middle":
-        return dict.fromkeys(mids, 1.0)
-    lo, hi = min(mids.values()), max(mids.values())
-    if hi == lo:
-        return dict.fromkeys(mids, 1.0)
-    rank = {k: (t - lo) / (hi - lo) for k, t in mids.items()}
-    return rank if args.prefer == "latest" else {k: 1 - v for k, v in rank.items()}
-
-
-def score_item(*, coverage: float | None, cloud_cover: float | None, date_fit: float, gsd: float | None) -> float:
-    """Ranking score in 0..1 (formula in the module docstring)."""
-    cloud = UNKNOWN_CLOUD_SCORE if cloud_cover is None else 1 - min(max(cloud_cover, 0.0), 100.0) / 100
-    resolution = 0.5 if not gsd else min(1.0, 10.0 / gsd) ** 0.5
-    parts = {"cloud": cloud, "date": date_fit, "gsd": resolution}
-    if coverage is not None:
-        parts["coverage"] = coverage
-    total_weight = sum(WEIGHTS[k] for k in parts)
-    return round(sum(WEIGHTS[k] * v for k, v in parts.items()) / total_weight, 4)
+def _filters(args: SearchImageryInput) -> Filters:
+    return Filters(
+        start=args.start,
+        end=args.end,
+        max_cloud=args.max_cloud,
+        min_gsd=args.min_gsd,
+        max_gsd=args.max_gsd,
+        collections=args.collections,
+        prefer=args.prefer,
+        by_name=bool(args.item_ids),
+    )
 
 
 def _found(scene: Scene, *, source: str, coverage: float | None, score: float) -> FoundItem:
@@ -260,9 +137,7 @@ def _found(scene: Scene, *, source: str, coverage: float | None, score: float) -
     )
 
 
-def _local(
-    args: SearchImageryInput, ctx: ToolContext, bbox: BBox | None, notes: list[str]
-) -> tuple[dict[str, Scene], list[str]]:
+def _local(args: SearchImageryInput, ctx: ToolContext, bbox: BBox | None) -> tuple[dict[str, Scene], list[str]]:
     """Local candidates (by name, or SQL prefilter) and the names that matched nothing."""
     found: dict[str, Scene] = {}
     missing: list[str] = []
@@ -273,7 +148,7 @@ def _local(
                 missing.append(ref)
             found.update((s.id, s) for s in matches)
         return found, missing
-    start, end = _window(args)
+    start, end = window(_filters(args))
     # Year/month-only dates are stored mid-period: widen the SQL window, then test the periods exactly.
     pad = timedelta(days=366)
     rows = query_items(
@@ -281,7 +156,7 @@ def _local(
         bbox=bbox,
         start=start - pad if start else None,
         end=end + pad if end else None,
-        collections=args.collections,
+        include_undated=True,
     )
     found.update((s.id, s) for s in rows)
     return found, missing
@@ -359,7 +234,7 @@ def search_imagery(args: SearchImageryInput, ctx: ToolContext) -> ToolOutput[Sea
     bbox = _validate(args, ctx)
     notes: list[str] = []
     ctx.progress(0.05, "searching the local catalog")
-    local, missing = _local(args, ctx, bbox, notes)
+    local, missing = _local(args, ctx, bbox)
     candidates: dict[str, tuple[Scene, str]] = {
         k: (
             s,
@@ -374,14 +249,15 @@ def search_imagery(args: SearchImageryInput, ctx: ToolContext) -> ToolOutput[Sea
     )
     notes += remote_notes
     candidates.update(remote)
-    if unreachable and len(unreachable) == len(ctx.settings.stac_api_urls) and not candidates:
+    result, excluded = _rank(args, bbox, candidates)
+    if unreachable and len(unreachable) == len(ctx.settings.stac_api_urls) and not result:
+        # "Nothing found" would be a false answer while every remote catalog is down.
         raise UpstreamError(
             f"Every remote STAC API failed ({', '.join(unreachable)}) and the local catalog has no match.",
             hint="Retry later, or ingest local imagery with `geovigie ingest PATH`.",
         )
     still_missing = [r for r in missing if not any(r in k for k in remote)]
     notes += [f"no item named {ref!r} in the catalog." for ref in still_missing]
-    result, excluded = _rank(args, bbox, candidates)
     unknown_cloud = sum(1 for i in result if i.cloud_cover is None)
     if args.max_cloud is not None and unknown_cloud:
         notes.append(f"{unknown_cloud} item(s) have unknown cloud cover: kept, ranked as about 40 % cloud.")
@@ -399,8 +275,8 @@ def search_imagery(args: SearchImageryInput, ctx: ToolContext) -> ToolOutput[Sea
         result=SearchImageryResult(items=items, total_matches=total, excluded=excluded, unreachable=unreachable),
         provenance=Provenance(
             tool="search_imagery",
-            method="catalog search: SQL prefilter (bbox, dates, collections), exact footprint intersection, "
-            "ranked by 0.4 coverage + 0.3 (1 - cloud) + 0.2 date fit + 0.1 resolution",
+            method="catalog search: SQL prefilter (bbox, dates), collection/mission match, exact footprint "
+            "intersection, ranked by 0.4 coverage + 0.3 (1 - cloud) + 0.2 date fit + 0.1 resolution",
             scenes=[candidates[i.item_id][0].to_ref() for i in items],
             aoi_bbox=bbox,
             parameters=args.model_dump(mode="json"),
@@ -414,21 +290,22 @@ def search_imagery(args: SearchImageryInput, ctx: ToolContext) -> ToolOutput[Sea
 def _rank(
     args: SearchImageryInput, bbox: BBox | None, candidates: dict[str, tuple[Scene, str]]
 ) -> tuple[list[FoundItem], dict[str, int]]:
-    aoi = _Aoi(bbox) if bbox else None
-    window = _window(args)
+    aoi = Aoi(bbox) if bbox else None
+    filters = _filters(args)
+    span = window(filters)
     excluded: dict[str, int] = {}
     kept: list[tuple[Scene, str]] = []
     for scene, source in candidates.values():
-        reason = _exclusion(scene, args, aoi, window, by_name=bool(args.item_ids))
+        reason = exclusion(scene, filters, aoi, span)
         if reason:
             excluded[reason] = excluded.get(reason, 0) + 1
         else:
             kept.append((scene, source))
-    date_fit = _date_scores([s for s, _ in kept], args, window)
+    date_fit = date_scores([s for s, _ in kept], filters, span)
     found = []
     for scene, source in kept:
-        footprint = _footprint(scene) if scene.georeferenced else None
-        coverage = aoi.coverage(footprint) if aoi is not None and footprint is not None else None
+        shape_ = footprint(scene) if scene.georeferenced else None
+        coverage = aoi.coverage(shape_) if aoi is not None and shape_ is not None else None
         score = score_item(
             coverage=coverage, cloud_cover=scene.cloud_cover, date_fit=date_fit.get(scene.id, 0.0), gsd=scene.gsd
         )
