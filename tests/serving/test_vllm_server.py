@@ -95,13 +95,13 @@ http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
 def test_launcher_polls_health_streams_logs_and_tears_down():
     # A stand-in process exercises the launcher's lifecycle (vllm itself needs CUDA: see the gpu test).
     port = _free_port()
-    lines = []
+    lines: list[str] = []
     server = VllmServer(
         [sys.executable, "-c", _STANDIN, str(port)], base_url=f"http://127.0.0.1:{port}", log=lines.append
     )
     with server:
-        assert server.proc.poll() is None
-    assert server.proc.poll() is not None
+        assert server.proc is not None and server.proc.poll() is None
+    assert server.proc is not None and server.proc.poll() is not None
     assert any("ready" in line for line in lines)
 
 
@@ -136,7 +136,7 @@ def test_real_vllm_server_answers_tool_calls():  # pragma: no cover - runs on GP
                 },
             }
         ]
-        reply = client.chat.completions.create(
+        reply = client.chat.completions.create(  # type: ignore[call-overload]
             model="geovlm",
             messages=[{"role": "user", "content": "Geocode Bordeaux"}],
             tools=tools,

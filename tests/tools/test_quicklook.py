@@ -14,7 +14,7 @@ def test_quicklook_writes_png_with_provenance(ctx, make_geotiff, register):
     img = Image.open(png.path)
     assert img.size == (80, 64) and img.mode == "RGB"
     assert out.provenance.scenes[0].item_id == "scene-q"
-    assert out.provenance.crs == "EPSG:32631" and abs(out.provenance.pixel_size_m - 10) < 1e-6
+    assert out.provenance.crs == "EPSG:32631" and abs((out.provenance.pixel_size_m or 0) - 10) < 1e-6
     # Idempotent content addressing: same inputs, same artifact id.
     assert TOOLS["quicklook"].run({"item_id": "q.tif"}, ctx).artifacts[0].id == png.id
 

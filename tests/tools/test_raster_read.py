@@ -20,13 +20,16 @@ def test_windowed_read_of_aoi_returns_only_the_window(ctx, make_geotiff, registe
     scene = _scene(ctx, make_geotiff, register, name="a.tif", data=data)
     full = scene_grid(scene, None)
     assert full.shape == (100, 120) and full.pixel_size_m == pytest.approx(10.0)
+    assert full.bbox_wgs84 is not None
     w, s, e, n = full.bbox_wgs84
     aoi = (w + (e - w) * 0.25, s + (n - s) * 0.25, w + (e - w) * 0.5, s + (n - s) * 0.5)
     raster = read_aoi(scene, ["red", "blue"], aoi)
     assert 20 <= raster.grid.height <= 30 and 25 <= raster.grid.width <= 35
     r0 = round((full.transform.f - raster.grid.transform.f) / 10)
     c0 = round((raster.grid.transform.c - full.transform.c) / 10)
-    np.testing.assert_array_equal(raster.band("red"), data[0, r0 : r0 + raster.grid.height, c0 : c0 + raster.grid.width])
+    np.testing.assert_array_equal(
+        raster.band("red"), data[0, r0 : r0 + raster.grid.height, c0 : c0 + raster.grid.width]
+    )
 
 
 def test_coregistration_reads_smaller_second_date_onto_first_grid(ctx, make_geotiff, register):

@@ -31,5 +31,6 @@ def test_tiled_run_streams_classes_to_cog_and_counts(ctx, make_geotiff, register
     with rasterio.open(res.path) as src:
         assert src.driver == "GTiff" and src.shape == (300, 410)
         assert src.read(1)[:, :205].min() == 1
+    assert res.path is not None
     arr, factor = read_classes(res.path, max_pixels=10_000)
     assert factor == 4 and arr.shape == (75, 102)
