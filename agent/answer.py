@@ -96,19 +96,29 @@ def collect_evidence(steps: list[StepRecord]) -> tuple[list[FigureClaim], list[d
     return figures, provenance, artifacts
 
 
+CONTEXT_TOOLS = frozenset({"geocode", "search_imagery"})
+"""Tools whose figures locate and select data rather than answer (kept in provenance and trace)."""
+
+
 def evidence_block(figures: list[FigureClaim], language: str) -> str:
-    """A Markdown 'Sources' list: one line per figure with scenes, dates, method, CRS and pixel size."""
-    if not figures:
+    """A Markdown 'Sources' list: per tool run, its figures, scenes with dates, method, CRS and pixel size."""
+    if not any(f.tool not in CONTEXT_TOOLS for f in figures):
         return ""
     title = "Sources et méthode" if language == "fr" else "Sources and method"
-    lines = [f"\n\n**{title}**"]
+    groups: dict[tuple[str, str, tuple[str, ...]], list[FigureClaim]] = {}
     for fig in figures:
-        scenes = (
-            ", ".join(f"{i} ({(d or 'date ?')[:10]})" for i, d in zip(fig.item_ids, fig.dates, strict=False)) or "—"
+        if fig.tool in CONTEXT_TOOLS:
+            continue
+        groups.setdefault((fig.tool, fig.method, tuple(fig.item_ids)), []).append(fig)
+    lines = [f"\n\n**{title}**"]
+    for (tool, method, _ids), figs in groups.items():
+        first = figs[0]
+        values = "; ".join(
+            f"{f.name} = {f.value:g} {f.unit}" + (f" (±{f.uncertainty})" if f.uncertainty else "") for f in figs
         )
-        px = f"{fig.pixel_size_m:.2f} m" if fig.pixel_size_m else "n/a"
-        lines.append(
-            f"- {fig.name} = {fig.value:g} {fig.unit}: {fig.tool}, {fig.method}; scenes {scenes}; "
-            f"CRS {fig.crs or 'n/a'}, pixel {px}"
-        )
+        scenes = ", ".join(f"{i} ({(d or 'date ?')[:10]})" for i, d in zip(first.item_ids, first.dates, strict=False))
+        px = f"{first.pixel_size_m:.2f} m" if first.pixel_size_m else "n/a"
+        lines.append(f"- **{tool}**: {values}")
+        lines.append(f"  - scenes: {scenes or '—'}; CRS {first.crs or 'n/a'}; pixel {px}")
+        lines.append(f"  - method: {method}")
     return "\n".join(lines)
