@@ -136,8 +136,30 @@ _COMPOSERS: dict[str, Callable[[Mapping[str, Any], Lang], str]] = {
 }
 
 
-def compose_answer(steps: Sequence[Mapping[str, Any]], lang: Lang, *, fallback: str, notes: Sequence[str] = ()) -> str:
-    """The answer text from the turn's successful analysis steps (most specific first), else ``fallback``."""
+_NO_COMPARISON = {
+    "en": "I could not compare two dates (no usable image before the event), so this is the state on one date only.",
+    "fr": "Je n'ai pas pu comparer deux dates (aucune image exploitable avant l'événement) : "
+    "voici l'état à une seule date.",
+}
+
+
+def compose_answer(
+    steps: Sequence[Mapping[str, Any]],
+    lang: Lang,
+    *,
+    fallback: str,
+    notes: Sequence[str] = (),
+    change_expected: bool = False,
+) -> str:
+    """The answer text from the turn's successful analysis steps (most specific first), else ``fallback``.
+
+    Args:
+        steps: The turn's tool records.
+        lang: ``fr`` or ``en``.
+        fallback: Text when no analysis step produced a result.
+        notes: Planner notes (coverage, reference windows...).
+        change_expected: The question asked for a comparison: say so when only one date could be measured.
+    """
     lines: list[str] = []
     for step in steps:
         composer = _COMPOSERS.get(str(step.get("tool")))
@@ -148,6 +170,9 @@ def compose_answer(steps: Sequence[Mapping[str, Any]], lang: Lang, *, fallback: 
     # The analysis answer leads; a quicklook line only stands alone when nothing was measured.
     measured = [line for step, line in zip(_analysis_steps(steps), lines, strict=False) if step != "quicklook"]
     body = measured or lines or [fallback]
+    compared = any(s.get("ok") and s.get("tool") == "detect_change" for s in steps)
+    if change_expected and measured and not compared:
+        body.insert(0, _NO_COMPARISON.get(lang, _NO_COMPARISON["en"]))
     extra = [n for n in dict.fromkeys(notes) if n]
     if extra:
         title = "Notes"

@@ -131,6 +131,11 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Done: {steps}.",
         "fr": "Terminé : {steps}.",
     },
+    "near_area": {
+        "en": "Area analysed: within {radius:g} km of the centre of {place} "
+        "(the question asks about its surroundings).",
+        "fr": "Zone analysée : jusqu'à {radius:g} km du centre de {place} (la question porte sur ses environs).",
+    },
     "found": {
         "en": "{n} image(s) found: {items}.",
         "fr": "{n} image(s) trouvée(s) : {items}.",

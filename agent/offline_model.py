@@ -102,7 +102,9 @@ class OfflinePlanner(BaseChatModel):
                 u.language, "abstain", f"{decision.reason} {decision.suggestion}".strip(), decision.notes
             )
         assert isinstance(decision, Finish)
-        text = compose_answer(history, u.language, fallback=decision.message, notes=decision.notes)
+        text = compose_answer(
+            history, u.language, fallback=decision.message, notes=decision.notes, change_expected=u.change
+        )
         return self._final(u.language, "answered", text)
 
     def _understand(self, question: str, previous: Sequence[str]) -> Understanding:

@@ -39,6 +39,12 @@ _TERMINAL_CODES = {"ResolutionTooCoarseError": "too_coarse", "TooCloudyError": "
 """Typed tool errors (core.errors) that end the plan, and the abstention code each one gives."""
 
 
+OPTICAL_BANDS = frozenset({"red", "green", "blue", "nir", "pan"})
+"""Bands that make a scene usable by the optical analysis tools."""
+
+NEAR_RADIUS_KM = 15.0
+"""Half-side of the area searched when the question asks about the surroundings of a place ("near X")."""
+
 ALL_WINDOW_LIMIT = 100
 """Scenes asked for when one search must yield both the earliest and the latest usable scene."""
 
@@ -155,13 +161,16 @@ class _Plan:
         if not u.place:
             return None
         radius = u.radius_km or (COUNT_RADIUS_KM.get(u.object) if u.object else None)
+        if radius is None and "near" in u.flags:
+            radius = NEAR_RADIUS_KM
+            self.notes.append(say("near_area", self.lang, radius=NEAR_RADIUS_KM, place=u.place))
         args = _drop_none({"query": u.place, "country": u.country, "radius_km": radius})
         res = self.replay.call("geocode", args, "locate the place")
         if res.get("ambiguous"):
             options = tuple(dict.fromkeys(_option(a) for a in [res, *res.get("alternatives", [])]))
             raise _Stop(Clarify(say("ambiguous_place", self.lang, place=u.place, options=", ".join(options)), options))
         lat, lon = res.get("lat"), res.get("lon")
-        if radius and not u.radius_km:
+        if radius and not u.radius_km and u.object:
             note = (
                 f"Counted within {radius:g} km of the centre of {u.place}; give a radius or a bbox to count elsewhere."
             )
@@ -203,7 +212,11 @@ class _Plan:
             "limit": limit,
         }
         res = self.replay.call("search_imagery", _drop_none(args), "find scenes over the area and period")
-        return [normalise(i) for i in res.get("items", []) if isinstance(i, Mapping)]
+        items = [normalise(i) for i in res.get("items", []) if isinstance(i, Mapping)]
+        # The analysis tools work on optical bands: radar-only scenes (VV/VH) are kept only if nothing else exists,
+        # so that the tool's own error explains what is missing.
+        optical = [i for i in items if not i.get("bands") or OPTICAL_BANDS & set(i["bands"])]
+        return optical or items
 
     def abstain_for(self, choice: Choice, period: Period | None) -> Abstain:
         """Why no scene can be used, with what would work instead."""

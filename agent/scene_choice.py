@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+MIN_INSIDE = 0.5
+"""A scene mostly inside the area (a small chip in a large "near X" area) is usable however little it covers."""
+
 MIN_COVERAGE = 0.1
 """Smallest fraction of the area a scene must cover to be used. Kept low: sample chips and scene edges often cover
 part of a city's box, and the analysis tools work on the overlap (the planner notes partial coverage)."""
@@ -49,6 +52,8 @@ def normalise(item: Mapping[str, Any]) -> dict[str, Any]:
         out["gsd"] = item.get("gsd_m")
     if out.get("coverage") is None and _num(item, "coverage_pct") is not None:
         out["coverage"] = float(item["coverage_pct"]) / 100
+    if out.get("inside") is None and _num(item, "inside_pct") is not None:
+        out["inside"] = float(item["inside_pct"]) / 100
     return out
 
 
@@ -76,7 +81,7 @@ def usable(
     detail: dict[str, float] = {"n": float(len(found))}
     if not found:
         return [], "no_data", detail
-    covering = [i for i in found if _coverage(i) >= MIN_COVERAGE]
+    covering = [i for i in found if _coverage(i) >= MIN_COVERAGE or (_num(i, "inside") or 0.0) >= MIN_INSIDE]
     if not covering:
         detail["coverage"] = max(_coverage(i) for i in found)
         return [], "partial", detail

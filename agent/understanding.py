@@ -107,6 +107,13 @@ class Understanding:
         return bool(self.place or self.bbox or self.point)
 
 
+NEAR = re.compile(
+    r"\b(near|around|close to|in the vicinity of|surroundings of|region of|area of|pres de|pres d'|autour de|"
+    r"autour d'|aux alentours de|alentours de|proche de|proche d'|a proximite de|region de|environs de)\b"
+)
+"""Wording that asks about the surroundings of a place, not just its centre (sets the ``near`` flag)."""
+
+
 def _default_place_finder() -> PlaceFinder | None:
     try:
         from tools.place_text import find_place_in_text
@@ -297,6 +304,8 @@ def understand(
     flags = set(dates.flags) | ({"injection"} if injected else set())
     if intent == "unknown" and OUT_OF_SCOPE.search(cues):
         flags.add("out_of_scope")
+    if place and NEAR.search(cues):
+        flags.add("near")
     lang = detect_language(fold(question or "").replace("’", "'"), question or "")
     clarification = _clarification(
         clean=clean, lang=lang, intent=intent, change=change, place=place, refs=mentions.item_refs,

@@ -8,8 +8,9 @@ from tools.count import count_objects
 from tools.geocode import geocode
 from tools.quicklook import quicklook
 from tools.search import search_imagery
+from tools.segment import segment
 
-_ALL: list[GeoTool[Any]] = [geocode, search_imagery, quicklook, detect_change, count_objects]
+_ALL: list[GeoTool[Any]] = [geocode, search_imagery, quicklook, segment, detect_change, count_objects]
 TOOLS: dict[str, GeoTool[Any]] = {t.name: t for t in _ALL}
 
-__all__ = ["TOOLS", "count_objects", "detect_change", "geocode", "quicklook", "search_imagery"]
+__all__ = ["TOOLS", "count_objects", "detect_change", "geocode", "quicklook", "search_imagery", "segment"]

@@ -68,6 +68,8 @@ class FoundItem(BaseModel):
     gsd_m: float | None
     coverage_pct: float | None
     """Share of the AOI covered by the footprint, percent; None without a bbox or for plain images."""
+    inside_pct: float | None = None
+    """Share of the footprint that lies inside the AOI, percent (a small scene inside a large area: high)."""
     bands: list[str]
     georeferenced: bool
     bbox: BBox | None
@@ -119,7 +121,9 @@ def _filters(args: SearchImageryInput) -> Filters:
     )
 
 
-def _found(scene: Scene, *, source: str, coverage: float | None, score: float) -> FoundItem:
+def _found(
+    scene: Scene, *, source: str, coverage: float | None, score: float, inside: float | None = None
+) -> FoundItem:
     return FoundItem(
         item_id=scene.id,
         collection=scene.collection,
@@ -128,6 +132,7 @@ def _found(scene: Scene, *, source: str, coverage: float | None, score: float) -
         cloud_cover=scene.cloud_cover,
         gsd_m=scene.gsd,
         coverage_pct=None if coverage is None else round(coverage * 100, 1),
+        inside_pct=None if inside is None else round(inside * 100, 1),
         bands=scene.band_names(),
         georeferenced=scene.georeferenced,
         bbox=scene.bbox,
@@ -309,6 +314,7 @@ def _rank(
         score = score_item(
             coverage=coverage, cloud_cover=scene.cloud_cover, date_fit=date_fit.get(scene.id, 0.0), gsd=scene.gsd
         )
-        found.append(_found(scene, source=source, coverage=coverage, score=score))
+        inside = aoi.inside(shape_) if aoi is not None and shape_ is not None else None
+        found.append(_found(scene, source=source, coverage=coverage, score=score, inside=inside))
     found.sort(key=lambda i: (-i.score, i.item_id))
     return found, excluded

@@ -100,6 +100,14 @@ class Aoi:
             return 0.0
         return min(1.0, shapely.transform(inter, self._to_m, interleaved=False).area / self.area_m2)
 
+    def inside(self, other: BaseGeometry) -> float:
+        """Fraction (0..1) of ``other`` (a scene footprint) that lies inside the AOI."""
+        inter = self.geom.intersection(other)
+        whole = shapely.transform(other, self._to_m, interleaved=False).area
+        if inter.is_empty or whole <= 0:
+            return 0.0
+        return min(1.0, shapely.transform(inter, self._to_m, interleaved=False).area / whole)
+
 
 def aoi_area_km2(bbox: BBox) -> float:
     """Geodesic area of a WGS84 bbox in km²."""

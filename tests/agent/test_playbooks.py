@@ -56,7 +56,7 @@ def test_flood_on_one_day_compares_with_a_reference_window():
     ]
     calls, final = drive(u, answers)
     assert [c.tool for c in calls] == ["geocode", "search_imagery", "search_imagery", "detect_change"]
-    assert calls[0].args == {"query": "Orihuela"}
+    assert calls[0].args == {"query": "Orihuela", "radius_km": 15.0}  # "around" asks about the surroundings
     assert (calls[1].args["start"], calls[1].args["end"]) == ("2019-07-20", "2019-09-17")
     assert (calls[2].args["start"], calls[2].args["end"]) == ("2019-09-18", "2019-09-18")
     assert calls[1].args["bbox"] == BBOX
