@@ -161,10 +161,11 @@ class _Plan:
         if not u.place:
             return None
         radius = u.radius_km or (COUNT_RADIUS_KM.get(u.object) if u.object else None)
-        if radius is None and "near" in u.flags:
-            radius = NEAR_RADIUS_KM
+        near = radius is None and "near" in u.flags
+        if near:
+            # The geocoder sizes its bbox to this radius: the area is the one it returns.
             self.notes.append(say("near_area", self.lang, radius=NEAR_RADIUS_KM, place=u.place))
-        args = _drop_none({"query": u.place, "country": u.country, "radius_km": radius})
+        args = _drop_none({"query": u.place, "country": u.country, "radius_km": NEAR_RADIUS_KM if near else radius})
         res = self.replay.call("geocode", args, "locate the place")
         if res.get("ambiguous"):
             options = tuple(dict.fromkeys(_option(a) for a in [res, *res.get("alternatives", [])]))
