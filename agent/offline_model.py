@@ -36,6 +36,13 @@ _SHOW_ARTIFACTS = re.compile(
 )
 
 
+_FOLLOW_UP = re.compile(
+    r"(?i)^(and|also|what about|how about|same (for|in|at)|now|then|et|aussi|et pour|et à|et a|et en|même chose|"
+    r"meme chose|pareil|idem|maintenant)\b"
+)
+"""Openings of a follow-up question that leans on the previous one ("and in 2017?", "et à Nantes ?")."""
+
+
 def _utc_today() -> date:
     return datetime.now(UTC).date()
 
@@ -110,7 +117,9 @@ class OfflinePlanner(BaseChatModel):
     def _understand(self, question: str, previous: Sequence[str]) -> Understanding:
         today, known = self.today(), self._known_items()
         u = understand(question, today=today, known_items=known)
-        if not previous or (u.intent != "unknown" and u.has_aoi) or u.item_refs:
+        follow_up = bool(_FOLLOW_UP.match(question.strip()))
+        generic = u.intent in ("unknown", "change_generic")
+        if not previous or u.item_refs or (u.has_aoi and not (follow_up and generic)):
             return u
         prior = understand(previous[-1], today=today, known_items=known)
         if prior.clarification or prior.intent == "unknown":
@@ -143,8 +152,10 @@ def _merge_followup(prior: Understanding, new: Understanding) -> Understanding:
     """A follow-up inherits what it does not restate: intent, place and dates from the previous question."""
     changes: dict[str, Any] = {"question": new.question, "clean_question": new.clean_question, "clarification": None}
     changes["language"] = new.language
-    if new.intent != "unknown":
+    if new.intent not in ("unknown", "change_generic"):
         changes.update(intent=new.intent, change=new.change, object=new.object or prior.object)
+    elif new.intent == "change_generic" and not prior.change:
+        changes["change"] = True
     if new.has_aoi:
         changes.update(place=new.place, country=new.country, bbox=new.bbox, point=new.point, radius_km=new.radius_km)
         changes["place_options"] = new.place_options

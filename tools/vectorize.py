@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import rasterio.features
+import shapely
 from pyproj import CRS as ProjCRS
 from pyproj import Transformer
 from shapely.geometry import mapping, shape
-from shapely.ops import transform as shp_transform
 
 from tools.raster_grid import Grid
 
@@ -22,6 +23,14 @@ def _metric_crs(grid: Grid) -> ProjCRS:
     lat = (bbox[1] + bbox[3]) / 2
     zone = int((lon + 180) // 6) + 1
     return ProjCRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def _reprojector(transformer: Transformer) -> Callable[[np.ndarray], np.ndarray]:
+    def apply(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return apply
 
 
 def mask_to_features(
@@ -60,8 +69,8 @@ def mask_to_features(
     polys = polys[:max_features]
     georef = grid.crs is not None
     if georef:
-        to_wgs = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform
-        to_metric = Transformer.from_crs(grid.crs, _metric_crs(grid), always_xy=True).transform
+        to_wgs = _reprojector(Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True))
+        to_metric = _reprojector(Transformer.from_crs(grid.crs, _metric_crs(grid), always_xy=True))
     tol = simplify_px * abs(grid.transform.a)
     features = []
     for poly, pixels in polys:
@@ -69,8 +78,8 @@ def mask_to_features(
         props: dict[str, Any] = dict(properties or {})
         props["pixels"] = pixels
         if georef:
-            props["area_m2"] = round(float(shp_transform(to_metric, poly).area), 1)
-            geom = shp_transform(to_wgs, geom)
+            props["area_m2"] = round(float(shapely.transform(poly, to_metric).area), 1)
+            geom = shapely.transform(geom, to_wgs)
         else:
             props["area_px"] = pixels
         features.append({"type": "Feature", "geometry": mapping(geom), "properties": props})
