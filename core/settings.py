@@ -92,6 +92,13 @@ class Settings(BaseSettings):
     api_max_request_bytes: int = 1_000_000
     """Largest accepted request body."""
 
+    ui_tiles_url: str | None = None
+    """XYZ tile URL of the chat map's basemap (e.g. ``https://tile.openstreetmap.org/{z}/{x}/{y}.png``); unset
+    keeps the map fully offline (imagery and results only)."""
+
+    ui_tiles_attribution: str = "© OpenStreetMap contributors"
+    """Attribution shown with ``ui_tiles_url`` tiles."""
+
     @field_validator("stac_api_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:

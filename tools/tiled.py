@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import rasterio
 import rasterio.shutil
+from rasterio.io import DatasetWriter
 from rasterio.windows import Window
 
 from core.errors import NoDataError
 from tools.base import ProgressFn
-from tools.raster_grid import Grid, iter_tiles, tile_count
+from tools.raster_grid import Grid, Tile, iter_tiles, tile_count
 from tools.raster_read import RasterData, read_bands
 from tools.scene import Scene
 
@@ -78,6 +81,7 @@ def run_tiled(
     overlap: int,
     out_path: Path | None = None,
     progress: ProgressFn | None = None,
+    workers: int = 1,
 ) -> TiledResult:
     """Apply ``fn`` tile by tile over ``grid``.
 
@@ -90,6 +94,9 @@ def run_tiled(
         overlap: Context pixels on each side.
         out_path: Where to write the result as a COG; None keeps only the histogram.
         progress: Progress callback (fraction, message).
+        workers: Tiles read and classified at once in threads (GDAL reads and numpy release the GIL); ``fn``
+            must then be thread-safe. Results are still counted and written in tile order, and at most
+            2 x workers tiles are in memory.
 
     Raises:
         NoDataError: no tile had valid pixels.
@@ -103,8 +110,9 @@ def run_tiled(
         os.close(fd)
         dst = rasterio.open(tmp_path, "w", **_write_profile(grid, tile_size))
     try:
-        for tile in iter_tiles(grid, tile_size=tile_size, overlap=overlap):
-            _process_tile(tile.read, tile.core_slices(), tile.core, scenes, bands, grid, fn, result, dst)
+        tiles = iter_tiles(grid, tile_size=tile_size, overlap=overlap)
+        for tile, classes in _classified(tiles, lambda t: _classify_tile(t, scenes, bands, grid, fn), workers):
+            _record(classes, tile.core, result, dst)
             result.tiles += 1
             if progress is not None:
                 progress(result.tiles / total, f"tile {result.tiles}/{total}")
@@ -112,7 +120,8 @@ def run_tiled(
             dst.close()
             dst = None
             assert out_path is not None and tmp_path is not None
-            rasterio.shutil.copy(tmp_path, out_path, driver="COG", compress="DEFLATE")
+            # Nearest overviews keep class codes valid (the COG default, cubic, may invent codes) and are 2x faster.
+            rasterio.shutil.copy(tmp_path, out_path, driver="COG", compress="DEFLATE", overview_resampling="nearest")
             result.path = out_path
     finally:
         if dst is not None:
@@ -127,30 +136,48 @@ def run_tiled(
     return result
 
 
-def _process_tile(
-    read: Window,
-    core: tuple[slice, slice],
-    core_window: Window,
-    scenes: Sequence[Scene],
-    bands: Sequence[Sequence[str]],
-    grid: Grid,
-    fn: TileFn,
-    result: TiledResult,
-    dst: rasterio.io.DatasetWriter | None,
-) -> None:
-    sub = grid.subgrid(read)
+def _classified(
+    tiles: Iterator[Tile], work: Callable[[Tile], np.ndarray], workers: int
+) -> Iterator[tuple[Tile, np.ndarray]]:
+    """(tile, classes) in tile order, computed by up to ``workers`` threads, at most 2 x workers ahead."""
+    if workers <= 1:
+        for tile in tiles:
+            yield tile, work(tile)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[tuple[Tile, Future[np.ndarray]]] = deque()
+        for tile in tiles:
+            pending.append((tile, pool.submit(work, tile)))
+            if len(pending) >= 2 * workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+
+
+def _classify_tile(
+    tile: Tile, scenes: Sequence[Scene], bands: Sequence[Sequence[str]], grid: Grid, fn: TileFn
+) -> np.ndarray:
+    sub = grid.subgrid(tile.read)
     try:
         rasters = [read_bands(scene, list(b), sub) for scene, b in zip(scenes, bands, strict=True)]
-        classes = fn(rasters)[core]
+        classes = fn(rasters)[tile.core_slices()]
     except NoDataError:
-        classes = np.full((int(core_window.height), int(core_window.width)), NODATA, dtype=np.uint8)
-    values, counts = np.unique(classes, return_counts=True)
-    for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+        classes = np.full((int(tile.core.height), int(tile.core.width)), NODATA, dtype=np.uint8)
+    return classes.astype(np.uint8, copy=False)
+
+
+def _record(classes: np.ndarray, core_window: Window, result: TiledResult, dst: DatasetWriter | None) -> None:
+    # bincount is ~10x faster than np.unique (a sort) on a uint8 tile.
+    counts = np.bincount(classes.ravel(), minlength=256)
+    for value in np.flatnonzero(counts).tolist():
         if value != NODATA:
+            count = int(counts[value])
             result.histogram[value] = result.histogram.get(value, 0) + count
             result.valid_pixels += count
     if dst is not None:
-        dst.write(classes.astype(np.uint8), 1, window=core_window)
+        dst.write(classes, 1, window=core_window)
 
 
 def read_classes(path: Path, *, max_pixels: int) -> tuple[np.ndarray, int]:

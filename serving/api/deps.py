@@ -34,8 +34,7 @@ def require_principal(request: Request) -> Principal:
         raise HTTPException(
             status_code=401,
             detail=(
-                "An API key is required: send 'Authorization: Bearer <key>' "
-                "(create one with `geovigie keys create`)."
+                "An API key is required: send 'Authorization: Bearer <key>' (create one with `geovigie keys create`)."
             ),
         )
     principal = principal or ANONYMOUS

@@ -1,0 +1,138 @@
+"""Mount the Gradio chat on the FastAPI app: one process, one settings object, one turn service."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from core.db.models import CatalogItem
+from core.errors import ConfigError
+from core.settings import Settings
+from serving.api.recorder import list_threads, thread_record
+from serving.api.security import authenticate
+from serving.api.service import TurnService
+from ui.hooks import ChatHooks, UiOptions
+
+logger = logging.getLogger(__name__)
+
+MAX_CATALOG_ROWS = 5000
+
+
+def catalog_rows(service: TurnService, *, limit: int = MAX_CATALOG_ROWS) -> list[dict[str, Any]]:
+    """Local catalog rows for the data panel (id, date, collection, gsd, WGS84 bbox when georeferenced)."""
+    stmt = select(CatalogItem).order_by(CatalogItem.collection, CatalogItem.datetime).limit(limit)
+    with service.ctx.db.session() as session:
+        return [
+            {
+                "id": row.id,
+                "datetime": row.datetime.isoformat() if row.datetime else None,
+                "collection": row.collection,
+                "gsd": row.gsd,
+                "bbox": [row.west, row.south, row.east, row.north]
+                if row.georeferenced and None not in (row.west, row.south, row.east, row.north)
+                else None,
+            }
+            for row in session.scalars(stmt)
+        ]
+
+
+def _unique_target(folder: Path, name: str) -> Path:
+    target = folder / Path(name).name
+    stem, suffix, n = target.stem, target.suffix, 2
+    while target.exists():
+        target = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return target
+
+
+def ingest_uploads(service: TurnService, paths: list[Path]) -> dict[str, Any]:
+    """Copy uploaded files into ``home/uploads`` (Gradio's temporary copies are cleaned up) and ingest them."""
+    from tools.ingest import ingest_paths
+
+    folder = (service.settings.home / "uploads").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for path in paths:
+        target = _unique_target(folder, path.name)
+        shutil.copy2(path, target)
+        copies.append(target)
+    report = ingest_paths(copies, service.ctx.db)
+    logger.info("ingested uploads files=%d added=%d", len(copies), len(report.added))
+    return report.model_dump(mode="json")
+
+
+def service_status(service: TurnService) -> dict[str, Any]:
+    """Active planner and image interpreter, catalog size, remote STAC APIs, storage locations."""
+    settings = service.settings
+    vlm = settings.vlm_base_url or settings.llm_base_url
+    with service.ctx.db.session() as session:
+        count = session.scalar(select(func.count()).select_from(CatalogItem)) or 0
+    return {
+        "planner": service.agent.planner,
+        "interpreter": f"vision model at {vlm}" if vlm else "offline measurement interpreter (no VLM configured)",
+        "catalog_items": count,
+        "stac_api_urls": list(settings.stac_api_urls),
+        "database": make_url(settings.resolved_db_url).render_as_string(hide_password=True),
+        "artifacts_dir": str(settings.resolved_artifacts_dir.resolve()),
+    }
+
+
+def build_hooks(service: Callable[[], TurnService]) -> ChatHooks:
+    """The UI's callables into the turn service; ``service`` is called on every use (it may start later)."""
+    return ChatHooks(
+        stream=lambda question, thread_id: service().stream(question, thread_id=thread_id),
+        list_threads=lambda: list_threads(service().ctx.db, limit=30),
+        thread_record=lambda thread_id: thread_record(service().ctx.db, thread_id),
+        catalog=lambda: catalog_rows(service()),
+        ingest=lambda paths: ingest_uploads(service(), paths),
+        status=lambda: service_status(service()),
+    )
+
+
+def mount_chat_ui(app: FastAPI, settings: Settings) -> None:
+    """Serve the Gradio chat at ``/`` next to the API routes (``/v1/*``, ``/healthz`` keep working).
+
+    The service is built in the app's lifespan, after this runs, so every hook looks it up on each call.
+    When API keys are required (non-loopback bind), the chat asks for one: any user name, the key as password.
+    """
+    import gradio as gr
+
+    from ui.app import CSS, build_ui
+
+    def service() -> TurnService:
+        current: TurnService | None = getattr(app.state, "service", None)
+        if current is None:
+            raise ConfigError("GeoVigie is still starting.", hint="Retry in a few seconds.")
+        return current
+
+    hooks = build_hooks(service)
+    settings.ensure_dirs()
+    options = UiOptions(
+        work_dir=(settings.home / "ui").resolve(),
+        artifacts_dir=settings.resolved_artifacts_dir.resolve(),
+        tiles_url=settings.ui_tiles_url,
+        tiles_attribution=settings.ui_tiles_attribution,
+    )
+    options.work_dir.mkdir(parents=True, exist_ok=True)
+
+    def key_auth(_username: str, password: str) -> bool:
+        return authenticate(service().ctx.db, password) is not None
+
+    gr.mount_gradio_app(
+        app,
+        build_ui(hooks, options),
+        path="/",
+        allowed_paths=options.served_paths(),
+        auth=key_auth if app.state.require_keys else None,
+        auth_message="Sign in with any user name and a GeoVigie API key (`geovigie keys create NAME`) as password.",
+        css=CSS,
+        footer_links=[],
+        ssr_mode=False,
+    )

@@ -1,0 +1,70 @@
+"""The chat mounted on the API app: one process, API routes untouched, Leaflet served locally, key login."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableLambda
+
+from agent.runner import build_agent, sqlite_checkpointer
+from serving.api.app import create_app
+from serving.api.security import create_key
+from serving.api.service import TurnService
+from serving.api.ui_mount import catalog_rows, ingest_uploads, service_status
+from ui.hooks import ASSETS_URL
+
+
+def _planner():
+    return RunnableLambda(lambda messages: AIMessage(content="Nothing to measure."))
+
+
+@pytest.fixture
+def service(settings, ctx, make_geotiff, register):
+    data = np.random.default_rng(3).integers(100, 3000, size=(3, 16, 16), dtype=np.uint16)
+    register(ctx, make_geotiff(data, name="m.tif"), item_id="mount-scene", bands=[("B04", "red"), ("B03", "green")])
+    agent = build_agent(
+        settings=settings,
+        ctx=ctx,
+        model=_planner(),
+        planner_name="scripted",
+        checkpointer=sqlite_checkpointer(settings),
+    )
+    return TurnService(settings=settings, ctx=ctx, agent=agent)
+
+
+def test_chat_at_root_and_api_routes_still_work(settings, service):
+    with TestClient(create_app(settings, service=service, mount_ui=True)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "gradio" in page.text.lower()
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.post("/v1/ask", json={"question": "hello"}).json()["text"] == "Nothing to measure."
+        assert client.get("/openapi.json").status_code == 200
+        leaflet = client.get(ASSETS_URL + "/leaflet/leaflet.js")
+        assert leaflet.status_code == 200 and "Leaflet 1.9.4" in leaflet.text[:200]
+        assert client.get(ASSETS_URL + "/geovigie-map.js").status_code == 200
+        assert client.get("/gradio_api/file=/etc/passwd").status_code in (403, 404)
+
+
+def test_hooks_catalog_status_and_uploads(settings, service, make_geotiff):
+    rows = catalog_rows(service)
+    assert [r["id"] for r in rows] == ["mount-scene"] and rows[0]["gsd"] == 10.0
+    assert rows[0]["bbox"] is None  # registered without a footprint
+    upload = make_geotiff(np.ones((3, 8, 8), dtype=np.uint16), name="field.tif")
+    first = ingest_uploads(service, [upload])
+    second = ingest_uploads(service, [upload])
+    assert len(first["added"]) == 1 and len(second["added"]) == 1  # a second upload is kept, not overwritten
+    stored = sorted(p.name for p in (settings.home / "uploads").iterdir())
+    assert stored == ["field-2.tif", "field.tif"]
+    status = service_status(service)
+    assert status["planner"] == "scripted" and status["catalog_items"] == 3 and status["stac_api_urls"] == []
+    assert status["interpreter"].startswith("offline")
+
+
+def test_off_loopback_the_chat_asks_for_an_api_key(settings, service):
+    settings.api_host = "0.0.0.0"
+    with TestClient(create_app(settings, service=service, mount_ui=True)) as client:
+        _, secret = create_key(service.ctx.db, name="ui")
+        assert client.post("/login", data={"username": "me", "password": "wrong"}).status_code >= 400
+        assert client.post("/login", data={"username": "me", "password": secret}).status_code == 200

@@ -1,0 +1,112 @@
+"""Chat handlers called directly (as Gradio calls them), on the real graph with the scripted planner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.errors import NoDataError
+from serving.api.ui_mount import build_hooks
+from ui.chat import INTERNAL_ERROR, ChatController
+from ui.data_panel import DataController
+from ui.hooks import ChatHooks, UiOptions
+
+
+@pytest.fixture
+def options(settings):
+    return UiOptions(work_dir=settings.home / "ui", artifacts_dir=settings.resolved_artifacts_dir)
+
+
+@pytest.fixture
+def controller(ui_service, options):
+    return ChatController(build_hooks(lambda: ui_service), options)
+
+
+def _last(outputs):
+    *_, final = outputs
+    return final
+
+
+def test_a_turn_streams_tools_then_answer_map_and_downloads(controller):
+    steps = list(controller.respond("Flood extent near Orihuela in September 2019?", [], None))
+    first, final = steps[0], steps[-1]
+    assert first[0][-1].role == "user" and first[2] == "" and len(first[3]) == 32  # new thread id
+    pending = [m for step in steps for m in step[0] if m.metadata.get("status") == "pending"]
+    assert pending, "tool messages are shown while the tools run"
+    chat = final[0]
+    assert chat[-1].content.startswith("Flooded area near Orihuela on 2019-09-18:")
+    assert all(m.metadata.get("status") == "done" for m in chat if m.metadata.get("title"))
+    answer_step = next(s for s in steps if isinstance(s[6], list))
+    map_html, static, files = answer_step[4], answer_step[5], answer_step[6]
+    assert "srcdoc=" in map_html and "leaflet.js" in map_html and Path(static).is_file()
+    names = [Path(f).name for f in files]
+    assert any(n.endswith("water-polygons.geojson") for n in names) and any(n.endswith(".tif") for n in names)
+    geojson = json.loads(Path(next(f for f in files if f.endswith(".geojson"))).read_text())
+    assert geojson["features"][0]["properties"]["class"] == "water"
+    assert sum(n.startswith("geovigie-report-") for n in names) == 2
+    threads = final[7]
+    assert threads["value"] == first[3] and threads["choices"][0][1] == first[3]
+
+
+def test_threads_continue_and_reopen(controller):
+    steps = list(controller.respond("How many ships are in P0706.png?", [], "th-x"))
+    again = _last(controller.respond("Count the ships again", steps[-1][1], "th-x"))
+    assert [m.content for m in again[1] if m.role == "user"] == [
+        "How many ships are in P0706.png?",
+        "Count the ships again",
+    ]
+    reopened = controller.open_thread("th-x")
+    assert reopened[3] == "th-x" and [m.content for m in reopened[0] if m.role == "user"] == [
+        "How many ships are in P0706.png?",
+        "Count the ships again",
+    ]
+    assert reopened[0][-1].content.startswith("I count 3 ships")
+    assert "not georeferenced" in reopened[4]  # the pixel-only evidence cannot go on the map
+    missing = controller.open_thread("nope")
+    assert missing[0][0].content.startswith("⚠ The conversation nope no longer exists.")
+    cleared = controller.new_thread()
+    assert cleared[0] == [] and cleared[3] is None and "ask a question about a place" in cleared[4]
+
+
+def _hooks(stream) -> ChatHooks:
+    return ChatHooks(
+        stream=stream,
+        list_threads=list,
+        thread_record=lambda _t: None,
+        catalog=list,
+        ingest=lambda _paths: {},
+        status=dict,
+    )
+
+
+def test_errors_become_sentences_never_tracebacks(options):
+    def no_data(_q, _t):
+        raise NoDataError("No scene covers Atlantis.", hint="Try another place.")
+        yield {}
+
+    def crash(_q, _t):
+        raise RuntimeError("secret internals")
+        yield {}
+
+    chat = _last(ChatController(_hooks(no_data), options).respond("Atlantis?", [], None))[0]
+    assert chat[-1].content == "⚠ No scene covers Atlantis. Try another place."
+    chat = _last(ChatController(_hooks(crash), options).respond("boom", [], None))[0]
+    assert chat[-1].content == "⚠ " + INTERNAL_ERROR and "secret" not in chat[-1].content
+    assert list(ChatController(_hooks(crash), options).respond("   ", [], None))[0][0] is not None
+
+
+def test_data_panel_lists_ingests_and_reports_status(ui_service, options, make_geotiff):
+    import numpy as np
+
+    data = DataController(build_hooks(lambda: ui_service), options)
+    table, catalog_map = data.catalog_view()
+    assert sorted(r[0] for r in table) == ["P0706", "orihuela-s1-2019-09-18"] and "leaflet.js" in catalog_map
+    upload = make_geotiff(np.ones((3, 16, 16), dtype=np.uint16), name="my_scene.tif")
+    message, table, _ = data.ingest([str(upload)])
+    assert message.startswith("**Ingest:** 1 added") and len(table) == 3
+    assert (ui_service.settings.home / "uploads" / "my_scene.tif").is_file()
+    assert data.ingest([])[0] == "Choose one or more GeoTIFF files first."
+    status = data.status_view()
+    assert "**Planner:** scripted" in status and "3 items" in status and "offline measurement" in status

@@ -1,0 +1,123 @@
+"""The Gradio chat: ask in French or English, watch the tools work, see the evidence on a map.
+
+``build_ui(hooks, options)`` only lays out components and wires them to the handlers in :mod:`ui.chat`
+and :mod:`ui.data_panel`; rendering is in :mod:`ui.render` (pure), maps in :mod:`ui.map`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ui.chat import ChatController
+from ui.data_panel import DataController
+from ui.hooks import ChatHooks, UiOptions
+from ui.render import CATALOG_HEADERS
+
+EXAMPLES = [
+    "Flood extent near Orihuela in September 2019?",
+    "Combien de nouveaux bâtiments à Nantes depuis 2015 ?",
+    "How much did Bordeaux grow between 2016 and 2017?",
+    "Déforestation autour de Pucallpa entre 1985 et 2020 ?",
+    "How many ships are in P0706.png?",
+    "Compte les arbres dans OSBS_029.tif",
+    "What imagery do you have of Paris?",
+    "Occupation du sol à Ljubljana en 2015 ?",
+]
+"""Questions people can click: one per kind of analysis, in both languages."""
+
+CSS = """
+#map-panel iframe {display: block;}
+#examples button {font-size: 0.9em;}
+footer {display: none !important;}
+"""
+
+INTRO = (
+    "## GeoVigie\n"
+    "Ask about a place and a risk, in French or English. Each number is measured on satellite imagery and "
+    "traced to its scenes and dates."
+)
+
+
+def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
+    """Build the chat app (mount it with ``allowed_paths=options.served_paths()`` and ``css=CSS``).
+
+    Args:
+        hooks: Callables into the turn service (looked up lazily, so the service may start later).
+        options: Work folder, artifacts folder and basemap settings.
+    """
+    chat = ChatController(hooks, options)
+    data = DataController(hooks, options)
+    empty_map, _ = chat.map_view([])
+    with gr.Blocks(title="GeoVigie", analytics_enabled=False) as demo:
+        gr.Markdown(INTRO)
+        history = gr.State([])
+        thread = gr.State(None)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(elem_id="chat", height=680, label="Conversation")
+                        with gr.Row():
+                            question = gr.Textbox(
+                                elem_id="chat-input",
+                                placeholder="Ask about a place… / Posez une question sur un lieu…",
+                                show_label=False,
+                                scale=5,
+                                autofocus=True,
+                                max_lines=4,
+                            )
+                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="send")
+                        examples = gr.Dataset(
+                            components=[question],
+                            samples=[[q] for q in EXAMPLES],
+                            label="Examples (click to ask)",
+                            elem_id="examples",
+                            samples_per_page=len(EXAMPLES),
+                        )
+                    with gr.Column(scale=2):
+                        with gr.Row():
+                            threads = gr.Dropdown(label="Recent conversations", choices=[], elem_id="threads", scale=3)
+                            new = gr.Button("New conversation", scale=1, elem_id="new-thread")
+                        map_html = gr.HTML(empty_map, elem_id="map-panel", padding=False)
+                        with gr.Accordion("Static map (without JavaScript)", open=False):
+                            static_map = gr.Image(label="Static map", interactive=False, elem_id="static-map")
+                        downloads = gr.File(
+                            label="Downloads", file_count="multiple", interactive=False, elem_id="downloads"
+                        )
+            with gr.Tab("Data", id="data-tab") as data_tab:
+                catalog = gr.Dataframe(
+                    headers=CATALOG_HEADERS, label="Local catalog", interactive=False, elem_id="catalog"
+                )
+                catalog_map = gr.HTML(elem_id="catalog-map", padding=False)
+                upload = gr.File(
+                    label="Add GeoTIFFs to the catalog",
+                    file_count="multiple",
+                    file_types=[".tif", ".tiff", ".png", ".jpg", ".jp2"],
+                    elem_id="upload",
+                )
+                ingest = gr.Button("Ingest", elem_id="ingest")
+                ingest_report = gr.Markdown(elem_id="ingest-report")
+            with gr.Tab("Status", id="status-tab") as status_tab:
+                status = gr.Markdown(elem_id="status")
+                refresh = gr.Button("Refresh", size="sm")
+
+        outputs = [chatbot, history, question, thread, map_html, static_map, downloads, threads]
+        run: dict[str, Any] = {"fn": chat.respond, "inputs": [question, history, thread], "outputs": outputs}
+        common: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "chat", "show_progress_on": [chatbot]}
+        question.submit(**run, **common)
+        send.click(**run, **common)
+        examples.click(lambda sample: sample[0], inputs=[examples], outputs=[question]).then(**run, **common)
+        new.click(chat.new_thread, outputs=outputs)
+        threads.input(chat.open_thread, inputs=[threads], outputs=outputs)
+        ingest.click(data.ingest, inputs=[upload], outputs=[ingest_report, catalog, catalog_map]).then(
+            data.status_view, outputs=[status]
+        )
+        data_tab.select(data.catalog_view, outputs=[catalog, catalog_map])
+        status_tab.select(data.status_view, outputs=[status])
+        refresh.click(data.status_view, outputs=[status])
+        demo.load(chat.thread_update, outputs=[threads])
+        demo.load(data.catalog_view, outputs=[catalog, catalog_map])
+        demo.load(data.status_view, outputs=[status])
+    return demo

@@ -1,0 +1,65 @@
+"""What the UI needs from the rest of GeoVigie, passed in as callables (the UI never imports serving or core.db)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+"""Files the app serves itself (Leaflet), so the UI works without internet."""
+
+
+@dataclass(frozen=True)
+class ChatHooks:
+    """Callables into the turn service, looked up lazily by whoever builds the UI.
+
+    Attributes:
+        stream: ``(question, thread_id) -> events`` (plan, tool_started, tool_progress, tool_finished,
+            answer, final), raising ``GeoVigieError`` for requests that cannot run.
+        list_threads: Recent threads, newest first: ``[{"id", "title", "updated_at"}]``.
+        thread_record: A thread with its messages (assistant messages carry the structured answer), or None.
+        catalog: Local catalog rows: ``[{"id", "datetime", "collection", "gsd", "bbox"}]``.
+        ingest: Ingest uploaded files (temporary paths); returns the ingest report as a dict.
+        status: Active planner, image interpreter, catalog size and remote STAC APIs.
+    """
+
+    stream: Callable[[str, str], Iterable[dict[str, Any]]]
+    list_threads: Callable[[], list[dict[str, Any]]]
+    thread_record: Callable[[str], dict[str, Any] | None]
+    catalog: Callable[[], list[dict[str, Any]]]
+    ingest: Callable[[list[Path]], dict[str, Any]]
+    status: Callable[[], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class UiOptions:
+    """Where the UI writes its own files, and how the map gets a basemap.
+
+    Attributes:
+        work_dir: Folder for static maps and reports (served to the browser).
+        artifacts_dir: The artifact store's folder (served, so that the map can show images).
+        tiles_url: XYZ tile template for a basemap; None keeps the map offline.
+        tiles_attribution: Attribution shown with the tiles.
+    """
+
+    work_dir: Path
+    artifacts_dir: Path | None = None
+    tiles_url: str | None = None
+    tiles_attribution: str = ""
+
+    def served_paths(self) -> list[str]:
+        """Folders the Gradio app must serve (pass as ``allowed_paths`` when mounting or launching)."""
+        paths = [STATIC_DIR, self.work_dir] + ([self.artifacts_dir] if self.artifacts_dir else [])
+        return [str(p.resolve()) for p in paths]
+
+
+def file_url(path: str | Path) -> str:
+    """The browser URL of a served file (Gradio's file route; the folder must be in ``served_paths``)."""
+    return "/gradio_api/file=" + quote(str(Path(path).resolve()), safe="/")
+
+
+ASSETS_URL = file_url(STATIC_DIR)
+"""URL of the served static folder: vendored Leaflet (``leaflet/``) and the map script (``geovigie-map.js``)."""
