@@ -73,6 +73,19 @@ class MapSpec:
         """True when nothing can be placed on the map."""
         return not (self.images or self.vectors or self.boxes)
 
+    def focus(self) -> BBox | None:
+        """Extent to open the map on: the results (images and vectors) when any, else every layer."""
+        results = [i.bbox for i in self.images]
+        results += [b for b in (geojson_bounds(v.geojson) for v in self.vectors) if b is not None]
+        if not results:
+            return self.bounds()
+        return (
+            min(b[0] for b in results),
+            min(b[1] for b in results),
+            max(b[2] for b in results),
+            max(b[3] for b in results),
+        )
+
     def bounds(self) -> BBox | None:
         """Union of every layer's extent, or None when empty."""
         boxes = [i.bbox for i in self.images] + [b.bbox for b in self.boxes]
@@ -263,7 +276,7 @@ def leaflet_document(
             {"title": b.title, "bbox": b.bbox, "color": b.color, "dashed": b.dashed, "marker": b.marker}
             for b in spec.boxes
         ],
-        "bounds": spec.bounds(),
+        "bounds": spec.focus(),
         "tiles": tiles_url,
         "attribution": attribution,
         "static": fallback_url,

@@ -19,6 +19,7 @@ Artifact = Mapping[str, Any]
 
 _KIND_LABELS = {"geojson": "GeoJSON", "cog": "GeoTIFF (COG)", "png": "PNG", "json": "JSON"}
 _ARGS_PREVIEW_CHARS = 70
+PLAN_TITLE = "◆ Plan"
 
 
 def _args_text(args: Mapping[str, Any], limit: int = _ARGS_PREVIEW_CHARS) -> str:
@@ -131,7 +132,7 @@ def plan_message(event: Event) -> gr.ChatMessage | None:
     text = str(event.get("text") or "").strip()
     if not text or not event.get("tool_calls"):
         return None
-    return gr.ChatMessage(role="assistant", content=text, metadata={"title": "◆ Plan", "status": "done"})
+    return gr.ChatMessage(role="assistant", content=text, metadata={"title": PLAN_TITLE, "status": "done"})
 
 
 def answer_markdown(answer: Mapping[str, Any]) -> str:
@@ -175,7 +176,12 @@ def apply_event(history: Sequence[gr.ChatMessage], event: Event) -> list[gr.Chat
         if message is not None:
             out.append(message)
     elif kind == "tool_started":
-        out.append(tool_started(event))
+        message = tool_started(event)
+        if len(out) > start and out[-1].metadata.get("title") == PLAN_TITLE:
+            # The planner's note travels inside the first tool call it led to: one line per step, not two.
+            plan = out.pop()
+            message.content = f"*{plan.content}*\n\n{message.content}".strip()
+        out.append(message)
     elif kind == "tool_progress":
         index = _find_tool(out, str(event["call_id"]), start)
         if index is not None:

@@ -56,6 +56,9 @@ def capture(
             page.locator("#chat-input textarea").press("Enter")
             page.wait_for_function(TURN_DONE_JS, timeout=timeout_s * 1000)
             page.wait_for_timeout(1500)  # let the map iframe draw its layers
+            # Show the turn from its question (tools and images), not only the end of the answer.
+            page.locator("#chat [data-testid=user]").last.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=True)
             logger.info("saved %s", out)

@@ -1,3 +1,4 @@
+import importlib
 import json
 
 import numpy as np
@@ -5,11 +6,13 @@ import pytest
 import rasterio
 from PIL import Image
 
-import tools.class_map
-import tools.segment
-import tools.segment_plan
 from core.errors import TooCloudyError, ToolInputError
 from tools.segment import segment
+
+# Modules by import path: ``tools.segment`` as an attribute is the registered tool, not the module.
+SEGMENT_MODULE = importlib.import_module("tools.segment")
+PLAN_MODULE = importlib.import_module("tools.segment_plan")
+CLASS_MAP_MODULE = importlib.import_module("tools.class_map")
 
 S2_4 = [("B04", "red"), ("B03", "green"), ("B08", "nir"), ("B11", "swir16")]
 S2_5 = [("B02", "blue"), ("B04", "red"), ("B03", "green"), ("B08", "nir"), ("B11", "swir16")]
@@ -81,7 +84,7 @@ def test_water_left_half_fraction_area_and_polygons(ctx, half_water):
 def test_tiled_run_matches_single_tile(ctx, half_water, monkeypatch, workers):
     whole = segment.run({"item_id": half_water, "target": "water"}, ctx).result
     ctx.settings.tile_size, ctx.settings.tile_overlap = 32, 4
-    monkeypatch.setattr(tools.segment, "TILE_WORKERS", workers)
+    monkeypatch.setattr(SEGMENT_MODULE, "TILE_WORKERS", workers)
     tiled = segment.run({"item_id": half_water, "target": "water"}, ctx).result
     assert tiled.tiles == 12 and whole.tiles == 1
     assert tiled.area_px == whole.area_px and tiled.fraction == whole.fraction
@@ -180,8 +183,8 @@ def test_index_and_threshold_overrides(ctx, half_water):
 
 
 def test_large_aoi_uses_samples_and_decimated_polygons(ctx, half_water, monkeypatch):
-    monkeypatch.setattr(tools.segment_plan, "SAMPLE_PIXELS", 2000)
-    monkeypatch.setattr(tools.class_map, "VECTOR_MAX_PIXELS", 1000)
+    monkeypatch.setattr(PLAN_MODULE, "SAMPLE_PIXELS", 2000)
+    monkeypatch.setattr(CLASS_MAP_MODULE, "VECTOR_MAX_PIXELS", 1000)
     out = segment.run({"item_id": half_water, "target": "water"}, ctx)
     assert any("windows" in n for n in out.notes) and any("decimated" in n for n in out.notes)
     assert abs(out.result.fraction - 0.5) < 0.01

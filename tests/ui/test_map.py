@@ -80,6 +80,8 @@ def test_layers_from_artifacts(tmp_path):
     assert len(spec.boxes) == 1 and spec.boxes[0].title == "Area of interest"
     assert spec.notes == ["broken: could not be read (JSONDecodeError)."]
     assert spec.bounds() == BBOX
+    spec.boxes.append(BoxLayer(title="wide area of interest", bbox=(-2.0, 37.0, 0.0, 39.0)))
+    assert spec.bounds() == (-2.0, 37.0, 0.0, 39.0) and spec.focus() == BBOX  # open on the results
     small = spec_from_artifacts(_artifacts(tmp_path)[2:3], max_geojson_bytes=10)
     assert not small.vectors and "too large to draw" in small.notes[0]
 

@@ -126,10 +126,25 @@ def test_before_after_pair_is_a_two_column_gallery_with_dated_captions(png):
     assert render.evidence_message([]) is None
 
 
-def test_plan_text_is_shown_only_when_tools_are_planned():
+def test_plan_text_goes_into_the_tool_call_it_led_to():
     assert render.plan_message({"type": "plan", "text": "Final words.", "tool_calls": []}) is None
-    shown = render.plan_message({"type": "plan", "text": "Search first.", "tool_calls": [{"name": "search"}]})
-    assert shown is not None and shown.metadata["title"] == "◆ Plan"
+    chat = _fold(
+        [ChatMessage(role="user", content="Paris?")],
+        [
+            {"type": "plan", "text": "Search first.", "tool_calls": [{"name": "search_imagery"}]},
+            {"type": "tool_started", "call_id": "s", "tool": "search_imagery", "args": {"bbox": [1, 2, 3, 4]}},
+            {
+                "type": "tool_finished",
+                "call_id": "s",
+                "tool": "search_imagery",
+                "ok": True,
+                "summary": "4 scenes.",
+                "duration_s": 0.2,
+            },
+        ],
+    )
+    assert len(chat) == 2 and chat[1].metadata["title"].startswith("⚙ search_imagery(bbox=[1, 2, 3, 4])")
+    assert chat[1].content.startswith("4 scenes.\n\n*Search first.*")
 
 
 def test_history_from_a_stored_thread(png):
