@@ -204,7 +204,7 @@ def otsu_threshold(values: np.ndarray, *, value_range: tuple[float, float] = (-1
         (threshold, bimodal). (nan, False) when the sample is empty or constant.
     """
     finite = values[np.isfinite(values)]
-    if finite.size < 16:
+    if finite.size < 16 or float(finite.min()) == float(finite.max()):
         return float("nan"), False
     hist, edges = np.histogram(finite, bins=256, range=value_range)
     p = hist.astype(np.float64) / max(hist.sum(), 1)
@@ -216,6 +216,8 @@ def otsu_threshold(values: np.ndarray, *, value_range: tuple[float, float] = (-1
     sigma_b[~np.isfinite(sigma_b)] = -1
     # Between two separated populations sigma_b is flat across the empty bins: take the middle of the plateau.
     plateau = np.flatnonzero(sigma_b >= sigma_b.max() * (1 - 1e-9))
+    if plateau.size == 0:
+        return float("nan"), False
     k = int(plateau[len(plateau) // 2])
     if sigma_b[k] <= 0:
         return float("nan"), False
