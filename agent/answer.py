@@ -60,13 +60,26 @@ class Answer(BaseModel):
         return all(all(d for d in f.dates) for f in self.figures if f.item_ids)
 
 
+def _flatten(steps: list[StepRecord]) -> list[StepRecord]:
+    """Steps with playbook runs expanded into the tool steps they ran (their figures carry the provenance)."""
+    out: list[StepRecord] = []
+    for step in steps:
+        inner = (
+            ((step.get("output") or {}).get("result") or {}).get("steps")
+            if step.get("tool") == "run_playbook"
+            else None
+        )
+        out.extend(_flatten(inner) if inner else [step])
+    return out
+
+
 def collect_evidence(steps: list[StepRecord]) -> tuple[list[FigureClaim], list[dict[str, Any]], list[dict[str, Any]]]:
     """Figures, provenance records and artifacts of successful steps, in order, de-duplicated."""
     figures: list[FigureClaim] = []
     provenance: list[dict[str, Any]] = []
     artifacts: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for step in steps:
+    for step in _flatten(steps):
         out = step.get("output")
         if not step.get("ok") or not out:
             continue

@@ -109,7 +109,10 @@ def build_agent(
     if model is None:
         if settings.llm_base_url:
             from agent.llm import llm_planner
+            from agent.playbook_tool import make_run_playbook
 
+            # The LLM gets the playbooks as one extra tool (two round trips for covered questions).
+            registry["run_playbook"] = make_run_playbook(dict(registry))
             model, planner_name = llm_planner(settings, registry), f"llm:{settings.llm_model}"
         else:
             from agent.offline_model import OfflinePlanner

@@ -113,3 +113,27 @@ def test_bad_or_odd_questions_get_clear_answers(world, question, status):
     assert all(step.tool in TOOLS for step in answer.trace)
     if "Valencia" in question:
         assert "Spain" in answer.text or "ES" in answer.text
+
+
+def test_llm_planner_answers_in_two_round_trips_with_run_playbook(world):
+    """An LLM-style planner: one run_playbook call, then the answer; figures come from the inner tools."""
+    from langchain_core.messages import AIMessage, ToolMessage
+    from langchain_core.runnables import RunnableLambda
+
+    from agent.playbook_tool import make_run_playbook
+
+    settings, ctx, _agent = world
+    registry = {**TOOLS, "run_playbook": make_run_playbook(TOOLS, today=lambda: date(2026, 11, 25))}
+
+    def plan(messages):
+        if isinstance(messages[-1], ToolMessage):
+            return AIMessage(content="Tree count done.")
+        call = {"name": "run_playbook", "args": {"question": messages[-1].content}, "id": "pb", "type": "tool_call"}
+        return AIMessage(content="", tool_calls=[call])
+
+    agent = build_agent(settings=settings, ctx=ctx, tools=registry, model=RunnableLambda(plan), planner_name="llm")
+    answer = agent.ask("How many trees are in OSBS_029.tif?", thread_id="llm-pb")
+    assert answer.model_calls == 2 and [s.tool for s in answer.trace] == ["run_playbook"]
+    direct = TOOLS["count_objects"].run({"item_id": "OSBS_029.tif", "object": "tree"}, ctx)
+    assert _figure(answer, "count_objects", "trees count") == direct.result.count
+    assert any(a["kind"] == "geojson" for a in answer.artifacts)
