@@ -122,11 +122,13 @@ def _progress_printer() -> Any:
 
 def _register_subcommands() -> None:
     """Mount the command groups of each area (kept in their own modules)."""
-    from serving import cli_agent, cli_catalog
+    from serving import cli_agent, cli_catalog, cli_chat, cli_model
     from tools import TOOLS
 
     cli_catalog.register(app)
     cli_agent.register(app)
+    cli_chat.register(app)
+    cli_model.register(app)
     for key, tool in TOOLS.items():
         _make_tool_command(key, tool.description)
 
