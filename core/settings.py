@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     ui_tiles_attribution: str = "© OpenStreetMap contributors"
     """Attribution shown with ``ui_tiles_url`` tiles."""
 
+    ui_max_upload_bytes: int = 2_000_000_000
+    """Largest file accepted by the chat's upload (GeoTIFFs to ingest); API requests keep ``api_max_request_bytes``."""
+
     @field_validator("stac_api_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:

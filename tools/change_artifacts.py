@@ -16,8 +16,8 @@ from tools import change_methods as cm
 from tools.base import ToolContext
 from tools.change_pair import PairOutcome
 from tools.change_series import interval_colour, render_first_change
+from tools.class_map import read_decimated
 from tools.raster_grid import Grid
-from tools.raster_read import read_bands
 from tools.render import add_legend, display_bands, downsample_for_display, overlay_mask, side_by_side, to_rgb
 from tools.scene import Scene
 from tools.tiled import read_classes
@@ -60,10 +60,12 @@ def _display_grid(grid: Grid, max_side: int) -> Grid:
                 width=max(1, round(grid.width / factor)), height=max(1, round(grid.height / factor)))  # fmt: skip
 
 
-def _render(scene: Scene, grid: Grid) -> tuple[np.ndarray, str]:
+def _render(scene: Scene, grid: Grid, small: Grid) -> tuple[np.ndarray, str]:
     bands, label = display_bands(scene)
     unique = list(dict.fromkeys(bands))
-    raster = read_bands(scene, unique, grid)
+    # A decimated read of the same extent uses the files' overviews: a warp onto the small grid would read
+    # every full-resolution pixel (minutes for a 20 000 px scene).
+    raster = read_decimated(scene, unique, grid, small)
     raster.data = raster.data[[unique.index(b) for b in bands]]
     return downsample_for_display(to_rgb(raster), max_side=MAX_SIDE), label
 
@@ -136,8 +138,8 @@ def save_change_artifacts(
     """Render and store the evidence of a change run (``scenes`` in time order; see :class:`ChangeArtifacts`)."""
     first, last = scenes[0], scenes[-1]
     small = _display_grid(grid, MAX_SIDE)
-    rgb_b, label_b = _render(first, small)
-    rgb_a, label_a = _render(last, small)
+    rgb_b, label_b = _render(first, grid, small)
+    rgb_a, label_a = _render(last, grid, small)
     bbox = grid.bbox_wgs84
     store = ctx.artifacts
     refs = [
@@ -163,10 +165,9 @@ def save_change_artifacts(
         geojson_id = ref.id
     else:
         notes.append("Images not georeferenced: no GeoJSON polygons (pixel coordinates only).")
-    with rasterio.open(class_path) as src:
-        full = src.read(1)
-    refs.append(store.save_cog(full, transform=grid.transform, crs=grid.crs, nodata=255, role="mask", bbox=bbox,
-                               title=f"Change classes {_day(first)} to {_day(last)}"))  # fmt: skip
+    # The class raster is already a COG on ``grid``: move it into the store rather than read it back whole.
+    refs.append(store.save_file(class_path, kind="cog", role="mask", bbox=bbox,
+                                title=f"Change classes {_day(first)} to {_day(last)}"))  # fmt: skip
     return ChangeArtifacts(before_png=refs[0].id, after_png=refs[1].id, side_by_side_png=refs[2].id,
                            overlay_png=refs[3].id, mask_cog=refs[-1].id, polygons_geojson=geojson_id,
                            polygon_count=count, refs=refs)  # fmt: skip

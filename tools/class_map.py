@@ -14,7 +14,9 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.enums import Resampling
-from rasterio.windows import from_bounds
+from rasterio.errors import WindowError
+from rasterio.io import DatasetReader
+from rasterio.windows import Window, from_bounds
 
 from tools.raster_grid import Grid
 from tools.raster_read import RasterData, open_raster, read_bands
@@ -103,27 +105,42 @@ def read_decimated(scene: Scene, bands: list[str], grid: Grid, small: Grid) -> R
 
     A decimated read of the source window lets GDAL use the file's overviews, so a picture of a 20 000 px
     scene costs a few MB of reads; a warp (bands on another grid or CRS) would read every source pixel and is
-    only used when the band's file is not on the grid's CRS.
+    only used when the band's file is not on the grid's CRS. Parts of ``grid`` outside the file (a second date
+    with a slightly different footprint) are NaN.
     """
     if small is grid:
         return read_bands(scene, bands, grid)
-    arrays = []
-    for name in bands:
+    data = np.full((len(bands), small.height, small.width), np.nan, np.float32)
+    for i, name in enumerate(bands):
         ref = scene.require_band(name)
         with open_raster(ref.href) as src:
             if grid.crs is None or src.crs != grid.crs:
                 return read_bands(scene, bands, small)
-            window = from_bounds(*grid.bounds, transform=src.transform)
-            nodata = src.nodatavals[ref.index - 1] if src.nodatavals else None
-            arr = src.read(ref.index, window=window, out_shape=small.shape, resampling=Resampling.nearest)
-        out = arr.astype(np.float32)
-        if nodata is not None:
-            out[arr == nodata] = np.nan
-        arrays.append(out)
-    data = np.stack(arrays)
+            _read_clipped(src, ref.index, from_bounds(*grid.bounds, transform=src.transform), data[i])
     if scene.scale is not None:
         data *= np.float32(scene.scale)
     return RasterData(data=data, band_names=list(bands), grid=small, scene=scene)
+
+
+def _read_clipped(src: DatasetReader, index: int, window: Window, out: np.ndarray) -> None:
+    """Decimated read of ``window`` (source pixels) into ``out``, leaving NaN where it leaves the file."""
+    try:
+        inside = window.intersection(Window(0, 0, src.width, src.height))
+    except WindowError:
+        return
+    sy, sx = out.shape[0] / window.height, out.shape[1] / window.width
+    r0 = round((inside.row_off - window.row_off) * sy)
+    c0 = round((inside.col_off - window.col_off) * sx)
+    r1 = min(out.shape[0], max(r0 + 1, round((inside.row_off + inside.height - window.row_off) * sy)))
+    c1 = min(out.shape[1], max(c0 + 1, round((inside.col_off + inside.width - window.col_off) * sx)))
+    if r0 >= out.shape[0] or c0 >= out.shape[1]:
+        return
+    arr = src.read(index, window=inside, out_shape=(r1 - r0, c1 - c0), resampling=Resampling.nearest)
+    part = arr.astype(np.float32)
+    nodata = src.nodatavals[index - 1] if src.nodatavals else None
+    if nodata is not None:
+        part[arr == nodata] = np.nan
+    out[r0:r1, c0:c1] = part
 
 
 def overlay_png(

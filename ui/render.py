@@ -304,12 +304,15 @@ def ingest_markdown(report: Mapping[str, Any]) -> str:
 
 def status_markdown(status: Mapping[str, Any]) -> str:
     """Which planner and image interpreter are active, and which catalogs are reachable."""
-    remote = list(status.get("stac_api_urls", []))
+    remote = [
+        f"`{api['url']}` " + ("reachable" if api.get("ok") else f"unreachable ({api.get('detail', '?')})")
+        for api in status.get("stac_apis", [])
+    ]
     lines = [
         f"- **Planner:** {status.get('planner', 'unknown')}",
         f"- **Image interpreter:** {status.get('interpreter', 'unknown')}",
         f"- **Local catalog:** {status.get('catalog_items', 0)} items",
-        "- **Remote STAC APIs:** " + (", ".join(f"`{u}`" for u in remote) if remote else "none (offline)"),
+        "- **Remote STAC APIs:** " + ("; ".join(remote) if remote else "none configured (offline)"),
         "- **Map basemap:** " + (f"`{status['tiles_url']}`" if status.get("tiles_url") else "none (offline map)"),
     ]
     for key in ("database", "artifacts_dir"):

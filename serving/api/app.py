@@ -44,10 +44,11 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.api_max_request_bytes:
-            return error_response(
-                413, f"Request body over {settings.api_max_request_bytes} bytes.", "RequestTooLarge", "too_large"
-            )
+        limit = settings.api_max_request_bytes
+        if mount_ui and request.url.path.startswith("/gradio_api/upload"):
+            limit = settings.ui_max_upload_bytes  # GeoTIFFs uploaded in the chat's Data tab
+        if length and length.isdigit() and int(length) > limit:
+            return error_response(413, f"Request body over {limit} bytes.", "RequestTooLarge", "too_large")
         return await call_next(request)
 
     app.include_router(router)

@@ -68,8 +68,19 @@ def ingest_uploads(service: TurnService, paths: list[Path]) -> dict[str, Any]:
     return report.model_dump(mode="json")
 
 
+def probe_stac_api(url: str, *, timeout_s: float = 3.0) -> dict[str, Any]:
+    """Whether a STAC API answers its landing page (short timeout: this runs when the Status tab opens)."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        return {"url": url, "ok": False, "detail": type(exc).__name__}
+    return {"url": url, "ok": response.status_code < 400, "detail": f"HTTP {response.status_code}"}
+
+
 def service_status(service: TurnService) -> dict[str, Any]:
-    """Active planner and image interpreter, catalog size, remote STAC APIs, storage locations."""
+    """Active planner and image interpreter, catalog size, remote STAC APIs (probed), storage locations."""
     settings = service.settings
     vlm = settings.vlm_base_url or settings.llm_base_url
     with service.ctx.db.session() as session:
@@ -78,7 +89,7 @@ def service_status(service: TurnService) -> dict[str, Any]:
         "planner": service.agent.planner,
         "interpreter": f"vision model at {vlm}" if vlm else "offline measurement interpreter (no VLM configured)",
         "catalog_items": count,
-        "stac_api_urls": list(settings.stac_api_urls),
+        "stac_apis": [probe_stac_api(url) for url in settings.stac_api_urls],
         "database": make_url(settings.resolved_db_url).render_as_string(hide_password=True),
         "artifacts_dir": str(settings.resolved_artifacts_dir.resolve()),
     }
@@ -133,6 +144,7 @@ def mount_chat_ui(app: FastAPI, settings: Settings) -> None:
         auth=key_auth if app.state.require_keys else None,
         auth_message="Sign in with any user name and a GeoVigie API key (`geovigie keys create NAME`) as password.",
         css=CSS,
+        max_file_size=settings.ui_max_upload_bytes,
         footer_links=[],
         ssr_mode=False,
     )

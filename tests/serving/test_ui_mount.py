@@ -12,7 +12,7 @@ from agent.runner import build_agent, sqlite_checkpointer
 from serving.api.app import create_app
 from serving.api.security import create_key
 from serving.api.service import TurnService
-from serving.api.ui_mount import catalog_rows, ingest_uploads, service_status
+from serving.api.ui_mount import catalog_rows, ingest_uploads, probe_stac_api, service_status
 from ui.hooks import ASSETS_URL
 
 
@@ -58,8 +58,10 @@ def test_hooks_catalog_status_and_uploads(settings, service, make_geotiff):
     stored = sorted(p.name for p in (settings.home / "uploads").iterdir())
     assert stored == ["field-2.tif", "field.tif"]
     status = service_status(service)
-    assert status["planner"] == "scripted" and status["catalog_items"] == 3 and status["stac_api_urls"] == []
+    assert status["planner"] == "scripted" and status["catalog_items"] == 3 and status["stac_apis"] == []
     assert status["interpreter"].startswith("offline")
+    down = probe_stac_api("http://127.0.0.1:9/v1", timeout_s=1)  # nothing listens on the discard port
+    assert down == {"url": "http://127.0.0.1:9/v1", "ok": False, "detail": "ConnectError"}
 
 
 def test_off_loopback_the_chat_asks_for_an_api_key(settings, service):
@@ -68,3 +70,14 @@ def test_off_loopback_the_chat_asks_for_an_api_key(settings, service):
         _, secret = create_key(service.ctx.db, name="ui")
         assert client.post("/login", data={"username": "me", "password": "wrong"}).status_code >= 400
         assert client.post("/login", data={"username": "me", "password": secret}).status_code == 200
+
+
+def test_uploads_have_their_own_size_limit(settings, service):
+    settings.api_max_request_bytes = 1_000
+    settings.ui_max_upload_bytes = 3_000_000
+    with TestClient(create_app(settings, service=service, mount_ui=True)) as client:
+        big = client.post("/gradio_api/upload", files={"files": ("scene.tif", b"\0" * 2_000_000, "image/tiff")})
+        assert big.status_code == 200 and big.json()[0].endswith("scene.tif")
+        assert client.post("/v1/ask", json={"question": "x" * 2_000}).status_code == 413  # the API keeps its limit
+        huge = client.post("/gradio_api/upload", files={"files": ("huge.tif", b"\0" * 3_100_000, "image/tiff")})
+        assert huge.status_code == 413

@@ -1,7 +1,8 @@
 """The chat as a person uses it: the real app (API + Gradio) on a loopback port, driven in headless Chromium.
 
 Needs the ``playwright`` Python package and a system Chromium (``apt-get install chromium``); no browser
-download. Set ``GEOVIGIE_SCREENSHOTS=1`` to also write docs/screenshot-flood.png and docs/screenshot-count.png.
+download. Set ``GEOVIGIE_SCREENSHOTS=DIR`` to also save the scripted conversations as DIR/screenshot-flood.png
+and DIR/screenshot-count.png (the README's screenshots come from the real planner: ``python -m ui.screenshots``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ CHROMIUM = os.environ.get("GEOVIGIE_CHROMIUM") or shutil.which("chromium") or "/
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-SCREENSHOTS = os.environ.get("GEOVIGIE_SCREENSHOTS") == "1"
+SCREENSHOTS = Path(os.environ["GEOVIGIE_SCREENSHOTS"]) if os.environ.get("GEOVIGIE_SCREENSHOTS") else None
 TURN_TIMEOUT_MS = 60_000
 
 
@@ -123,7 +123,7 @@ def test_flood_question_shows_tools_images_map_and_downloads(base_url, browser_p
     assert page.locator('#downloads a[download^="geovigie-report"]').count() == 2  # Markdown + HTML
 
     if SCREENSHOTS:
-        page.screenshot(path=str(DOCS / "screenshot-flood.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "screenshot-flood.png"), full_page=True)
     assert external == [], f"the page tried to reach the internet: {external[:5]}"
 
 
@@ -138,7 +138,7 @@ def test_counting_errors_and_reopening_a_thread(base_url, browser_page):
     frame.get_by_text("not georeferenced", exact=False).wait_for()
     frame.locator("img.pixels").wait_for(state="visible")  # the pixel evidence is shown instead of a map
     if SCREENSHOTS:
-        page.screenshot(path=str(DOCS / "screenshot-count.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "screenshot-count.png"), full_page=True)
 
     _ask(page, "x" * 4100, "characters long")  # a typed error becomes a sentence, never a traceback
     assert page.locator("#chat").get_by_text("Traceback").count() == 0

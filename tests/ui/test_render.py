@@ -185,7 +185,10 @@ def test_threads_catalog_ingest_and_status_text():
     text = render.ingest_markdown({"added": ["x"], "skipped": [{"path": "/u/bad.tif", "reason": "unreadable"}]})
     assert text.startswith("**Ingest:** 1 added, 0 updated, 0 unchanged, 1 skipped.") and "unreadable" in text
     status = render.status_markdown({"planner": "offline", "interpreter": "measure", "catalog_items": 12})
-    assert "**Planner:** offline" in status and "12 items" in status and "none (offline)" in status
+    assert "**Planner:** offline" in status and "12 items" in status and "none configured (offline)" in status
+    apis = [{"url": "https://a/v1", "ok": True}, {"url": "https://b/v1", "ok": False, "detail": "ConnectError"}]
+    status = render.status_markdown({"stac_apis": apis})
+    assert "`https://a/v1` reachable; `https://b/v1` unreachable (ConnectError)" in status
 
 
 def test_side_by_side_replaces_the_pair_and_notes_are_not_repeated(png):
