@@ -86,8 +86,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\burban\w*", 3), (r"\burbain\w*", 3), (r"\burbani[sz]\w*", 3), (r"\bsprawl\w*", 3), (r"\bbuilt[- ]up\b", 3),
         (r"\bbatie?s?\b", 3), (r"\bconstructions?\b", 3), (r"\bconstrui\w*", 3), (r"\bnew buildings?\b", 3),
         (r"\bnouveaux batiments\b", 3), (r"\bchantiers?\b", 3), (r"\betalement\b", 3), (r"\bndbi\b", 3),
-        (r"\bwhat was built\b", 3), (r"\bville\b.{0,25}\bgrandi\b", 3), (r"\bgrown\b", 1), (r"\bexpan\w*", 1),
-        (r"\bgrowth\b", 1), (r"\bcroissance\b", 1),
+        (r"\bwhat was built\b", 3), (r"\bville\b.{0,25}\bgrandi\b", 3), (r"\b(?:grown|grow|grew)\b", 1),
+        (r"\bexpan\w*", 1), (r"\bgrowth\b", 1), (r"\bcroissance\b", 1),
     ],
     "industrial_activity": [
         (r"\bindustri\w*", 3), (r"\brefiner\w*", 3), (r"\braffinerie\w*", 3), (r"\bactivit\w*", 2),

@@ -131,6 +131,18 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Done: {steps}.",
         "fr": "Terminé : {steps}.",
     },
+    "buildings_as_area": {
+        "en": "Individual buildings cannot be counted on the available imagery (they need 2.5 m pixels or finer), "
+        "so the new built-up area is measured "
+        "instead; for a count, add imagery of 2.5 m or finer (SPOT 6/7, Pléiades, aerial).",
+        "fr": "Les bâtiments ne peuvent pas être comptés un à un sur les images disponibles (il faut des pixels "
+        "de 2,5 m ou mieux) : la nouvelle surface bâtie est "
+        "mesurée à la place ; pour un comptage, ajoutez des images de 2,5 m ou mieux (SPOT 6/7, Pléiades, aérien).",
+    },
+    "since_latest": {
+        "en": "No image between {start} and {end}: the comparison uses the latest image available since then.",
+        "fr": "Aucune image entre le {start} et le {end} : la comparaison utilise la dernière image disponible depuis.",
+    },
     "near_area": {
         "en": "Area analysed: within {radius:g} km of the centre of {place} "
         "(the question asks about its surroundings).",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent.dates import Period, event_window
@@ -68,7 +69,11 @@ def _ref_date(ref: str) -> str:
 
 def _describe_item(item: Mapping[str, Any]) -> str:
     day = str(item.get("datetime") or "")[:10] or "?"
-    return f"{item.get('id')} ({day}, {item.get('cloud_cover', '?')}% clouds, {item.get('gsd', '?')} m)"
+    cloud = item.get("cloud_cover")
+    cloud_text = f"{cloud:g}% clouds" if isinstance(cloud, int | float) else "cloud cover unknown"
+    gsd = item.get("gsd")
+    gsd_text = f"{gsd:.1f} m" if isinstance(gsd, int | float) else "pixel size unknown"
+    return f"{item.get('id')} ({day}, {cloud_text}, {gsd_text})"
 
 
 def _option(alt: Any) -> str:
@@ -280,6 +285,12 @@ class _Plan:
         if reference.problem and not self.pb.fallback:
             raise _Stop(self.abstain_for(reference, before))  # no point searching the second date
         after_items = self.search(aoi, after)
+        if not after_items and self.u.dates.kind == "since" and before is not None and after is not None:
+            # "since 2016": nothing in the last months, so compare with the latest image since the reference year.
+            wider = Period(before.end + timedelta(days=1), after.end)
+            after_items = self.search(aoi, wider)
+            if after_items:
+                self.notes.append(say("since_latest", self.lang, start=after.start, end=after.end))
         policies = (self.policy("before"), self.policy("after"))
         choice = choose_across(before_items, after_items, policies=policies, max_cloud=max_cloud, max_gsd=max_gsd)
         if choice.problem and self.pb.fallback and choice.detail.get("side") != 1.0:

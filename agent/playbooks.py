@@ -24,12 +24,14 @@ scope; a tool error the arguments caused gets one corrected retry (:func:`agent.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agent.decisions import Decision
+from agent.decisions import Abstain, Decision, Finish
 from agent.intents import Intent, ObjectClass
+from agent.messages import say
 from agent.plan_run import run_plan
 from agent.understanding import Understanding
 
@@ -175,4 +177,24 @@ def next_step(u: Understanding, history: Sequence[Mapping[str, Any]]) -> Decisio
         The next :class:`~agent.decisions.ToolCall`, or a :class:`~agent.decisions.Finish`,
         :class:`~agent.decisions.Clarify` or :class:`~agent.decisions.Abstain`.
     """
-    return run_plan(u, history, playbook_for(u))
+    decision = run_plan(u, history, playbook_for(u))
+    if not _buildings_as_area(u, decision):
+        return decision
+    # New buildings cannot be counted on coarse imagery: measure the new built-up area instead. The count plan's
+    # records are the shortest prefix of the history after which it gave up; the area plan owns the rest.
+    split = next(k for k in range(len(history) + 1) if isinstance(run_plan(u, history[:k], playbook_for(u)), Abstain))
+    area = dataclasses.replace(u, intent="urban_growth", object=None, flags=u.flags | {"buildings_as_area"})
+    follow = run_plan(area, history[split:], playbook_for(area))
+    if isinstance(follow, Finish):
+        note = say("buildings_as_area", u.language)
+        return Finish(follow.message, follow.item_ids, (note, *follow.notes))
+    return follow
+
+
+def _buildings_as_area(u: Understanding, decision: Decision) -> bool:
+    return (
+        isinstance(decision, Abstain)
+        and decision.code in ("too_coarse", "no_data")
+        and u.object == "building"
+        and u.change
+    )

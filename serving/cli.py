@@ -136,6 +136,8 @@ def _register_subcommands() -> None:
 def main() -> None:
     """Entry point of the ``geovigie`` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # GDAL's notes on quirky files (e.g. TIFF ExtraSamples) are not actionable for users of the CLI.
+    logging.getLogger("rasterio").setLevel(logging.ERROR)
     _register_subcommands()
     app()
 

@@ -284,6 +284,41 @@ def min_pixels(min_area_m2: float, pixel_area_m2: float | None, *, fallback_px: 
     return max(1, int(np.ceil(min_area_m2 / pixel_area_m2 - 1e-9)))
 
 
+def _erode_square(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Erosion by a (2r+1)² square, outside the array counting as False (scipy's ``binary_erosion`` default).
+
+    A square is separable (rows then columns) and a few shifted ANDs per axis are ~20x faster than
+    ``ndi.binary_erosion`` on a tile; the result is identical.
+    """
+    h, w = mask.shape
+    rows = mask.copy()
+    for k in range(1, radius + 1):
+        rows[k:] &= mask[:-k]
+        rows[:-k] &= mask[k:]
+    rows[:radius] = False
+    rows[max(0, h - radius) :] = False
+    out = rows.copy()
+    for k in range(1, radius + 1):
+        out[:, k:] &= rows[:, :-k]
+        out[:, :-k] &= rows[:, k:]
+    out[:, :radius] = False
+    out[:, max(0, w - radius) :] = False
+    return out
+
+
+def _dilate_square(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Dilation by a (2r+1)² square (separable, identical to ``ndi.binary_dilation``)."""
+    rows = mask.copy()
+    for k in range(1, radius + 1):
+        rows[k:] |= mask[:-k]
+        rows[:-k] |= mask[k:]
+    out = rows.copy()
+    for k in range(1, radius + 1):
+        out[:, k:] |= rows[:, :-k]
+        out[:, :-k] |= rows[:, k:]
+    return out
+
+
 def clean_mask(
     mask: np.ndarray,
     *,
@@ -302,9 +337,7 @@ def clean_mask(
     """
     out = mask
     if open_radius_px > 0:
-        size = 2 * open_radius_px + 1
-        out = ndi.binary_opening(out, structure=np.ones((size, size), bool))
-        out = np.asarray(out, dtype=bool)
+        out = _dilate_square(_erode_square(out, open_radius_px), open_radius_px)
     if min_pixels <= 1 or not out.any():
         return out
     labels, count = ndi.label(out, structure=np.ones((3, 3), bool))

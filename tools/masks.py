@@ -250,6 +250,15 @@ def auto_threshold(
     return round(clamped, 4), ("otsu" if clamped == t else "otsu_clamped")
 
 
+def _threshold(
+    index: np.ndarray, ok: np.ndarray, *, bounds: tuple[float, float], default: float, user: float | None
+) -> tuple[float, ThresholdSource]:
+    # A given threshold (every tile of a tiled run) skips the copy of the valid index values.
+    if user is not None:
+        return float(user), "user"
+    return auto_threshold(index[ok], bounds=bounds, default=default)
+
+
 def _valid(raster: RasterData, valid: np.ndarray | None) -> np.ndarray:
     # A caller's mask is used as is: pixels with NaN bands fail every comparison, so they never enter a mask
     # and Otsu ignores non-finite values; this saves recomputing raster.valid on every tile.
@@ -298,7 +307,7 @@ def water_mask(
             hint="MNDWI needs green+swir16, NDWI needs green+nir.",
         )
     idx = normalised_difference(band_of(raster, "green"), band_of(raster, other))
-    t, source = auto_threshold(idx[ok], bounds=WATER_BOUNDS, default=WATER_DEFAULT, user=threshold)
+    t, source = _threshold(idx, ok, bounds=WATER_BOUNDS, default=WATER_DEFAULT, user=threshold)
     mask = ok & (idx > t)
     desc = f"{name.upper()} (green, {other}) > {t:g} ({source.replace('_', ' ')})"
     return mask, MaskMethod("water", name, t, source, ("green", other), False, desc)
@@ -334,11 +343,11 @@ def vegetation_mask(
     ok = _valid(raster, valid)
     if has_band(raster, "nir") and has_band(raster, "red"):
         ndvi = normalised_difference(band_of(raster, "nir"), band_of(raster, "red"))
-        t, source = auto_threshold(ndvi[ok], bounds=VEGETATION_BOUNDS, default=VEGETATION_DEFAULT, user=threshold)
+        t, source = _threshold(ndvi, ok, bounds=VEGETATION_BOUNDS, default=VEGETATION_DEFAULT, user=threshold)
         desc = f"NDVI (nir, red) > {t:g} ({source.replace('_', ' ')})"
         return ok & (ndvi > t), MaskMethod("vegetation", "ndvi", t, source, ("nir", "red"), False, desc)
     exg = excess_green(raster)
-    t, source = auto_threshold(exg[ok], bounds=EXG_BOUNDS, default=EXG_DEFAULT, user=threshold)
+    t, source = _threshold(exg, ok, bounds=EXG_BOUNDS, default=EXG_DEFAULT, user=threshold)
     desc = f"RGB only: excess green > {t:g} ({source.replace('_', ' ')}; approximate, no NIR band)"
     return ok & (exg > t), MaskMethod("vegetation", "excess_green", t, source, ("red", "green", "blue"), True, desc)
 

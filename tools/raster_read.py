@@ -12,7 +12,7 @@ import math
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import rasterio
@@ -32,13 +32,18 @@ from tools.scene import BandRef, Scene
 
 @dataclass
 class RasterData:
-    """Bands of one scene on one grid, as float32 with NaN where there is no valid data."""
+    """Bands of one scene on one grid, as float32 with NaN where there is no valid data.
+
+    ``data`` is treated as immutable once :attr:`valid` has been asked for (the mask is cached): assign a new
+    array to ``data`` rather than editing it in place after that.
+    """
 
     data: np.ndarray
     """(bands, height, width) float32; reflectance when the scene has a scale, raw values otherwise."""
     band_names: list[str]
     grid: Grid
     scene: Scene
+    _valid: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
 
     def band(self, name: str) -> np.ndarray:
         """One band by the name it was requested with."""
@@ -46,8 +51,25 @@ class RasterData:
 
     @property
     def valid(self) -> np.ndarray:
-        """Pixels valid in every band."""
-        return np.all(np.isfinite(self.data), axis=0)
+        """Pixels valid in every band (read-only; computed once per ``data`` array)."""
+        cached = self._valid
+        if cached is not None and cached[0] is self.data:
+            return cached[1]
+        mask = all_finite(self.data)
+        mask.flags.writeable = False
+        self._valid = (self.data, mask)
+        return mask
+
+
+def all_finite(data: np.ndarray) -> np.ndarray:
+    """(H, W) pixels finite in every band of a (bands, H, W) array."""
+    if data.shape[0] == 0:
+        return np.ones(data.shape[1:], bool)
+    # Band by band into one mask: np.all(axis=0) would first build a (bands, H, W) boolean array.
+    mask = np.isfinite(data[0])
+    for band in data[1:]:
+        mask &= np.isfinite(band)
+    return mask
 
 
 @contextmanager
@@ -135,9 +157,15 @@ def _same_grid(src: DatasetReader, grid: Grid) -> bool:
     return abs(col - round(col)) < 1e-6 and abs(row - round(row)) < 1e-6
 
 
-def _read_into(src: DatasetReader, ref: BandRef, grid: Grid, resampling: Resampling, out: np.ndarray) -> None:
-    """Read one band of an open dataset onto ``grid``, into the float32 array ``out`` (NaN = no data)."""
+def _read_into(
+    src: DatasetReader, ref: BandRef, grid: Grid, resampling: Resampling, out: np.ndarray, scale: float | None
+) -> None:
+    """Read one band of an open dataset onto ``grid``, into the float32 array ``out`` (NaN = no data).
+
+    Values are multiplied by ``scale`` when given.
+    """
     nodata = src.nodatavals[ref.index - 1] if src.nodatavals else None
+    factor = np.float32(scale) if scale is not None else None
     if _same_grid(src, grid):
         if grid.crs is None:
             window = Window(grid.transform.c, grid.transform.f, grid.width, grid.height)
@@ -147,9 +175,15 @@ def _read_into(src: DatasetReader, ref: BandRef, grid: Grid, resampling: Resampl
         outside = _outside_mask(window, src.width, src.height)
         # A boundless read goes through a VRT (~20 ms a call): only pay for it when the window sticks out.
         arr = src.read(ref.index, window=window, boundless=outside is not None, fill_value=fill, masked=False)
-        out[...] = arr
+        if factor is not None and np.can_cast(arr.dtype, np.float32):
+            # One pass: the float32 product is exactly float32(value) * float32(scale), as in two steps.
+            np.multiply(arr, factor, out=out, casting="unsafe")
+        else:
+            out[...] = arr
+            if factor is not None:
+                out *= factor
         if nodata is not None:
-            out[arr == nodata] = np.nan
+            np.copyto(out, np.float32(np.nan), where=arr == nodata)
         if outside is not None:
             out[outside] = np.nan
         return
@@ -164,7 +198,9 @@ def _read_into(src: DatasetReader, ref: BandRef, grid: Grid, resampling: Resampl
         nodata=np.nan,
         dtype="float32",
     ) as vrt:
-        out[...] = vrt.read(ref.index)
+        vrt.read(ref.index, out=out)
+    if factor is not None:
+        out *= factor
 
 
 def _outside_mask(window: Window, width: int, height: int) -> np.ndarray | None:
@@ -203,9 +239,7 @@ def read_bands(
     for href, indices in by_file.items():
         with open_raster(href) as src:
             for i in indices:
-                _read_into(src, refs[i], grid, resampling, data[i])
-    if scene.scale is not None:
-        data *= np.float32(scene.scale)
+                _read_into(src, refs[i], grid, resampling, data[i], scene.scale)
     raster = RasterData(data=data, band_names=list(bands), grid=grid, scene=scene)
     if data.size and not raster.valid.any():
         raise NoDataError(

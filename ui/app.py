@@ -16,14 +16,14 @@ from ui.hooks import ChatHooks, UiOptions
 from ui.render import CATALOG_HEADERS
 
 EXAMPLES = [
-    "Flood extent near Orihuela in September 2019?",
+    "Flood extent near Almoradí (Vega Baja, Spain) in September 2019?",
     "Combien de nouveaux bâtiments à Nantes depuis 2015 ?",
     "How much did Bordeaux grow between 2016 and 2017?",
     "Déforestation autour de Pucallpa entre 1985 et 2020 ?",
     "How many ships are in P0706.png?",
     "Compte les arbres dans OSBS_029.tif",
     "What imagery do you have of Paris?",
-    "Occupation du sol à Ljubljana en 2015 ?",
+    "Occupation du sol autour de 45.87 N, 14.56 E en septembre 2015 ?",
 ]
 """Questions people can click: one per kind of analysis, in both languages."""
 

@@ -3,7 +3,7 @@ r"""Screenshots of a running GeoVigie chat (for the README): ask questions in he
 Run the app first (``geovigie chat``), then::
 
     python -m ui.screenshots --url http://127.0.0.1:8080 \
-        "Flood extent near Orihuela in September 2019?=docs/screenshot-flood.png" \
+        "Flood extent near Almoradí (Vega Baja, Spain) in September 2019?=docs/screenshot-flood.png" \
         "How many ships are in P0706.png?=docs/screenshot-count.png"
 
 Needs the ``playwright`` package and a system Chromium (no browser download). It only drives a browser, so it

@@ -7,25 +7,15 @@ file) opens ``-x url=...``, else the URL of the GeoVigie settings.
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
+from core.db.migrate import include_object
 from core.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Compare only GeoVigie's own tables.
-
-    The LangGraph Postgres checkpointer keeps its tables in the same database; autogenerate must neither
-    drop them nor report them as differences.
-    """
-    return not (type_ == "table" and reflected and compare_to is None)
 
 
 def _configure(connection: Connection) -> None:
