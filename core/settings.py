@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     """GeoVigie configuration, populated from ``GEOVIGIE_*`` environment variables."""
 
     model_config = SettingsConfigDict(
-        env_prefix="GEOVIGIE_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+        env_prefix="GEOVIGIE_",
+        env_file=".env",
+        extra="ignore",
+        env_nested_delimiter="__",
+        use_attribute_docstrings=True,
     )
 
     home: Path = _DEFAULT_HOME
@@ -70,6 +74,9 @@ class Settings(BaseSettings):
 
     vlm_base_url: str | None = None
     """Endpoint used by ``ask_image``; defaults to ``llm_base_url``."""
+
+    vlm_model: str | None = None
+    """Served model name at the VLM endpoint; defaults to ``llm_model``."""
 
     max_images_per_request: int = 4
     """Most images sent to the VLM in one request."""
@@ -130,6 +137,17 @@ class Settings(BaseSettings):
         """Create the working folders."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.resolved_artifacts_dir.mkdir(parents=True, exist_ok=True)
+
+
+def settings_table() -> str:
+    """Markdown table of every setting: environment variable, default, meaning (for the README)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        shown = "" if default is None else str(default)
+        meaning = " ".join((field.description or "").split())
+        rows.append(f"| `GEOVIGIE_{name.upper()}` | `{shown}` | {meaning} |")
+    return "\n".join(rows)
 
 
 @lru_cache(maxsize=1)

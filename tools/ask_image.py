@@ -212,7 +212,7 @@ def ask_vlm(settings: Settings, messages: list[dict[str, Any]]) -> str:
     offline_hint = "or unset GEOVIGIE_VLM_BASE_URL/GEOVIGIE_LLM_BASE_URL to answer from measurements."
     try:
         reply = client.chat.completions.create(
-            model=settings.llm_model,
+            model=(settings.vlm_model or settings.llm_model),
             messages=messages,  # type: ignore[arg-type]
             temperature=0.0,
             max_tokens=VLM_MAX_TOKENS,
@@ -230,7 +230,7 @@ def ask_vlm(settings: Settings, messages: list[dict[str, Any]]) -> str:
         raise UpstreamError(
             f"The vision model at {url} refused the request (HTTP {exc.status_code}): {str(exc.message)[:300]}.",
             hint=(
-                f"Check that {settings.llm_model!r} accepts images (e.g. Qwen2.5-VL served by vLLM with "
+                f"Check that {(settings.vlm_model or settings.llm_model)!r} accepts images (e.g. Qwen2.5-VL served by vLLM with "
                 f"--limit-mm-per-prompt image>={settings.max_images_per_request}), " + offline_hint
             ),
         ) from exc
@@ -298,8 +298,10 @@ def ask_image(args: AskImageInput, ctx: ToolContext) -> ToolOutput[AskImageResul
         ctx.progress(0.4, "asking the vision model")
         answer = ask_vlm(settings, build_vlm_messages(args.question, views, language))
         mode: Literal["vlm", "measured"] = "vlm"
-        method = f"vlm:{settings.llm_model}"
-        notes.append(f"Visual interpretation by {settings.llm_model}: qualitative, it neither counted nor measured.")
+        method = f"vlm:{(settings.vlm_model or settings.llm_model)}"
+        notes.append(
+            f"Visual interpretation by {(settings.vlm_model or settings.llm_model)}: qualitative, it neither counted nor measured."
+        )
     else:
         for i, view in enumerate(views):
             ctx.progress(0.3 + 0.6 * i / len(views), f"measuring {view.scene.id}")
@@ -317,7 +319,7 @@ def ask_image(args: AskImageInput, ctx: ToolContext) -> ToolOutput[AskImageResul
         result=AskImageResult(
             answer=answer,
             mode=mode,
-            model=settings.llm_model if mode == "vlm" else None,
+            model=(settings.vlm_model or settings.llm_model) if mode == "vlm" else None,
             language=language,
             images=images,
             measurements=measurements,
