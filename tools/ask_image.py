@@ -230,7 +230,8 @@ def ask_vlm(settings: Settings, messages: list[dict[str, Any]]) -> str:
         raise UpstreamError(
             f"The vision model at {url} refused the request (HTTP {exc.status_code}): {str(exc.message)[:300]}.",
             hint=(
-                f"Check that {(settings.vlm_model or settings.llm_model)!r} accepts images (e.g. Qwen2.5-VL served by vLLM with "
+                f"Check that {(settings.vlm_model or settings.llm_model)!r} accepts images "
+                "(e.g. Qwen2.5-VL served by vLLM with "
                 f"--limit-mm-per-prompt image>={settings.max_images_per_request}), " + offline_hint
             ),
         ) from exc
@@ -300,7 +301,8 @@ def ask_image(args: AskImageInput, ctx: ToolContext) -> ToolOutput[AskImageResul
         mode: Literal["vlm", "measured"] = "vlm"
         method = f"vlm:{(settings.vlm_model or settings.llm_model)}"
         notes.append(
-            f"Visual interpretation by {(settings.vlm_model or settings.llm_model)}: qualitative, it neither counted nor measured."
+            f"Visual interpretation by {(settings.vlm_model or settings.llm_model)}: "
+            "qualitative, it neither counted nor measured."
         )
     else:
         for i, view in enumerate(views):
