@@ -20,6 +20,14 @@ def _stopped_text(reason: str, language: str) -> str:
     return f"I could not finish the analysis: {reason}."
 
 
+def _playbook_outcome(steps: list[Any]) -> str | None:
+    """Outcome of the turn's last ``run_playbook`` call (clarify / abstain), for planners that do not say."""
+    for step in reversed(steps):
+        if step.get("tool") == "run_playbook" and step.get("ok"):
+            return str(((step.get("output") or {}).get("result") or {}).get("outcome") or "") or None
+    return None
+
+
 def finalize_node(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     """Compose the turn's answer: planner text + evidence lines from tool provenance."""
     messages = state.get("messages", [])
@@ -35,7 +43,7 @@ def finalize_node(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     if stop_reason and not planner_text:
         text, status = _stopped_text(stop_reason, language), "error"
     else:
-        text, status = planner_text, meta.get("status", "answered")
+        text, status = planner_text, meta.get("status") or _playbook_outcome(steps) or "answered"
     if status == "answered" and figures and "**Sources" not in text:
         text += evidence_block(figures, language)
     notes: list[str] = []

@@ -16,8 +16,6 @@ eval_app = typer.Typer(help="Run evaluation suites, compare runs, list stored ru
 console = Console()
 err_console = Console(stderr=True)
 
-_SUMMARY_METRICS = ("tool_accuracy", "arg_accuracy", "answer_accuracy", "mask_iou", "classes_accuracy", "count_mae")
-
 
 def _fail(exc: GeoVigieError) -> typer.Exit:
     err_console.print(f"[bold red]Error:[/] {exc.message}")
@@ -37,19 +35,30 @@ def _database() -> Any:
 @eval_app.command("run")
 def run(
     suites: Annotated[list[str], typer.Argument(help="Suite files, folders or globs (any path).")],
-    planner: Annotated[str, typer.Option(help="offline (deterministic) or llm (OpenAI-compatible endpoint).")] = "offline",
+    planner: Annotated[
+        str, typer.Option(help="offline (deterministic) or llm (OpenAI-compatible endpoint).")
+    ] = "offline",
     endpoint: Annotated[str | None, typer.Option(help="LLM endpoint URL (default GEOVIGIE_LLM_BASE_URL).")] = None,
     model: Annotated[str | None, typer.Option(help="Served model name (default GEOVIGIE_LLM_MODEL).")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     out: Annotated[Path | None, typer.Option(help="Write report.json and report.md here.")] = None,
-    data_root: Annotated[Path | None, typer.Option(help="Data root for every suite (default: suite's, then GEOVIGIE_DATA_DIR).")] = None,  # noqa: E501
+    data_root: Annotated[
+        Path | None, typer.Option(help="Data root for every suite (default: suite's, then GEOVIGIE_DATA_DIR).")
+    ] = None,  # noqa: E501
     timeout: Annotated[float, typer.Option(help="Hard limit per case, seconds (a case's timeout_s wins).")] = 300.0,
     tag: Annotated[list[str] | None, typer.Option(help="Run only cases with this tag (repeatable).")] = None,
     case: Annotated[list[str] | None, typer.Option(help="Run only this case id (repeatable).")] = None,
-    cache_dir: Annotated[Path | None, typer.Option(help="Isolated catalogs and artifacts (default GEOVIGIE_HOME/eval-cache).")] = None,  # noqa: E501
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Isolated catalogs and artifacts (default GEOVIGIE_HOME/eval-cache).")
+    ] = None,  # noqa: E501
     store: Annotated[bool, typer.Option("--store/--no-store", help="Record the run in the database.")] = True,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
-    fail_under: Annotated[float | None, typer.Option(help="Exit 1 when the overall pass rate is below this (0-1).")] = None,  # noqa: E501
+    in_process: Annotated[
+        bool, typer.Option("--in-process", help="Solve in this process (debugging: no hard timeout, no isolation).")
+    ] = False,
+    fail_under: Annotated[
+        float | None, typer.Option(help="Exit 1 when the overall pass rate is below this (0-1).")
+    ] = None,  # noqa: E501
 ) -> None:
     """Run evaluation suites against the agent; prints a summary, writes reports, stores the run."""
     from evals.loader import expand_suite_paths
@@ -61,7 +70,7 @@ def run(
         raise typer.BadParameter("--planner must be offline or llm")
     options = RunOptions(
         planner=planner, endpoint=endpoint, model=model, jobs=jobs, data_root=data_root, cache_dir=cache_dir,  # type: ignore[arg-type]
-        timeout_s=timeout, tags=tag or [], case_ids=case or [], progress=progress,
+        timeout_s=timeout, tags=tag or [], case_ids=case or [], progress=progress, isolate=not in_process,
     )  # fmt: skip
     try:
         report = run_suites(expand_suite_paths(suites), options)
@@ -81,17 +90,24 @@ def run(
 
 
 def _print_summary(report: Any) -> None:
-    from evals.report import fmt
+    from evals.report import KEY_METRICS, fmt
 
-    table = Table(title=f"GeoVigie eval {report.run_id} ({report.planner}, commit {report.commit or 'n/a'})")
-    for col in ("suite", "run", "pass", "fail", "err", "t/o", "skip", "pass rate", *_SUMMARY_METRICS):
-        table.add_column(col, justify="left" if col == "suite" else "right")
     rows = [(s.name, s.metrics) for s in report.suites] + [("all", report.overall)]
+    counts = Table(title=f"GeoVigie eval {report.run_id} ({report.planner}, commit {report.commit or 'n/a'})")
+    for col in ("suite", "run", "pass", "fail", "error", "timeout", "skip", "pass rate"):
+        counts.add_column(col, justify="left" if col == "suite" else "right")
     for name, m in rows:
-        counts = [str(m.get(k, 0)) for k in ("executed", "passed", "failed", "error", "timeout", "skipped")]
-        extra = [fmt(k, m[k]) if k in m else "" for k in _SUMMARY_METRICS]
-        table.add_row(name, *counts, fmt("pass_rate", m.get("pass_rate")), *extra)
-    console.print(table)
+        cells = [str(m.get(k, 0)) for k in ("executed", "passed", "failed", "error", "timeout", "skipped")]
+        counts.add_row(name, *cells, fmt("pass_rate", m.get("pass_rate")))
+    console.print(counts)
+    metrics = Table(title="Metrics")
+    metrics.add_column("metric", no_wrap=True)
+    for name, _ in rows:
+        metrics.add_column(name, justify="right")
+    for key in KEY_METRICS[1:]:
+        if any(key in m for _, m in rows):
+            metrics.add_row(key, *(fmt(key, m[key]) if key in m else "" for _, m in rows))
+    console.print(metrics)
     for suite in report.suites:
         if suite.skipped_reason:
             console.print(f"[yellow]suite {suite.name} skipped:[/] {suite.skipped_reason}")
@@ -157,3 +173,7 @@ def list_stored(limit: Annotated[int, typer.Option(help="How many runs.")] = 20)
 def register(app: typer.Typer) -> None:
     """Mount ``geovigie eval`` on the main CLI."""
     app.add_typer(eval_app, name="eval")
+
+
+if __name__ == "__main__":  # ``python -m evals.cli run ...`` works before the command is mounted
+    eval_app()

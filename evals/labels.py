@@ -13,6 +13,7 @@ import json
 import re
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def label_on_grid(label: RasterOnGrid, reference: GridRef | None, target: GridRe
 # --- boxes ----------------------------------------------------------------------------------------------------
 
 
-def _keep(name: str | None, classes: list[str]) -> bool:
+def _keep(name: str | None, classes: Sequence[str]) -> bool:
     return not classes or (name is not None and name.strip().lower() in {c.lower() for c in classes})
 
 
@@ -192,7 +193,9 @@ def _collection_crs(collection: dict[str, Any]) -> str:
     return str((collection.get("properties") or {}).get("crs") or "EPSG:4326")
 
 
-def geojson_pixel_boxes(collection: dict[str, Any], reference: GridRef | None, classes: list[str] = ()) -> list[Box]:  # type: ignore[assignment]
+def geojson_pixel_boxes(
+    collection: dict[str, Any], reference: GridRef | None, classes: Sequence[str] = ()
+) -> list[Box]:
     """Bounding boxes of a GeoJSON's polygons, in the reference grid's pixel coordinates.
 
     Coordinates are taken as pixels when the collection says ``"crs": "pixel"`` (GeoVigie's plain-image output),
@@ -211,12 +214,12 @@ def geojson_pixel_boxes(collection: dict[str, Any], reference: GridRef | None, c
 
         def to_px(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             ex, ny = project(xs, ys)
-            return inverse * (np.asarray(ex), np.asarray(ny))  # type: ignore[no-any-return]
+            return inverse @ (np.asarray(ex), np.asarray(ny))  # type: ignore[no-any-return]
 
     out: list[Box] = []
     for feature in collection.get("features", []):
         props = feature.get("properties") or {}
-        if classes and not _keep(props.get("class") or props.get("label") or props.get("object"), list(classes)):
+        if classes and not _keep(props.get("class") or props.get("label") or props.get("object"), classes):
             continue
         for ring in _rings(feature.get("geometry") or {"type": "None"}):
             arr = np.asarray(ring, dtype=float)

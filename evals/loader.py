@@ -88,7 +88,9 @@ def expand_suite_paths(patterns: list[str]) -> list[Path]:
         else:
             hits = [Path(p) for p in sorted(glob.glob(pattern))]
         if not hits:
-            raise ConfigError(f"No suite file matches {pattern!r}.", hint="Give a suite path, e.g. evals/suites/smoke.yaml.")
+            raise ConfigError(
+                f"No suite file matches {pattern!r}.", hint="Give a suite path, e.g. evals/suites/smoke.yaml."
+            )
         out.extend(h for h in hits if h not in out)
     return out
 
@@ -108,7 +110,8 @@ def _included(base: Path, inc: Include) -> list[Case]:
     try:
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except OSError as exc:
-        raise ConfigError(f"Cannot read included cases {path}: {exc.strerror or exc}.", hint="Check include.path.")
+        message = f"Cannot read included cases {path}: {exc.strerror or exc}."
+        raise ConfigError(message, hint="Check include.path.") from exc
     rows = [json.loads(line) for line in lines][: inc.limit]
     convert = planner_case if inc.format == "planner_jsonl" else Case.model_validate
     cases = [convert(row) for row in rows]
@@ -143,7 +146,11 @@ def planner_case(row: Mapping[str, Any]) -> Case:
             calls.append({"tool": "search_imagery", "nth": 1, "args": _date_args(dates["after"])})
     if exp.get("object") and "count_objects" in exp["calls"]:
         calls.append({"tool": "count_objects", "nth": 0, "args": {"object": exp["object"]}})
-    status = "clarify" if exp["clarify"] else "abstain" if exp["abstain"] else "answered"
+    status: Any = "clarify" if exp["clarify"] else "abstain" if exp["abstain"] else "answered"
+    if not str(row["question"]).strip():
+        # The agent refuses an empty question before planning (status error); the set expects the planner's
+        # request for a question (clarify): both ask the user for input.
+        status = ["clarify", "error"]
     tags = [f"lang:{row['lang']}", f"split:{row.get('split', 'dev')}", f"intent:{exp['intent']}"]
     tags.append("covered" if row.get("covered", True) else "not-covered")
     return Case.model_validate(

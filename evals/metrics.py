@@ -92,7 +92,7 @@ def _task_metrics(results: Sequence[CaseResult], out: dict[str, Any]) -> None:
             vals = [m.get(key) for m in metric_sets if m.get(key) is not None]
             _put(out, label, _mean(vals), len(vals))
         if name == "truth:count":
-            rel = [abs(m["count_rel_error"]) for m in metric_sets if m.get("count_rel_error") is not None]
+            rel = [abs(v) for m in metric_sets if (v := m.get("count_rel_error")) is not None]
             _put(out, "count_mean_abs_rel_error", _mean(rel), len(rel))
 
 

@@ -2,7 +2,10 @@
 
 Each question is read with :func:`agent.understanding.understand` and planned with
 :func:`agent.playbooks.next_step` against a stub world (fake tool results: geocode returns a box around any
-name, search returns two scenes inside the asked period, fine enough for the object asked). A question's
+name, search returns two scenes inside the asked period, fine enough for the object asked). Geocoding keeps the
+product's ambiguity verdict: a name the offline gazetteer finds ambiguous (:func:`tools.geocode.resolve_place`,
+e.g. "Mérida", "León", "Valencia" without a country) fails with ``AmbiguousPlaceError`` as the geocode tool does;
+a name the gazetteer lacks (lakes, small towns) is still found, as an online geocoder would. A question's
 ``world`` field changes the stub for that case: ``{"geocode": "unknown"|"ambiguous"}``,
 ``{"search": ["empty"|"cloudy"|"coarse"|"ok", ...]}`` (one entry per search call) and
 ``{"tool_error": {"count_objects": "fixable"|"coarse"}}``.
@@ -35,6 +38,8 @@ from agent.dates import fold
 from agent.decisions import Abstain, Clarify, Decision, ToolCall
 from agent.playbooks import next_step
 from agent.understanding import Understanding, understand
+from core.errors import ToolInputError
+from tools.geocode import resolve_place
 
 QUESTIONS = Path(__file__).parent / "questions" / "planner.jsonl"
 MAX_STEPS = 15
@@ -69,6 +74,8 @@ class StubWorld:
     def _error(self, call: ToolCall) -> tuple[str, str] | None:
         if call.tool == "geocode" and self.world.get("geocode") == "unknown":
             return "NoDataError", f"No place named {call.args.get('query')!r} in the gazetteer."
+        if call.tool == "geocode" and not self.world.get("geocode") and (options := _ambiguity(call.args)):
+            return "AmbiguousPlaceError", f"'{call.args.get('query')}' is ambiguous: {options}."
         mode = self.world.get("tool_error", {}).get(call.tool)
         if mode == "coarse":
             return "ResolutionTooCoarseError", "The image is 10 m per pixel; this object needs 1 m or finer."
@@ -118,6 +125,18 @@ class StubWorld:
              "coverage_pct": 100.0, "bands": ["B02", "B03", "B04", "B08"]}
             for n, d in enumerate(days)
         ]}  # fmt: skip
+
+
+def _ambiguity(args: Mapping[str, Any]) -> str | None:
+    """The places the geocode tool would offer for an ambiguous name ("Mérida (MX), Mérida (VE)"), else None."""
+    try:
+        found = resolve_place(str(args.get("query", "")), args.get("country"))
+    except ToolInputError:  # unknown to the offline gazetteer: the stub world still knows it
+        return None
+    if not found.ambiguous:
+        return None
+    places = [(found.name, found.country_code or ""), *((a.name, a.country_code) for a in found.alternatives)]
+    return ", ".join(f"{name} ({code})" for name, code in places)
 
 
 def plan_case(case: Mapping[str, Any]) -> tuple[Understanding, list[ToolCall], Decision]:

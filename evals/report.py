@@ -47,7 +47,9 @@ def summary_table(report: RunReport) -> str:
     rows = [(s.name, s.metrics) for s in report.suites] + [("**all**", report.overall)]
     for name, m in rows:
         cells = [m.get(k, 0) for k in ("cases", "executed", "passed", "failed", "error", "timeout", "skipped")]
-        lines.append(f"| {name} | " + " | ".join(str(c) for c in cells) + f" | {fmt('pass_rate', m.get('pass_rate'))} |")
+        lines.append(
+            f"| {name} | " + " | ".join(str(c) for c in cells) + f" | {fmt('pass_rate', m.get('pass_rate'))} |"
+        )
     return "\n".join(lines)
 
 
@@ -112,14 +114,17 @@ def skipped_section(report: RunReport) -> str:
 
 def tag_table(report: RunReport) -> str:
     """Per suite and tag: cases, pass rate and the main accuracy of the tag's cases."""
-    lines = ["| suite | tag | run | pass rate | tool | args | answer | task |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| suite | tag | run | pass rate | tool | args | answer | task |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for suite in report.suites:
         for tag, m in suite.by_tag.items():
             if not m.get("executed"):
                 continue
             task = next((f"{k} {fmt(k, m[k])}" for k in ("mask_iou", "classes_accuracy", "count_mae") if k in m), "")
-            cells = [fmt("pass_rate", m.get("pass_rate")), fmt("tool_accuracy", m.get("tool_accuracy")),
-                     fmt("arg_accuracy", m.get("arg_accuracy")), fmt("answer_accuracy", m.get("answer_accuracy"))]  # fmt: skip
+            keys = ("pass_rate", "tool_accuracy", "arg_accuracy", "answer_accuracy")
+            cells = [fmt(k, m.get(k)) for k in keys]
             lines.append(f"| {suite.name} | {tag} | {m['executed']} | " + " | ".join(cells) + f" | {task} |")
     return "\n".join(lines)
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from core.errors import ConfigError
 from core.settings import Settings
 from evals.loader import LoadedSuite, load_suite, resolve_data_path, resolve_data_root
 from evals.metrics import summarise, summarise_by_tag
@@ -108,19 +109,25 @@ def _skipped(suite: str, case: Case, reason: str) -> CaseResult:
     return CaseResult(suite=suite, case_id=case.id, tags=case.tags, outcome="skipped", reason=reason)
 
 
-def _ingest(config: RunConfig, case: Case) -> str | None:
-    """Ingest the case's data into its catalog; returns why the case must be skipped, or None."""
+def _prepare(config: RunConfig, case: Case, *, ingest: bool) -> str | None:
+    """Create the case's catalog and ingest its data; returns why the case must be skipped, or None.
+
+    Done here, in the parent, before any worker starts: workers then only read the catalog (two processes
+    creating one SQLite file at once would race). ``ingest`` is False when the catalog is already done.
+    """
     from tools.base import ToolContext
     from tools.catalog_store import get_scene
     from tools.ingest import ingest_paths
 
     ctx = ToolContext.from_settings(run_settings(config, timeout_s=config.timeout_s))
     try:
-        for ref in case.data:
-            if ref.path and ref.ingest:
-                path = resolve_data_path(config.data_root, ref.path)
-                assert path is not None  # checked by missing_data
-                ingest_paths([path], ctx.db, pixel_size_m=ref.pixel_size_m)
+        for ref in case.data if ingest else []:
+            path = resolve_data_path(config.data_root, ref.path) if ref.path and ref.ingest else None
+            if path is not None:
+                try:
+                    ingest_paths([path], ctx.db, pixel_size_m=ref.pixel_size_m)
+                except Exception as exc:  # noqa: BLE001 - unreadable data skips the case, never the run
+                    return f"missing data: cannot ingest {ref.path}: {exc}"
         for ref in case.data:
             if ref.item:
                 try:
@@ -135,7 +142,7 @@ def _ingest(config: RunConfig, case: Case) -> str | None:
 def _plan(paths: Sequence[Path], options: RunOptions, cache: Path) -> list[_Planned]:
     default_root = Settings().data_dir
     planned: list[_Planned] = []
-    ingested: dict[Path, str | None] = {}
+    ingested: set[Path] = set()
     for path in paths:
         loaded = load_suite(path)
         root = resolve_data_root(loaded, options.data_root, default_root)
@@ -147,15 +154,15 @@ def _plan(paths: Sequence[Path], options: RunOptions, cache: Path) -> list[_Plan
             if reason:
                 item.results[index] = _skipped(loaded.suite.name, case, reason)
                 continue
-            data_key = _key("\n".join(sorted(f"{r.path}|{r.item}|{r.pixel_size_m}" for r in case.data)))
+            data_key = _key("\n".join(sorted(f"{r.path}|{r.pixel_size_m}" for r in case.data if r.path and r.ingest)))
             config = RunConfig(
                 planner=options.planner, endpoint=options.endpoint, model=options.model,
                 home=cache / _key(str(root)) / data_key, artifacts_dir=cache / "artifacts", data_root=root,
                 timeout_s=options.timeout_s, seed=loaded.suite.seed, model_factory=options.model_factory,
             )  # fmt: skip
-            if config.home not in ingested:
-                ingested[config.home] = _ingest(config, case) if case.data else None
-            reason = ingested[config.home]
+            reason = _prepare(config, case, ingest=config.home not in ingested)
+            if reason is None or "cannot ingest" not in reason:
+                ingested.add(config.home)
             if reason:
                 item.results[index] = _skipped(loaded.suite.name, case, reason)
                 continue
@@ -173,7 +180,9 @@ def _crash_result(task: CaseTask, why: str) -> CaseResult:
     return CaseResult(suite=task.suite, case_id=task.case.id, tags=task.case.tags, outcome="error", reason=why)
 
 
-def _solve_all(tasks: list[CaseTask], options: RunOptions, on_result: Callable[[int, CaseResult], None]) -> list[CaseResult]:
+def _solve_all(
+    tasks: list[CaseTask], options: RunOptions, on_result: Callable[[int, CaseResult], None]
+) -> list[CaseResult]:
     timeouts = [t.case.timeout_s or t.config.timeout_s for t in tasks]
     if not options.isolate:
         results = []
@@ -208,9 +217,13 @@ def run_suites(paths: Sequence[Path], options: RunOptions | None = None) -> RunR
         options: Planner, endpoint, jobs, data root, filters, timeouts.
 
     Raises:
-        ConfigError: a suite file is unreadable or invalid.
+        ConfigError: a suite file is unreadable or invalid, or the LLM planner has no endpoint.
     """
     options = options or RunOptions()
+    if options.planner == "llm" and not (options.endpoint or Settings().llm_base_url) and not options.model_factory:
+        raise ConfigError(
+            "The LLM planner needs an endpoint.", hint="Pass --endpoint URL or set GEOVIGIE_LLM_BASE_URL."
+        )
     started = time.perf_counter()
     cache = (options.cache_dir or Settings().home / "eval-cache").resolve()
     planned = _plan(paths, options, cache)

@@ -18,9 +18,9 @@ Expectation kinds (all optional, all scored when present; a case passes when eve
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 

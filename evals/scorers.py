@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.answer import CONTEXT_TOOLS
 from agent.dates import fold
+from evals.results import Score
 from evals.schema import (
     Absent,
     AnyOf,
@@ -32,7 +33,6 @@ from evals.schema import (
     ToolCallExpect,
     ToolsExpect,
 )
-from evals.results import Score
 
 INVALID_CALL_ERRORS = frozenset({"ToolInputError", "UnknownTool"})
 """Step errors that mean the planner produced a call that could not run as written (ThinkGeo 'Inst.')."""
@@ -145,7 +145,7 @@ def score_tools(expect: ToolsExpect, trace: Sequence[Mapping[str, Any]], turn: i
         ok = ok and exact
         if not exact:
             problems.append(f"sequence {called} != expected {expect.sequence}")
-    elif expect.order == "in_order" and not in_order:
+    elif found and expect.order == "in_order" and not in_order:
         problems.append(f"calls {called} not in the expected order {wanted}")
     banned = sorted(set(expect.forbidden) & set(called))
     if banned:
@@ -208,13 +208,18 @@ def convert(value: float, unit: str, to_unit: str | None) -> float | None:
 def score_number(expect: NumericExpect, answer: Mapping[str, Any], turn: int = 0) -> Score:
     """A figure of the answer equals the expected value within tolerance (after unit conversion)."""
     figures = [
-        f for f in answer.get("figures", [])
-        if re.search(expect.figure, str(f.get("name", "")), re.IGNORECASE) and (not expect.tool or f["tool"] == expect.tool)
-    ]  # fmt: skip
+        f
+        for f in answer.get("figures", [])
+        if re.search(expect.figure, str(f.get("name", "")), re.IGNORECASE)
+        and (not expect.tool or f["tool"] == expect.tool)
+    ]
     name = f"answer:{expect.figure}"
     if not figures:
         return Score(name=name, passed=False, detail=f"no figure matching {expect.figure!r}", turn=turn)
-    fig = figures[-1] if expect.pick == "last" else figures[0]
+    # A pattern may also match figures in other dimensions ("area" in "changed_pct_of_valid_area"): prefer ones
+    # whose unit converts to the expected one.
+    usable = [f for f in figures if convert(1.0, str(f.get("unit", "")), expect.unit) is not None] or figures
+    fig = usable[-1] if expect.pick == "last" else usable[0]
     value = convert(float(fig["value"]), str(fig.get("unit", "")), expect.unit)
     if value is None:
         detail = f"unit {fig.get('unit')!r} not convertible to {expect.unit!r}"

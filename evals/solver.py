@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import BaseModel, ConfigDict
 
 from agent.answer import Answer
 from agent.decisions import ToolCall
@@ -103,6 +104,12 @@ def _context(settings: Settings) -> ToolContext:
     return dataclasses.replace(_CONTEXTS[key], settings=settings)
 
 
+class StubResult(BaseModel):
+    """A stub tool's payload: whatever fields the stub world returns."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 class _EvalPlanner(OfflinePlanner):
     """The offline planner, also knowing the image ids a case declares."""
 
@@ -128,9 +135,9 @@ def stub_registry(world: StubWorld) -> dict[str, GeoTool[Any]]:
             if not record["ok"]:
                 error_cls = getattr(errors, str(record["error_type"]), errors.TerminalError)
                 raise error_cls(str(record["error"]))
-            return ToolOutput[dict[str, Any]](
+            return ToolOutput[StubResult](
                 summary=f"{name} (stub): {str(record['result'])[:300]}",
-                result=record["result"],
+                result=StubResult.model_validate(record["result"]),
                 provenance=Provenance(tool=name, method="evaluation stub"),
             )
 
@@ -149,7 +156,7 @@ def build_case_agent(case: Case, config: RunConfig, ctx: ToolContext) -> Agent:
 
         model, name = config.model_factory(ctx, tools or TOOLS), "scripted"
     elif config.planner == "offline":
-        today = case.today or dt.date.today()
+        today = case.today or dt.datetime.now(dt.UTC).date()
         model = _EvalPlanner(ctx=ctx, today=lambda: today, extra_items=tuple(case.known_items))  # type: ignore[call-arg]
         name = "offline"
     return build_agent(settings=ctx.settings, ctx=ctx, tools=tools, model=model, planner_name=name,
@@ -180,9 +187,9 @@ def run_case(case: Case, config: RunConfig) -> CaseRun:
     random.seed(config.seed)
     np.random.seed(config.seed)
     timeout = case.timeout_s or config.timeout_s
-    ctx = _context(run_settings(config, timeout_s=timeout))
     run = CaseRun()
     try:
+        ctx = _context(run_settings(config, timeout_s=timeout))
         agent = build_case_agent(case, config, ctx)
         thread_id, seen = f"eval-{case.id}", 0
         for turn in case.turns():

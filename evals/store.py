@@ -33,8 +33,12 @@ def save_run(db: Database, report: RunReport) -> None:
     metrics = {
         "overall": report.overall,
         "suites": {s.name: s.model_dump(mode="json") for s in report.suites},
-        "meta": {"created_at": report.created_at, "endpoint": report.endpoint, "jobs": report.jobs,
-                 "duration_s": report.duration_s},  # fmt: skip
+        "meta": {
+            "created_at": report.created_at,
+            "endpoint": report.endpoint,
+            "jobs": report.jobs,
+            "duration_s": report.duration_s,
+        },  # fmt: skip
     }
     row = EvalRun(
         id=report.run_id, suites=[s.name for s in report.suites], planner=report.planner[:32], metrics=metrics,

@@ -119,7 +119,9 @@ def _predicted_count(expect: TruthExpect, answer: Mapping[str, Any], art: dict[s
     return None
 
 
-def _count_metrics(expect: TruthExpect, env: TruthEnv, answer: Mapping[str, Any]) -> tuple[dict[str, float | None], str]:
+def _count_metrics(
+    expect: TruthExpect, env: TruthEnv, answer: Mapping[str, Any]
+) -> tuple[dict[str, float | None], str]:
     art = select_artifact(answer, expect.selector())
     reference = reference_grid(expect.align, env.data_root, env.db)
     truth_boxes = read_boxes(expect.boxes, env.data_root, reference) if expect.boxes else None
@@ -138,7 +140,9 @@ def _count_metrics(expect: TruthExpect, env: TruthEnv, answer: Mapping[str, Any]
         boxes = geojson_pixel_boxes(collection, reference)
         tp = match_boxes(boxes, truth_boxes)
         precision, recall = _ratio(tp, len(boxes)), _ratio(tp, len(truth_boxes))
-        out.update(det_precision=precision, det_recall=recall, det_f1=_ratio(2 * precision * recall, precision + recall))
+        out.update(
+            det_precision=precision, det_recall=recall, det_f1=_ratio(2 * precision * recall, precision + recall)
+        )
     return out, ""
 
 

@@ -122,6 +122,7 @@ def _progress_printer() -> Any:
 
 def _register_subcommands() -> None:
     """Mount the command groups of each area (kept in their own modules)."""
+    from evals import cli as eval_cli
     from serving import cli_agent, cli_catalog, cli_chat, cli_model
     from tools import TOOLS
 
@@ -129,6 +130,7 @@ def _register_subcommands() -> None:
     cli_agent.register(app)
     cli_chat.register(app)
     cli_model.register(app)
+    eval_cli.register(app)
     for key, tool in TOOLS.items():
         _make_tool_command(key, tool.description)
 

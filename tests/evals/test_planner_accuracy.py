@@ -123,3 +123,18 @@ def test_planned_calls_validate_against_the_real_tool_inputs(report):
                 models[call["tool"]].model_validate(call["args"])
                 checked += 1
     assert checked > 100
+
+
+def _case(question: str) -> dict[str, object]:
+    return {"question": question, "today": "2025-06-15", "expected": {}}
+
+
+def test_stub_geocode_keeps_the_gazetteers_ambiguity_verdict():
+    _, calls, final = plan_case(_case("Combien de bâtiments à León en 2023 ?"))
+    assert [c.tool for c in calls] == ["geocode"]
+    assert type(final).__name__ == "Clarify" and "León" in final.question  # type: ignore[union-attr]
+    # a country settles it; a place the offline gazetteer lacks is still found by the stub world
+    _, calls, final = plan_case(_case("Flood extent in Valencia, Spain in October 2024"))
+    assert calls[0].args.get("country") == "ES" and type(final).__name__ == "Finish"
+    _, calls, final = plan_case(_case("Water extent of Lac de Grand-Lieu in August 2022"))
+    assert [c.tool for c in calls] == ["geocode", "search_imagery", "segment"]
