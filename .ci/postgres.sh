@@ -37,10 +37,12 @@ start() {
 
 stop() {
   local dir="${1:-}"
-  [ -n "$dir" ] && [ -d "$dir/data" ] || return 0
-  local bin
-  bin="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -n 1)")"
-  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  case "$dir" in /tmp/geovigie-pg.*) ;; *) return 0 ;; esac  # only ever a folder this script made
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    local bin
+    bin="$(dirname "$(ls -d /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -n 1)")"
+    runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
   rm -rf "$dir"
 }
 

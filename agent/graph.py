@@ -108,6 +108,13 @@ class _Nodes:
             steps.append(step)
             if step.get("error_type") in ("ToolInputError", "UnknownTool", "AmbiguousPlaceError"):
                 invalid += 1
+        for bad in last.invalid_tool_calls:
+            # Unparseable arguments: answered like any invalid call, or the next request carries a tool call
+            # without its tool message, which OpenAI-compatible servers refuse (the thread would stay broken).
+            message, step = self._refuse_unparsed(bad, state.get("turn", 1))
+            messages.append(message)
+            steps.append(step)
+            invalid += 1
         update: dict[str, Any] = {"messages": messages, "steps": steps, "invalid_calls": invalid}
         if invalid > self.limits.max_invalid_calls:
             update["stop_reason"] = f"{invalid} invalid tool calls: stopped retrying"
@@ -143,6 +150,34 @@ class _Nodes:
         message = ToolMessage(content=content, tool_call_id=call_id, name=name, artifact=dict(step), status=status)
         return message, step
 
+    def _refuse_unparsed(self, bad: Mapping[str, Any], turn: int) -> tuple[ToolMessage, StepRecord]:
+        name, call_id = str(bad.get("name") or "unknown"), str(bad.get("id") or bad.get("name") or "invalid")
+        error = (
+            f"The arguments of {name} are not valid JSON ({bad.get('error') or 'unparseable'}). "
+            "Send one JSON object matching the tool's schema."
+        )
+        step = StepRecord(
+            call_id=call_id,
+            tool=name,
+            args={},
+            ok=False,
+            error=error,
+            turn=turn,
+            output=None,
+            summary=f"Error: {error}",
+        )
+        step["error_type"], step["duration_s"] = "ToolInputError", 0.0
+        _emit(ToolStarted(call_id=call_id, tool=name, args={}))
+        _emit(ToolFinished(call_id=call_id, tool=name, ok=False, summary=step["summary"], duration_s=0.0, artifacts=[]))
+        message = ToolMessage(
+            content=f"Error (ToolInputError): {error}",
+            tool_call_id=call_id,
+            name=name,
+            artifact=dict(step),
+            status="error",
+        )
+        return message, step
+
     def _execute(self, tool: GeoTool[Any], args: dict[str, Any], call_id: str, step: StepRecord) -> None:
         def progress(fraction: float, message: str) -> None:
             _emit(ToolProgress(call_id=call_id, tool=tool.name, fraction=fraction, message=message))
@@ -170,7 +205,8 @@ class _Nodes:
 
     def route_after_plan(self, state: AgentState) -> Literal["tools", "finalize"]:
         last = state["messages"][-1] if state.get("messages") else None
-        if state.get("stop_reason") or not isinstance(last, AIMessage) or not last.tool_calls:
+        calls = (last.tool_calls or last.invalid_tool_calls) if isinstance(last, AIMessage) else None
+        if state.get("stop_reason") or not calls:
             return "finalize"
         return "tools"
 

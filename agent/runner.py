@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -11,24 +10,16 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.answer import Answer
+from agent.checkpoint import make_checkpointer, sqlite_checkpointer
 from agent.graph import AgentLimits, PlannerModel, build_graph
 from core.errors import ToolInputError
 from core.settings import Settings
 from tools.base import GeoTool, ToolContext
 
 MAX_QUESTION_CHARS = 4000
-
-
-def sqlite_checkpointer(settings: Settings) -> SqliteSaver:
-    """The default thread store: a SQLite file in the GeoVigie home (survives restarts)."""
-    settings.ensure_dirs()
-    conn = sqlite3.connect(settings.checkpoint_path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    return SqliteSaver(conn)
 
 
 def validate_question(question: str) -> str:
@@ -121,3 +112,6 @@ def build_agent(
     limits = AgentLimits(max_steps=settings.agent_max_steps, time_budget_s=settings.agent_time_budget_s)
     graph = build_graph(model=model, tools=registry, ctx=ctx, checkpointer=checkpointer, limits=limits)
     return Agent(graph=graph, planner=planner_name or "custom")
+
+
+__all__ = ["Agent", "build_agent", "make_checkpointer", "sqlite_checkpointer", "validate_question"]

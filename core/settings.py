@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     api_require_keys: bool | None = None
     """Require API keys; None means: required unless bound to a loopback address."""
 
+    max_concurrent_turns: int | None = None
+    """Agent turns run at once (the rest queue in arrival order); None: the core count for the offline planner,
+    four times that for an LLM planner."""
+
     api_max_request_bytes: int = 1_000_000
     """Largest accepted request body."""
 

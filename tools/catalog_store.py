@@ -98,7 +98,7 @@ def get_scene(db: Database, ref: str) -> Scene:
         stem = ref.rsplit("/", 1)[-1]
         pattern = f"%{stem}%"
         rows = session.scalars(
-            select(CatalogItem).where(or_(CatalogItem.source_path.like(pattern), CatalogItem.id.like(pattern)))
+            select(CatalogItem).where(or_(CatalogItem.source_path.ilike(pattern), CatalogItem.id.ilike(pattern)))
         ).all()
     if len(rows) == 1:
         return Scene(rows[0].stac)
@@ -168,7 +168,7 @@ def match_items(db: Database, ref: str, *, limit: int = 50) -> list[Scene]:
         pattern = f"%{ref.rsplit('/', 1)[-1]}%"
         rows = session.scalars(
             select(CatalogItem)
-            .where(or_(CatalogItem.source_path.like(pattern), CatalogItem.id.like(pattern)))
+            .where(or_(CatalogItem.source_path.ilike(pattern), CatalogItem.id.ilike(pattern)))
             .order_by(CatalogItem.id)
             .limit(limit)
         ).all()

@@ -34,6 +34,7 @@ BASELINE_REVISION = "0001"
 """The revision equal to the schema ``Base.metadata.create_all`` built before migrations existed."""
 BASELINE_TABLES = frozenset({"catalog_items", "threads", "messages", "tool_runs", "artifacts", "api_keys", "eval_runs"})
 _PG_LOCK_KEY = 0x47656F56  # any constant: serialises concurrent upgrades of one PostgreSQL database
+_RACE_ATTEMPTS = 5
 _PROCESS_LOCK = threading.Lock()  # Alembic's `context` and `op` are process-wide proxies: one run at a time
 
 
@@ -85,15 +86,20 @@ def upgrade(engine: Engine) -> UpgradeReport:
     before = current_revision(engine)
     if before == head:
         return UpgradeReport(before, head, False, time.perf_counter() - started)
-    try:
-        with _PROCESS_LOCK:
-            stamped = _upgrade_locked(engine, head)
-    except SQLAlchemyError:
-        # SQLite has no advisory lock: a second process opening a new database at the same moment can lose
-        # the race on alembic_version. Its rival then finished the job; anything else is a real failure.
-        if current_revision(engine) != head:
-            raise
-        stamped = False
+    stamped = False
+    for attempt in range(1, _RACE_ATTEMPTS + 1):
+        try:
+            with _PROCESS_LOCK:
+                stamped = _upgrade_locked(engine, head)
+            break
+        except SQLAlchemyError:
+            # SQLite has no advisory lock: processes opening a new database at the same moment race on
+            # alembic_version, and the losers fail. Wait for the winner, then find head or take over.
+            if attempt == _RACE_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+            if current_revision(engine) == head:
+                break
     report = UpgradeReport(before, head, stamped, time.perf_counter() - started)
     logger.info("database schema %s -> %s in %.3f s", before or "empty", head, report.duration_s)
     if stamped:

@@ -61,9 +61,10 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
 
 def build_service(settings: Settings) -> TurnService:
     """The default service: tool context, agent with the configured planner, SQLite checkpoints."""
-    from agent.runner import build_agent, sqlite_checkpointer
+    from agent.checkpoint import make_checkpointer
+    from agent.runner import build_agent
     from tools.base import ToolContext
 
     ctx = ToolContext.from_settings(settings)
-    agent = build_agent(settings=settings, ctx=ctx, checkpointer=sqlite_checkpointer(settings))
-    return TurnService(settings=settings, ctx=ctx, agent=agent)
+    agent = build_agent(settings=settings, ctx=ctx, checkpointer=make_checkpointer(settings))
+    return TurnService(settings=settings, ctx=ctx, agent=agent, max_concurrent_turns=settings.max_concurrent_turns)

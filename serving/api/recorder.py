@@ -15,6 +15,9 @@ from agent.answer import Answer
 from core.db.models import Artifact, Message, Thread, ToolRun
 from core.db.store import Database
 
+_TOOL_NAME_CHARS = 64
+"""Length of ``ToolRun.tool``: a model may call a long made-up name, and PostgreSQL enforces lengths."""
+
 
 def record_turn(db: Database, answer: Answer) -> None:
     """Persist a finished turn: the question, the answer with its payload, tool runs and artifacts."""
@@ -37,7 +40,7 @@ def record_turn(db: Database, answer: Answer) -> None:
             session.add(
                 ToolRun(
                     thread_id=answer.thread_id,
-                    tool=step.tool,
+                    tool=step.tool[:_TOOL_NAME_CHARS],
                     inputs=step.args,
                     summary=step.summary,
                     ok=step.ok,

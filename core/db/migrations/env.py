@@ -7,6 +7,8 @@ file) opens ``-x url=...``, else the URL of the GeoVigie settings.
 
 from __future__ import annotations
 
+from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
@@ -16,6 +18,9 @@ from core.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+if config.config_file_name is not None and "connection" not in config.attributes:
+    # The CLI: log as alembic.ini says (programmatic runs leave the host application's logging alone).
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
 def _configure(connection: Connection) -> None:
