@@ -41,7 +41,8 @@ _FR_WORDS = frozenset(
     "immeubles maisons nebulosite nuageuse masque perte couvert deboisement etalement urbain urbaine croissance "
     "constructions nouvelles nouveaux changements differences detecte regarde voit vois sais pas trop bof "
     "vous avez t donne apercu part quand prise prises surface etendue niveau ont eu "
-    "avez avons suis sont-ils lors feux traces indice cicatrice disponibles scenes".split()
+    "avez avons suis sont-ils lors feux traces indice cicatrice disponibles scenes truc machin chose bidule "
+    "voit-on quoi rien".split()
 )
 _EN_WORDS = frozenset(
     "the a an is are was were how many much since what which where when between with in for on near at of "
@@ -71,16 +72,23 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
     ],
     "deforestation": [
         (r"\bdeforest\w*", 4), (r"\bdeboise\w*", 4), (r"\bdefrich\w*", 4), (r"\bclearings?\b", 3),
-        (r"\bforest\w*\b.{0,30}\b(?:lost|loss|disappear\w*|cut|clear\w*)", 4),
-        (r"\b(?:loss|lost) of forest", 4), (r"\bndvi loss\b", 4), (r"\blogging\b", 3),
-        (r"\bforet\w*\b.{0,30}\b(?:perdu\w*|disparu\w*|coupe\w*)", 4), (r"\bperte de (?:couvert )?forest\w*", 4),
-        (r"\bcouvert forestier\b", 3),
+        (r"\b(?:rain|jungle )?forest\w*\b.{0,30}\b(?:lost|loss|disappear\w*|cut|clear\w*|felled|destroy\w*)", 4),
+        (r"\b(?:loss|lost) of (?:rain|tropical |primary )?forest", 4), (r"\bndvi loss\b", 4), (r"\blogging\b", 3),
+        (r"\b(?:foret|forest)\w*\b.{0,30}\b(?:perdu\w*|disparu\w*|coupe\w*|rase\w*|detrui\w*)", 4),
+        (r"\bperte de (?:couvert )?forest\w*", 4), (r"\bcouvert forestier\b", 3),
+        (r"\b(?:tree|canopy|forest|woody) (?:cover |canopy )?(?:loss|lost|decline)\b", 4),
+        (r"\bloss of (?:tree|canopy)\b", 4),
+        (r"\bperte (?:de|du) (?:couvert (?:arbore|vegetal)|canopee|foret\w*|surface forestiere)\b", 4),
+        (r"\b(?:trees?|woods?|woodland)\b.{0,20}\b(?:cut down|felled|cleared|removed|logged)\b", 4),
+        (r"\b(?:clear[- ]?cut\w*|coupes? rases?|arbres?\b.{0,20}\b(?:abattus|coupes|rases))\b", 4),
     ],
     "water_flood": [
         (r"\bflood\w*", 4), (r"\binn?ond\w*", 4), (r"\bcrues?\b", 4), (r"\bsubmerg\w*", 3), (r"\bdeborde\w*", 3),
         (r"\boverflow\w*", 3), (r"\bburst (?:its|their|the) banks\b", 4), (r"\bsorti\w* de (?:son|leur) lit\b", 4),
         (r"\bhigh water\b", 3), (r"\bwater\b", 2), (r"\beau\b", 2), (r"\b(?:m?ndwi)\b", 3), (r"\breservoir\b", 2),
         (r"\blakes?\b", 1), (r"\blac\b", 1), (r"\brivers?\b", 1), (r"\bshr[iu]nk\w*", 1), (r"\bretreci\w*", 1),
+        (r"\bunder ?water\b|\bsous l'eau\b|\bsous les eaux\b|\bnoye\w*|\bwaterlogged\b", 4),
+        (r"\b(?:drained|dr(?:y|ied|ies|ying) up|r[au]n dry|asseche\w*|assechement|vidange\w*|a sec)\b", 2),
     ],
     "urban_growth": [
         (r"\burban\w*", 3), (r"\burbain\w*", 3), (r"\burbani[sz]\w*", 3), (r"\bsprawl\w*", 3), (r"\bbuilt[- ]up\b", 3),
@@ -93,6 +101,10 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bindustri\w*", 3), (r"\brefiner\w*", 3), (r"\braffinerie\w*", 3), (r"\bactivit\w*", 2),
         (r"\bnew structures\b", 2), (r"\bnouvelles structures\b", 2), (r"\btank farm\b", 2), (r"\busines?\b", 2),
         (r"\bfactor(?:y|ies)\b", 2), (r"\bpetrochimi\w*|\bpetrochemical\b", 3),
+        (r"\bmines?\b|\bmining\b|\bminier\w*|\bopen[- ]pit\b|\bquarr(?:y|ies)\b|\bcarrieres?\b", 3),
+        (r"\b(?:lng|gnl|oil|gas|petroleum|petrolier|methanier)\b.{0,15}\b(?:terminal|terminaux|depot|plant)\b", 3),
+        (r"\bterminal\b|\bterminaux\b", 2), (r"\bsteel ?works\b|\bsteel (?:mill|plant)\b|\bacierie\w*", 3),
+        (r"\bsmelter\w*|\bfonderie\w*|\bpower (?:plant|station)\b|\bcentrale (?:thermique|electrique)\b", 3),
     ],
     "land_cover": [
         (r"\bland[- ]?(?:cover|use)\b", 4), (r"\boccupation d(?:u|es) sols?\b", 4),
@@ -104,11 +116,15 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bvegeta\w*", 3), (r"\bvegetal\w*", 3), (r"\bndvi\b", 3), (r"\bgreen (?:cover|spaces?)\b", 3),
         (r"\bgreenness\b", 3), (r"\bverdure\b", 3), (r"\bespaces verts\b", 3), (r"\bhealthy\b", 1),
         (r"\bgreen(?:er|est|ing)\b", 3), (r"\bplus verte?s?\b|\bmoins verte?s?\b|\bverdi\w*", 3),
-        (r"\bbonne sante\b", 1),
+        (r"\bbonne sante\b", 1), (r"\btree (?:cover|canopy)\b|\bcanopy\b|\bcanopee\b|\bcouv\w* arbore\w*", 2),
     ],
     "cloud": [
         (r"\bcloudy\b", 4), (r"\bnuageu\w*", 4), (r"\bnebulosite\b", 4), (r"\bcloud (?:cover|mask)\b", 4),
-        (r"\bcouverture nuageuse\b", 4), (r"\bmasque de nuages\b", 4), (r"\bclouds?\b", 1),
+        (r"\bcouverture nuageuse\b", 4), (r"\bmasque de nuages\b", 4), (r"\bclouds?\b", 1), (r"\bnuages?\b", 1),
+        (r"\b(?:percentage|percent|fraction|share|proportion|amount|part|pourcentage|taux|quantite) (?:of|de|d')\s?"
+         r"(?:the )?(?:clouds?|nuages?|cloud cover)\b", 4),
+        (r"\bcloud (?:percentage|fraction|coverage|amount)\b", 4), (r"\bennuagement\b|\bfraction nuageuse\b", 4),
+        (r"\bcover(?:ed)? (?:by|with|in) clouds?\b|\bcouverte? (?:de|par (?:les|des)) nuages\b", 4),
     ],
     "describe": [
         (r"\bdescri\w*", 2), (r"\bdecri\w*", 2), (r"\bwhat (?:do )?you see\b", 2), (r"\bce que tu vois\b", 2),
@@ -117,6 +133,9 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bquick ?look\b", 2), (r"\bapercu\b", 2), (r"\btell me about\b", 2), (r"\bparle-moi\b", 2),
         (r"\boverview\b", 2), (r"\blook at\b", 2), (r"\bregarde\w*", 2), (r"\bwhat you see\b", 2),
         (r"\bpictures?\b|\bphotos?\b", 2), (r"\b(?:give|send|show) me\b|\b(?:envoie|donne|montre)-moi\b", 1),
+        (r"\bwhat can (?:be|you|we|i|one) see\b|\bwhat (?:is|'s) visible\b|\bcan be seen\b", 2),
+        (r"\b(?:que|qu'est-ce qu'on|qu'est-ce que l'on|ce qu'on|ce que l'on) (?:voit|distingue|apercoit)\b", 2),
+        (r"\bvoit-on\b|\bdistingue-t-on\b|\bvisibles?\b", 1),
     ],
     "find_imagery": [
         (r"\bfind\b", 2), (r"\bsearch\w*", 2), (r"\blist\b", 2), (r"\bavailable\b", 2), (r"\bpics\b", 2),
@@ -134,7 +153,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
 CHANGE_CUES = re.compile(
     r"\b(?:chang\w*|differen\w*|compar\w*|evolu\w*|grown|grow\w*|grandi|agrandi\w*|increase\w*|decrease\w*|"
     r"augment\w*|diminu\w*|baiss\w*|expan\w*|shr[iu]nk\w*|retreci\w*|lost|loss|perdu\w*|perte|disappear\w*|"
-    r"disparu\w*|appeared|apparu\w*|new|nouve\w*|before|after|avant|apres|vs|versus|since|depuis)\b|→"
+    r"disparu\w*|appeared|apparu\w*|new|nouve\w*|before|after|avant|apres|vs|versus|since|depuis|drained|"
+    r"dr(?:y|ied|ies|ying) up|r[au]n dry|asseche\w*|assechement|vidange\w*|extension|s'(?:est )?etend\w*)\b|→"
 )
 """Words that turn a state question (water extent, land cover, counts) into a change question."""
 
@@ -144,9 +164,14 @@ GROWTH_CUES = re.compile(
 )
 """Urban questions about growth (change) rather than the current built-up share."""
 
+EXPANSION_CUES = re.compile(
+    r"\b(?:expan\w*|agrandi\w*|grown|grow\w*|grew|extension|s'(?:est )?etend\w*|footprint|emprise)\b"
+)
+"""A site's growth in area ("has the mine expanded", "le port s'est-il agrandi"), as opposed to its activity."""
+
 EVENT_CUES = re.compile(
     r"\b(?:flood\w*|inn?ond\w*|crues?|submerg\w*|deborde\w*|overflow\w*|burst (?:its|their|the) banks|"
-    r"sorti\w* de (?:son|leur) lit)\b"
+    r"sorti\w* de (?:son|leur) lit|under ?water|sous l'eau|sous les eaux|noye\w*|waterlogged)\b"
 )
 """Flood words: a water question about a flood compares with a dry reference before the event."""
 
@@ -165,7 +190,7 @@ OBJECT_SYNONYMS: dict[ObjectClass, str] = {
     "water_body": r"water bod(?:y|ies)|plans? d'eau|lakes?|lacs?|ponds?|etangs?",
     "ship": r"ships?|boats?|vessels?|navires?|bateaux|bateau|tankers?|cargos?|porte-conteneurs",
     "vehicle": r"cars?|vehicles?|trucks?|voitures?|vehicules?|camions?|autos?",
-    "tree": r"trees?|arbres?",
+    "tree": r"trees?(?! cover| canopy)|arbres?",
     "building": r"buildings?|batiments?|maisons?|houses?|immeubles?",
     "field": r"fields?|parcelles?(?: agricoles)?|champs|crop fields?|plots?",
 }

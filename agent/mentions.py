@@ -20,6 +20,14 @@ _NUM = r"-?\d{1,3}(?:\.\d+)?"
 
 _FILE = re.compile(r"(?<![\w/.-])[\w.-]*\w\.(?:tiff?|png|jpe?g|jp2)\b", re.IGNORECASE)
 _PRODUCT = re.compile(r"\b(?:S2[AB]_MSI\w+|L[CETMO]0\d_\w+|S1[AB]_\w+)", re.IGNORECASE)
+_ID_LIKE = re.compile(r"(?<![\w./-])(?=[\w-]*\d{4})(?=[\w-]*[A-Za-z]{2})[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)+(?![\w-])")
+"""A catalog-style id the catalog may not hold yet (``S2B_32TQM_20250704_0_L2A``, ``oscd-lyon-2019-01-01``):
+letters and digits joined by ``_`` or ``-``, with a run of 4+ digits (a date, a tile, an orbit) and two letters in
+a row. Hyphenated words also need two hyphens (see :func:`_id_like`), so "mi-2023" or "sentinel-2" stay words."""
+
+
+def _id_like(token: str) -> bool:
+    return "_" in token or token.count("-") >= 2
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ def split_injection(question: str) -> tuple[str, bool]:
 
 
 def find_item_refs(question: str, known_items: Sequence[str]) -> tuple[list[str], list[Span]]:
-    """Known item ids, image file names and Sentinel/Landsat product ids named in the question."""
+    """Known item ids, image file names, Sentinel/Landsat product ids and other id-like tokens in the question."""
     found: list[tuple[int, str]] = []
     spans: list[Span] = []
     lowered = question.lower()
@@ -71,9 +79,9 @@ def find_item_refs(question: str, known_items: Sequence[str]) -> tuple[list[str]
             if free(m.start(), m.end()):
                 found.append((m.start(), item))
                 spans.append((m.start(), m.end()))
-    for pattern in (_FILE, _PRODUCT):
+    for pattern in (_FILE, _PRODUCT, _ID_LIKE):
         for m in pattern.finditer(question):
-            if free(m.start(), m.end()):
+            if free(m.start(), m.end()) and (pattern is not _ID_LIKE or _id_like(m.group())):
                 found.append((m.start(), m.group().rstrip(".")))
                 spans.append((m.start(), m.end()))
     return [ref for _, ref in sorted(found)], spans
@@ -140,6 +148,12 @@ _CLOUD_FREE = re.compile(
 )
 CLOUD_FREE_LIMIT = 10.0
 """Cloud percentage used for "cloud-free" / "sans nuages"."""
+_FEW_CLOUDS = re.compile(
+    r"\b(?:(?:with )?(?:few|little|low) clouds?(?: cover)?|mostly clear|(?:avec )?peu de nuages|peu nuageu\w*|"
+    r"(?:avec une )?faible couverture nuageuse)\b"
+)
+FEW_CLOUDS_LIMIT = 20.0
+"""Cloud percentage used for "few clouds" / "peu nuageuses" (a wish about the images, not a cloud question)."""
 
 
 def find_cloud_limit(folded: str) -> tuple[float | None, Span | None]:
@@ -149,6 +163,8 @@ def find_cloud_limit(folded: str) -> tuple[float | None, Span | None]:
             return min(100.0, float(m.group(1).replace(",", "."))), (m.start(), m.end())
     if m := _CLOUD_FREE.search(folded):
         return CLOUD_FREE_LIMIT, (m.start(), m.end())
+    if m := _FEW_CLOUDS.search(folded):
+        return FEW_CLOUDS_LIMIT, (m.start(), m.end())
     return None, None
 
 

@@ -148,6 +148,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "(the question asks about its surroundings).",
         "fr": "Zone analysée : jusqu'à {radius:g} km du centre de {place} (la question porte sur ses environs).",
     },
+    "water_body_town": {
+        "en": "'{place}' is not in the offline gazetteer: the area analysed is around {town}, named after it; give a "
+        "bbox to cover the whole water body.",
+        "fr": "« {place} » n'est pas dans le gazetteer hors ligne : la zone analysée entoure {town}, qui porte son "
+        "nom ; donnez une bbox pour couvrir toute l'étendue d'eau.",
+    },
     "found": {
         "en": "{n} image(s) found: {items}.",
         "fr": "{n} image(s) trouvée(s) : {items}.",

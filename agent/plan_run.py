@@ -17,7 +17,7 @@ from agent.decisions import Abstain, Clarify, Decision, Finish, ToolCall, is_fix
 from agent.intents import OBJECT_MAX_GSD_M, ObjectClass
 from agent.messages import object_name, say
 from agent.scene_choice import Choice, Policy, choose, choose_across, choose_pair, coverage, normalise
-from agent.understanding import Understanding
+from agent.understanding import Understanding, bare_name
 
 if TYPE_CHECKING:
     from agent.playbooks import Playbook, Step
@@ -63,7 +63,7 @@ def _drop_none(args: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _ref_date(ref: str) -> str:
-    m = re.search(r"(\d{4})-?(\d{2})-?(\d{2})", ref)
+    m = re.search(r"((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])", ref)  # not a path/row or tile
     return "".join(m.groups()) if m else ""
 
 
@@ -91,6 +91,8 @@ class _Replay:
         self.history = list(history)
         self.pos = 0
         self.ran: list[str] = []
+        self.last_args: dict[str, Any] = {}
+        """Arguments of the last step replayed successfully (a retry may have changed them)."""
 
     def call(self, tool: str, args: dict[str, Any], reason: str) -> dict[str, Any]:
         """The result of this step if it already ran, else stop with the call (or a retry/abstention)."""
@@ -104,6 +106,7 @@ class _Replay:
             raise _Stop(ToolCall(tool, args, reason))
         if attempts[-1].get("ok"):
             self.ran.append(tool)
+            self.last_args = dict(attempts[-1].get("args") or {})
             return record_result(attempts[-1])
         raise _Stop(self._failure(tool, attempts))
 
@@ -113,6 +116,9 @@ class _Replay:
         if tool == "geocode" and kind != "UpstreamError":
             if kind == "AmbiguousPlaceError":
                 return Clarify(error or say("which_place", lang), self.u.place_options)
+            if (bare := bare_name(self.u.place or "")) and len(attempts) == 1:
+                args = {**dict(last.get("args") or {}), "query": bare}
+                return ToolCall(tool, args, "the gazetteer lacks the water body: locate the place named after it")
             return Clarify(say("place_not_found", lang, place=self.u.place or ""))
         if is_fixable(last) and len(attempts) == 1:
             fixed = repair_args(dict(last.get("args") or {}), error)
@@ -172,6 +178,10 @@ class _Plan:
             self.notes.append(say("near_area", self.lang, radius=NEAR_RADIUS_KM, place=u.place))
         args = _drop_none({"query": u.place, "country": u.country, "radius_km": NEAR_RADIUS_KM if near else radius})
         res = self.replay.call("geocode", args, "locate the place")
+        if self.replay.last_args.get("query") != u.place:  # "Lake Kariba" unknown, "Kariba" found
+            if res.get("kind") == "country":  # "Lake Chad" is not the country Chad
+                raise _Stop(Clarify(say("place_not_found", self.lang, place=u.place)))
+            self.notes.append(say("water_body_town", self.lang, place=u.place, town=res.get("name", "")))
         if res.get("ambiguous"):
             options = tuple(dict.fromkeys(_option(a) for a in [res, *res.get("alternatives", [])]))
             raise _Stop(Clarify(say("ambiguous_place", self.lang, place=u.place, options=", ".join(options)), options))

@@ -18,6 +18,10 @@ Scene windows (``agent.dates`` conventions):
   event period itself (latest scene before, earliest after);
 * other change questions with one period or none: one search, earliest and latest usable scenes.
 
+Industrial sites: one date is a look at the site (quicklook + ask_image), two dates a comparison (new built-up
+area, then tank and ship counts; the counts are left out when the question is about growth in area, see
+:data:`FOOTPRINT`).
+
 Abstentions: nothing found, everything too cloudy, pixels too coarse for the object, future dates, out of
 scope; a tool error the arguments caused gets one corrected retry (:func:`agent.decisions.repair_args`).
 """
@@ -127,6 +131,12 @@ PLAYBOOKS: dict[tuple[Intent, bool], Playbook] = {
         "New structures from built-up gain + CVA between two dates (preset 'urban'), then storage tanks and "
         "vessels counted on the later scene when its pixels are fine enough (tanks 3 m, ships 10 m).",
     ),
+    ("industrial_activity", False): Playbook(
+        "industrial site look",
+        _LOOK,
+        "True-colour quicklook of the site on the chosen scene, then a description of the visible activity "
+        "(vessels berthed, plumes, stockpiles, works) grounded in it; one date shows a state, not a trend.",
+    ),
     ("count_objects", False): Playbook(
         "count", (Step("count_objects", "single"),), "Objects detected one by one on imagery fine enough for them."
     ),
@@ -161,8 +171,19 @@ PLAYBOOKS: dict[tuple[Intent, bool], Playbook] = {
 }  # fmt: skip
 
 
+FOOTPRINT = Playbook(
+    "industrial site growth",
+    (_change("urban"),),
+    "New structures and cleared ground from built-up gain + CVA between two dates (detect_change preset 'urban'): "
+    "the site's growth in area.",
+)
+"""Industrial change asked as growth in area ("has the mine expanded?"): no tank or ship counts."""
+
+
 def playbook_for(u: Understanding) -> Playbook:
     """The template for an understood question (falls back on the other mode of the same intent)."""
+    if u.intent == "industrial_activity" and u.change and "footprint" in u.flags:
+        return FOOTPRINT
     return PLAYBOOKS.get((u.intent, u.change)) or PLAYBOOKS[(u.intent, not u.change)]
 
 

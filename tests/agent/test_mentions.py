@@ -29,6 +29,8 @@ def test_blank_keeps_length():
         ("couverture nuageuse inférieure à 30 %", 30),
         ("cloud-free scenes", 10),
         ("sans nuages", 10),
+        ("images with few clouds", 20),
+        ("des images peu nuageuses", 20),
     ],
 )
 def test_cloud_limits(text, limit):
@@ -85,8 +87,27 @@ def test_item_refs_in_text_order_known_ids_first():
 
 
 def test_known_id_is_not_matched_inside_a_longer_id():
+    # the longer token is an id of its own (id-like), never the known id it starts with
     refs, _ = find_item_refs("see oscd-paris-2016-11-30-b", ["oscd-paris-2016-11-30"])
-    assert refs == []
+    assert refs == ["oscd-paris-2016-11-30-b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "refs"),
+    [
+        ("Describe the scene S2B_32TQM_20250704_0_L2A.", ["S2B_32TQM_20250704_0_L2A"]),
+        ("changes between S2A_30TXM_20230601_0_L2A and S2A_30TXM_20240601_0_L2A",
+         ["S2A_30TXM_20230601_0_L2A", "S2A_30TXM_20240601_0_L2A"]),
+        ("Landsat scene LC08_L2SP_199029_20230601_02_T1 please", ["LC08_L2SP_199029_20230601_02_T1"]),
+        ("compare oscd-lyon-2019-01-01 with it", ["oscd-lyon-2019-01-01"]),
+        # words, collections, dates and ranges are not ids
+        ("Sentinel-2 images of Mandelieu-la-Napoule in mi-2023, 2018-2025", []),
+        ("search sentinel-2-l2a from 2016-05-04T10:30:00Z", []),
+        ("max_cloud 10 in sentinel_2", []),
+    ],
+)  # fmt: skip
+def test_id_like_tokens_the_catalog_does_not_know(text, refs):
+    assert find_item_refs(text, [])[0] == refs
 
 
 def test_injection_sentences_are_dropped():

@@ -261,3 +261,44 @@ def test_partial_coverage_is_noted_or_refused():
     sliver = {**scene("sliver", "2015-07-05"), "coverage_pct": 3.0}
     _, final = drive(u, [GEOCODED, {"items": [sliver]}])
     assert isinstance(final, Abstain) and final.code == "partial"
+
+
+def test_ids_the_catalog_does_not_know_are_ordered_by_their_date():
+    u = read("Changes between LC08_L2SP_199029_20240601_02_T1 and LC08_L2SP_199029_20230601_02_T1")
+    call = next_step(u, [])
+    assert isinstance(call, ToolCall) and call.tool == "detect_change"
+    assert call.args["before_item_id"] == "LC08_L2SP_199029_20230601_02_T1"  # not "19902920" from the path/row
+
+
+def test_industrial_site_on_one_date_is_looked_at_not_compared():
+    u = read("Is there visible activity at the LNG terminal in Orihuela in March 2025 (tankers berthed)?")
+    calls, final = drive(u, [GEOCODED, {"items": [scene("a", "2025-03-11")]}, {"path": "q.png"}, {"answer": "ok"}])
+    assert [c.tool for c in calls] == ["geocode", "search_imagery", "quicklook", "ask_image"]
+    assert calls[1].args["start"] == "2025-03-01" and calls[-1].args["item_ids"] == ["a"]
+    assert isinstance(final, Finish)
+
+
+def test_industrial_growth_in_area_measures_new_built_up_only():
+    u = read("Has the open-pit mine at Orihuela expanded between 2019 and 2025?")
+    answers = [GEOCODED, {"items": [scene("b", "2019-05-01", gsd=1.0)]}, {"items": [scene("a", "2025-05-01", gsd=1.0)]},
+               {"changed_fraction": 0.02}]  # fmt: skip
+    calls, final = drive(u, answers)
+    assert [c.tool for c in calls] == ["geocode", "search_imagery", "search_imagery", "detect_change"]
+    assert calls[-1].args["preset"] == "urban" and isinstance(final, Finish)  # no tank or ship counts
+
+
+def test_water_body_unknown_to_the_gazetteer_falls_back_on_its_town():
+    u = read("How much open water did Lake Kariba have in October 2024?")
+    assert u.place == "Lake Kariba"
+    unknown = ("ToolInputError", "Unknown place 'Lake Kariba' in the offline gazetteer.")
+    town = {**GEOCODED, "name": "Kariba", "kind": "city"}
+    calls, final = drive(u, [unknown, town, {"items": [scene("a", "2024-10-05")]}, {"fractions": {"water": 0.4}}])
+    assert [c.args.get("query") for c in calls[:2]] == ["Lake Kariba", "Kariba"]
+    assert calls[-1].tool == "segment" and isinstance(final, Finish)
+    assert any("around Kariba" in n for n in final.notes)
+    # a lake named after a country is not that country; a second failure asks the user
+    u = read("Water extent of Lake Chad in 2020")
+    _, final = drive(u, [unknown, {**GEOCODED, "name": "Chad", "kind": "country"}])
+    assert isinstance(final, Clarify) and "Lake Chad" in final.question
+    _, final = drive(u, [unknown, unknown])
+    assert isinstance(final, Clarify)

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from agent.understanding import understand
+from agent.understanding import bare_name, understand
 
 TODAY = date(2025, 6, 15)
 KNOWN = ["oscd-bordeaux-2016-05-04", "oscd-bordeaux-2017-10-26"]
@@ -254,3 +254,68 @@ def test_with_the_offline_gazetteer():
     assert (u.place, u.country) == ("Valence", "ES")
     u = understand("How many cars are in the Carrefour car park in Marseille?", today=TODAY)
     assert u.place == "Marseille"  # the name after "in" wins over "Carrefour" (a town in Haiti)
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "change", "obj"),
+    [
+        # water: being under water is a flood (compared with a dry reference before the date)
+        ("Which parts of Nantes were underwater on 11 September 2023?", "water_flood", True, None),
+        ("Quels quartiers de Nantes étaient sous l'eau le 3 octobre 2015 ?", "water_flood", True, None),
+        ("Le réservoir près d'Orihuela s'est-il asséché entre 2016 et 2022 ?", "water_flood", True, None),
+        # tree cover loss is forest loss, not a tree count; counting needs a count cue
+        ("Quantify tree cover loss near Pucallpa between 2020 and 2024", "deforestation", True, None),
+        ("Perte de couvert arboré autour de Pucallpa entre 2018 et 2025", "deforestation", True, None),
+        ("Has rainforest been cleared around Pucallpa since 2018?", "deforestation", True, None),
+        ("How many trees near Nantes in 2024?", "count_objects", False, "tree"),
+        # cloud share questions
+        ("Quel pourcentage de nuages sur l'image de Nantes du 5 février 2025 ?", "cloud", False, None),
+        ("What is the cloud fraction over Nantes on 2025-02-05?", "cloud", False, None),
+        # looking at an image
+        ("Que voit-on sur l'image port_2023.tif ?", "describe", False, None),
+        ("What can be seen over Nantes in July 2025?", "describe", False, None),
+        # industrial sites: one date is a look at the site, two dates or a change word a comparison
+        ("Any visible activity at the LNG terminal in Le Havre in March 2025?", "industrial_activity", False, None),
+        ("Has the open-pit mine near Nantes expanded between 2019 and 2025?", "industrial_activity", True, None),
+        ("Has activity increased at the refinery in Le Havre since 2018?", "industrial_activity", True, None),
+        # one date: "compare" is between places or classes, not times
+        ("Compare the vegetation cover of Nantes and Orihuela in June 2025", "vegetation", False, None),
+        ("Compare the vegetation of Nantes in 2019 and 2024", "vegetation", True, None),
+    ],
+)
+def test_general_vocabulary(question, intent, change, obj):
+    u = read(question)
+    assert (u.intent, u.change, u.object) == (intent, change, obj)
+    assert u.clarification is None
+
+
+def test_industrial_growth_in_area_is_a_footprint_question():
+    assert "footprint" in read("Le site industriel du Havre s'est-il agrandi entre 2018 et 2025 ?").flags
+    assert "footprint" not in read("L'activité du port industriel du Havre a-t-elle augmenté depuis 2018 ?").flags
+    assert "footprint" not in read("New tanks at the industrial port of Le Havre between 2019 and 2022").flags
+
+
+def test_unknown_catalog_ids_are_image_references():
+    u = read("Give me a short description of the scene S2B_32TQM_20250704_0_L2A.")
+    assert (u.intent, u.item_refs, u.clarification) == ("describe", ("S2B_32TQM_20250704_0_L2A",), None)
+    u = read("Détecte les changements entre S2A_30TXM_20230601_0_L2A et S2A_30TXM_20240601_0_L2A")
+    assert (u.intent, u.change, len(u.item_refs), u.dates.kind) == ("change_generic", True, 2, "none")
+
+
+def test_a_water_body_named_after_a_town_is_geocoded_whole():
+    finder = FakeFinder(places={"Kariba": ("Kariba", "ZW"), "Pucallpa": ("Pucallpa", "PE")})
+    u = understand("How much open water did Lake Kariba have in October 2024?", today=TODAY, place_finder=finder)
+    assert u.place == "Lake Kariba"
+    u = understand("Quelle part de la forêt de Pucallpa a été défrichée ?", today=TODAY, place_finder=finder)
+    assert u.place == "Pucallpa"  # a forest "of" a town is the town's surroundings
+    assert (bare_name("Lake Kariba"), bare_name("lac d'Annecy"), bare_name("Orihuela")) == ("Kariba", "Annecy", None)
+
+
+def test_a_country_named_first_does_not_hide_the_town():
+    u = read("Floods in Spain near Alzira in October 2024")
+    assert (u.place, u.country) == ("Alzira", "ES")
+
+
+def test_few_clouds_is_an_image_wish_not_a_cloud_question():
+    u = read("Images de Nantes avec peu de nuages en 2023")
+    assert (u.intent, u.max_cloud) == ("find_imagery", 20.0)
