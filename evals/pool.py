@@ -5,8 +5,10 @@ be interrupted: a GDAL read or a stuck HTTP call would otherwise hold the run) a
 next task; a worker that dies (segfault, OOM) is replaced the same way. Results come back in task order
 whatever the completion order, so a run with ``jobs > 1`` reports exactly what ``jobs = 1`` reports.
 
-Workers are forked where the platform allows it (cheap: the parent has already imported the agent), else
-spawned.
+Workers come from a fork server where the platform has one, else are spawned. Plain ``fork`` is not used: the
+parent may already run threads (LangGraph, SQLite, HTTP pools) and a child forked from a threaded process can
+deadlock on a lock some other thread held at the fork. The fork server is a fresh single-threaded process that
+preloads the agent once, so workers still start in milliseconds.
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+_PRELOAD = ["evals.solver", "agent.runner", "tools"]
+
+
 def _context() -> Any:
     methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else "spawn")
+    if "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return mp.get_context("spawn")
 
 
 def _worker(conn: Connection, fn: Callable[[T], R]) -> None:

@@ -1,6 +1,5 @@
 """The runner on a suite written elsewhere (tmp dir, synthetic rasters), the worker pool, storage and the CLI."""
 
-import os
 import time
 from pathlib import Path
 
@@ -9,10 +8,6 @@ import pytest
 import rasterio
 import typer
 from affine import Affine
-from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
 from typer.testing import CliRunner
 
 from core.db.store import Database
@@ -22,6 +17,7 @@ from evals.pool import Pool
 from evals.report import markdown, write_reports
 from evals.runner import RunOptions, run_suites
 from evals.store import compare, list_runs, load_run, save_run
+from evals.testing import pool_probe, scripted_geocode_factory
 
 SUITE = """
 name: foreign
@@ -181,17 +177,8 @@ def test_suites_without_their_data_are_skipped_with_a_reason(tmp_path, monkeypat
 # --- the worker pool: timeouts and crashes never stop the run ---------------------------------------------------
 
 
-def _work(task):
-    kind, value = task
-    if kind == "sleep":
-        time.sleep(value)
-    if kind == "die":
-        os._exit(3)
-    return f"{kind}:{value}"
-
-
 def test_pool_survives_timeouts_and_crashes():
-    pool = Pool(_work, jobs=2, on_timeout=lambda t, s: f"timeout:{s}", on_crash=lambda t, why: f"crash:{why}")
+    pool = Pool(pool_probe, jobs=2, on_timeout=lambda t, s: f"timeout:{s}", on_crash=lambda t, why: f"crash:{why}")
     tasks = [("ok", 1), ("sleep", 30), ("die", 0), ("ok", 2), ("sleep", 0.1), ("ok", 3)]
     seen = []
     start = time.monotonic()
@@ -204,35 +191,13 @@ def test_pool_survives_timeouts_and_crashes():
 # --- an LLM planner (scripted): tool calls through the graph, tokens counted ------------------------------------
 
 
-class ScriptedLLM(BaseChatModel):
-    """Calls geocode once, then answers; reports token usage like an OpenAI endpoint."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "scripted"
-
-    def _generate(self, messages: list[BaseMessage], stop=None, run_manager: CallbackManagerForLLMRun | None = None,
-                  **kwargs) -> ChatResult:  # fmt: skip
-        usage = {"input_tokens": 100, "output_tokens": 10, "total_tokens": 110}
-        if any(isinstance(m, ToolMessage) for m in messages):
-            reply = AIMessage(content="Nantes is in France.", usage_metadata=usage)
-        else:
-            call = {"name": "geocode", "args": {"query": "Nantes"}, "id": "c1", "type": "tool_call"}
-            reply = AIMessage(content="", tool_calls=[call], usage_metadata=usage)
-        return ChatResult(generations=[ChatGeneration(message=reply)])
-
-
-def scripted_factory(ctx, tools):
-    return ScriptedLLM()
-
-
 def test_llm_path_counts_tokens_and_model_calls(tmp_path):
     suite = tmp_path / "llm.yaml"
     suite.write_text(
         "name: llm\ncases:\n  - id: where\n    question: Where is Nantes?\n"
         "    expect: {tools: {calls: [{tool: geocode, args: {query: nantes}}]}, text: {must_contain: [France]}}\n"
     )
-    options = RunOptions(cache_dir=tmp_path / "cache", progress=False, model_factory=scripted_factory)
+    options = RunOptions(cache_dir=tmp_path / "cache", progress=False, model_factory=scripted_geocode_factory)
     rep = run_suites([suite], options)
     (case,) = rep.cases
     assert case.outcome == "passed", case.reason
