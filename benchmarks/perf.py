@@ -2,29 +2,35 @@
 
 Usage::
 
-    python -m benchmarks.perf                 # 20 000 x 20 000 px (400 Mpx, 4 bands: several minutes)
-    python -m benchmarks.perf --size 2000     # quick run
+    python -m benchmarks.perf                 # 5 000 and 20 000 px (400 Mpx, 4 bands: several minutes)
+    python -m benchmarks.perf --size 4000     # quick run (1 000 and 4 000 px)
+    python -m benchmarks.perf --workdir /tmp/perf   # keep the generated scenes there and reuse them
 
 What it does, in one run:
 
 1. Generates a 4-band uint16 GeoTIFF (B04 red, B03 green, B08 nir, B11 swir16; reflectance x 10 000), tiled
-   512 x 512, uncompressed, with internal overviews (like a COG), EPSG:32631 at 10 m, in a temp folder.
-   The data are random but structured: lakes, fields and bare land from a smooth random field, plus a fixed
-   noise pattern. A second date with larger lakes is generated for ``detect_change``.
-2. Measures each step in its own subprocess, so that each peak RSS (``VmHWM``, reset at start) is its own:
+   512 x 512, uncompressed, with internal overviews (like a COG), EPSG:32631 at 10 m. The data are random
+   but structured: lakes, fields and bare land from a smooth random field, plus a fixed noise pattern. A
+   second date with larger lakes is generated for ``detect_change``.
+2. Measures each step in its own subprocess, so that each peak RSS (``VmHWM``, reset once the modules are
+   imported) is its own:
 
    * **baseline**: raw rasterio reads of every 512 x 512 block of the 4 bands + numpy NDWI, NDVI and
-     thresholds (the least any tool could do: read everything once, compute two indices);
+     thresholds (the least any tool could do: read everything once, compute two indices), single-threaded.
+     It runs before and after the tools; ratios use the mean of the two runs (the machine may be shared);
    * **segment**: the real tool path (catalog item -> ``segment`` target water on the full extent: sample and
      thresholds, tiled cloud test + MNDWI mask, class COG, polygons, overlay PNG);
-   * **detect_change**: ``tools.change.detect_change`` between the two dates, when that module exists.
+   * **detect_change**: ``tools.change.detect_change`` (preset flood) between the two dates: calibration
+     passes, tiled classification of both dates, class COG, polygons, before/after/overlay PNGs.
 
-3. Repeats the measurement at a quarter of the size (``--no-scaling`` to skip) to show that peak memory
-   depends on the tile size, not on the scene size.
+3. Does it at a quarter of the size too (``--no-scaling`` to skip), to show that peak memory depends on the
+   tile size, not on the scene size.
 
-Reported: wall time, throughput (Mpx/s of one band), ratio to the baseline (goal <= 1.5) and peak RSS. Every
-measured process runs with ``GDAL_CACHEMAX=128`` (MB), so that GDAL's block cache (5 % of RAM by default)
-does not mask the tools' own memory.
+Reported per step: wall time, throughput (Mpx/s of one band), ratio to the baseline (goal <= 1.5), peak RSS
+of the process and the RSS growth during the step (peak minus the RSS after imports), plus the 1-minute load
+average when the step started (a loaded machine slows every step). The Markdown table goes to stdout, the
+same rows as JSON to ``benchmarks/out/perf.json``. Every measured process runs with ``GDAL_CACHEMAX=128``
+(MB), so that GDAL's block cache (5 % of RAM by default) does not mask the tools' own memory.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ BARE = np.array([1500, 1300, 2000, 2600], np.float32)
 BLOCK = 512
 GDAL_CACHE_MB = 128
 """GDAL block cache of each measured process (same for the baseline and the tools)."""
+OUT_DIR = Path(__file__).resolve().parent / "out"
 CELL = 96
 """Pixels per cell of the coarse random field (size of the lakes and fields)."""
 
@@ -199,17 +206,34 @@ def work_change(path_a: Path, path_b: Path, home: Path) -> dict[str, Any]:
     return {"wall_s": time.perf_counter() - start, "pixels": pixels, "summary": out.summary[:160]}
 
 
+def _rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def _worker(argv: list[str]) -> None:
-    _reset_peak()
     kind, *paths = argv
     p = [Path(x) for x in paths]
+    if kind != "baseline":
+        # Imports (~200 MB of libraries) are not part of the step: load them before the peak is reset.
+        importlib.import_module("tools")
+        importlib.import_module("tools.change")
+    _reset_peak()
+    start_rss = _rss_mb()
     if kind == "baseline":
         out = work_baseline(p[0])
     elif kind == "segment":
         out = work_segment(p[0], p[1])
     else:
         out = work_change(p[0], p[1], p[2])
-    out["peak_rss_mb"] = round(_peak_mb(), 1)
+    peak = _peak_mb()
+    out["peak_rss_mb"] = round(peak, 1)
+    out["run_rss_mb"] = round(peak - start_rss, 1)
     print("RESULT " + json.dumps(out))
 
 
@@ -231,43 +255,68 @@ def _spawn(*args: str) -> dict[str, Any]:
 
 
 def measure(size: int, folder: Path) -> list[dict[str, Any]]:
-    """Generate the scenes of one size and time the three steps."""
+    """Generate (or reuse) the scenes of one size and time the steps."""
     a, b = folder / f"perf_{size}_a.tif", folder / f"perf_{size}_b.tif"
-    gen = generate(a, size, water_level=0.25) + generate(b, size, water_level=0.32, seed=7)
-    print(f"generated 2 x {size} x {size} px x 4 bands in {gen:.1f} s", file=sys.stderr)
+    for path, level in ((a, 0.25), (b, 0.32)):
+        if not path.exists():
+            print(f"generating {path.name} ({size} x {size} px x 4 bands)", file=sys.stderr)
+            generate(path, size, water_level=level, seed=7)
+    steps = [
+        ("baseline (rasterio + numpy NDWI/NDVI)", ("baseline", str(a))),
+        ("segment water (tool)", ("segment", str(a), str(folder / f"home_s{size}"))),
+        ("detect_change flood (tool)", ("change", str(a), str(b), str(folder / f"home_c{size}"))),
+        ("baseline, again", ("baseline", str(a))),
+    ]
     rows = []
-    base = _spawn("baseline", str(a))
-    for name, res in (
-        ("baseline (rasterio + numpy NDWI/NDVI)", base),
-        ("segment water (tool)", _spawn("segment", str(a), str(folder / f"home_s{size}"))),
-        ("detect_change (tool)", _spawn("change", str(a), str(b), str(folder / f"home_c{size}"))),
-    ):
-        res.update({"step": name, "size": size})
+    for name, args in steps:
+        load = os.getloadavg()[0]
+        print(f"{size} px: {name}", file=sys.stderr)
+        res = _spawn(*args)
+        res.update({"step": name, "size": size, "load_1min": round(load, 2)})
+        rows.append(res)
+    base = [r["wall_s"] for r in rows if r["step"].startswith("baseline") and "wall_s" in r]
+    base_s = sum(base) / len(base) if base else None
+    for res in rows:
         if "wall_s" in res:
             res["mpx_s"] = res["pixels"] / 1e6 / res["wall_s"]
-            res["ratio"] = res["wall_s"] / base["wall_s"] if "wall_s" in base else None
-        rows.append(res)
+            res["ratio"] = res["wall_s"] / base_s if base_s else None
     return rows
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """Rows as a Markdown table."""
     lines = [
-        "| size (px) | step | wall (s) | Mpx/s | x baseline | peak RSS (MB) | notes |",
-        "|---|---|---|---|---|---|---|",
+        "| size (px) | step | wall (s) | Mpx/s | x baseline | peak RSS (MB) | RSS growth (MB) | load | notes |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "wall_s" not in r:
             note = r.get("skipped") or r.get("error")
-            lines.append(f"| {r['size']} | {r['step']} | - | - | - | - | {note} |")
+            lines.append(f"| {r['size']} | {r['step']} | - | - | - | - | - | {r.get('load_1min', '-')} | {note} |")
             continue
         ratio = f"{r['ratio']:.2f}" if r.get("ratio") else "-"
         extra = ", ".join(f"{k}={r[k]}" for k in ("water_fraction", "tiles", "polygons") if k in r)
         lines.append(
             f"| {r['size']} | {r['step']} | {r['wall_s']:.1f} | {r['mpx_s']:.1f} | {ratio} | {r['peak_rss_mb']:.0f} "
-            f"| {extra} |"
+            f"| {r['run_rss_mb']:.0f} | {r['load_1min']} | {extra} |"
         )
     return "\n".join(lines)
+
+
+def _context_info() -> dict[str, Any]:
+    from core.settings import Settings
+    from tools.tiled import TILE_WORKERS
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    return {
+        "cpu_count": os.cpu_count(),
+        "gdal": rasterio.__gdal_version__,
+        "gdal_cachemax_mb": GDAL_CACHE_MB,
+        "tile_size": settings.tile_size,
+        "tile_overlap": settings.tile_overlap,
+        "tile_workers": TILE_WORKERS,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -275,15 +324,25 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=20_000, help="Scene edge in pixels (default 20000).")
     parser.add_argument("--no-scaling", action="store_true", help="Skip the quarter-size run (memory scaling).")
+    parser.add_argument("--workdir", type=Path, help="Keep the generated scenes here (reused when present).")
+    parser.add_argument("--out", type=Path, default=OUT_DIR / "perf.json", help="JSON output file.")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         _worker(args.worker)
         return
     sizes = [args.size] if args.no_scaling else [max(1000, args.size // 4), args.size]
-    with tempfile.TemporaryDirectory(prefix="geovigie-perf-") as tmp:
-        rows = [row for size in sizes for row in measure(size, Path(tmp))]
-    print(markdown(rows))
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        rows = [row for size in sizes for row in measure(size, args.workdir)]
+    else:
+        with tempfile.TemporaryDirectory(prefix="geovigie-perf-") as tmp:
+            rows = [row for size in sizes for row in measure(size, Path(tmp))]
+    table = markdown(rows)
+    print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"context": _context_info(), "rows": rows, "markdown": table}, indent=1))
+    print(f"\nJSON: {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -86,7 +86,8 @@ class ArtifactStore:
     def save_png(self, rgb: np.ndarray, *, title: str, role: str, bbox: BBox | None = None) -> ArtifactRef:
         """Save an (H, W, 3|4) uint8 array as PNG."""
         buf = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", optimize=False)
+        # zlib level 1: half the encoding time of the default 6 for ~2 % larger files on satellite pictures.
+        Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", optimize=False, compress_level=1)
         return self._write(buf.getvalue(), kind="png", title=title, role=role, bbox=bbox)
 
     def save_geojson(

@@ -158,8 +158,10 @@ def radiometric_stats(before: np.ndarray, after: np.ndarray) -> RadiometricStats
     ok = np.all(np.isfinite(before), axis=0) & np.all(np.isfinite(after), axis=0)
     if ok.sum() < 2:
         raise ValueError("not enough jointly valid pixels for radiometric statistics")
-    b = before[:, ok].astype(np.float64)
-    a = after[:, ok].astype(np.float64)
+    # Samples are drawn from valid pixels: skip the copies of a selection that keeps everything.
+    everything = bool(ok.all())
+    b = (before if everything else before[:, ok]).astype(np.float64, order="C")
+    a = (after if everything else after[:, ok]).astype(np.float64, order="C")
     bm, bs = b.mean(axis=1), b.std(axis=1)
     am, asd = a.mean(axis=1), a.std(axis=1)
     matched = (a - am[:, None]) / np.maximum(asd, 1e-9)[:, None] * bs[:, None] + bm[:, None]
@@ -340,7 +342,9 @@ def clean_mask(
         out = _dilate_square(_erode_square(out, open_radius_px), open_radius_px)
     if min_pixels <= 1 or not out.any():
         return out
-    labels, count = ndi.label(out, structure=np.ones((3, 3), bool))
+    # Pointer-sized labels: bincount and the keep[labels] lookup below would otherwise convert them first.
+    labels = np.empty(out.shape, np.intp)
+    count = int(ndi.label(out, structure=np.ones((3, 3), bool), output=labels))
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     keep = sizes >= min_pixels
     border = [labels[0], labels[-1], labels[:, 0], labels[:, -1]]

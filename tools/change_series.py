@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-import rasterio.shutil
 from dateutil.parser import isoparse
 
 from core.errors import ToolInputError
 from tools.raster_grid import Grid, iter_tiles
 from tools.scene import Scene
-from tools.tiled import NODATA
+from tools.tiled import NODATA, to_cog
 
 PALETTE: tuple[tuple[int, int, int], ...] = (
     (230, 25, 75), (255, 165, 0), (255, 225, 25), (60, 180, 75), (0, 200, 255), (0, 90, 255), (145, 30, 180),
@@ -122,7 +121,7 @@ def first_change_map(
                 for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
                     histogram[key] = histogram.get(key, 0) + count
                 dst.write(first, 1, window=window)
-        rasterio.shutil.copy(tmp, out_path, driver="COG", compress="DEFLATE")
+        to_cog(tmp, out_path)
     finally:
         for src in sources:
             src.close()

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tools.indices import normalised_difference
-from tools.masks import MaskMethod, band_of, built_up_mask, has_band, vegetation_mask, water_mask
+from tools.indices import index_of
+from tools.masks import MaskMethod, built_up_mask, has_band, vegetation_mask, water_mask
 from tools.raster_read import RasterData
 
 NODATA = 255
@@ -95,11 +95,11 @@ def classify(raster: RasterData, params: LandcoverParams, *, cloud: np.ndarray |
     land = clear & ~water
     veg, _ = vegetation_mask(raster, threshold=params.vegetation.threshold, valid=land)
     if params.has_swir:
-        ndmi = normalised_difference(band_of(raster, "nir"), band_of(raster, "swir16"))
+        ndmi = index_of(raster, "nir", "swir16")
         tree = veg & (ndmi > TREE_NDMI)
         built, _ = built_up_mask(raster, valid=land & ~veg)
     else:
-        ndvi = normalised_difference(band_of(raster, "nir"), band_of(raster, "red"))
+        ndvi = index_of(raster, "nir", "red")
         tree = veg & (ndvi > TREE_NDVI_NO_SWIR)
         built = np.zeros_like(valid)
     out[clear] = BARE

@@ -31,9 +31,12 @@ from typing import Any, Literal
 import numpy as np
 
 from core.errors import ToolInputError
-from tools.indices import normalised_difference
+from tools.indices import band_of as band_of
+from tools.indices import has_band as has_band
+from tools.indices import index_of as index_of
+from tools.indices import merge_bands as merge_bands
 from tools.raster_read import RasterData
-from tools.scene import BandRef, Scene
+from tools.scene import Scene
 
 Target = Literal["water", "vegetation", "built_up", "cloud", "landcover"]
 ThresholdSource = Literal["otsu", "otsu_clamped", "fixed_unimodal", "fixed_otsu_out_of_range", "fixed", "user"]
@@ -77,54 +80,6 @@ class MaskMethod:
         out = asdict(self)
         out["bands"] = list(self.bands)
         return out
-
-
-def _ref_key(ref: BandRef | None) -> tuple[str, int] | None:
-    return (ref.href, ref.index) if ref is not None else None
-
-
-def merge_bands(scene: Scene, *lists: Sequence[str]) -> list[str]:
-    """Union of band lists, dropping names that point at the same file band (``swir16`` and ``B11``)."""
-    seen: set[tuple[str, int]] = set()
-    out: list[str] = []
-    for names in lists:
-        for name in names:
-            key = _ref_key(scene.find_band(name))
-            if key is None or key in seen:
-                continue
-            seen.add(key)
-            out.append(name)
-    return out
-
-
-def has_band(raster: RasterData, wanted: str) -> bool:
-    """True when the raster holds the band (under any of its names)."""
-    return _band_index(raster, wanted) is not None
-
-
-def _band_index(raster: RasterData, wanted: str) -> int | None:
-    target = _ref_key(raster.scene.find_band(wanted))
-    if target is None:
-        return None
-    for i, name in enumerate(raster.band_names):
-        if name == wanted or _ref_key(raster.scene.find_band(name)) == target:
-            return i
-    return None
-
-
-def band_of(raster: RasterData, wanted: str) -> np.ndarray:
-    """A band of a raster by common name or id, whatever name it was read under.
-
-    Raises:
-        ToolInputError: the band was not read.
-    """
-    idx = _band_index(raster, wanted)
-    if idx is None:
-        raise ToolInputError(
-            f"Band {wanted!r} is not among the bands read ({', '.join(raster.band_names)}).",
-            hint="Read the bands given by tools.masks.bands_for(target, scene).",
-        )
-    return raster.data[idx]
 
 
 def bands_for(target: str, scene: Scene) -> list[str]:
@@ -234,7 +189,8 @@ def auto_threshold(
     """Threshold for an index: the user's, else Otsu when bimodal (clamped to ``bounds``), else ``default``.
 
     An Otsu threshold more than 0.1 outside ``bounds`` splits two other populations (e.g. forest vs fields
-    on MNDWI when there is no water): it is rejected for ``default`` rather than clamped.
+    on MNDWI when there is no water): it is rejected for ``default`` rather than clamped. Callers pass the
+    whole index when ``user`` is set (tiles re-use a fixed threshold): the valid values need no copy then.
     """
     if user is not None:
         return float(user), "user"
@@ -248,15 +204,6 @@ def auto_threshold(
         return default, "fixed_otsu_out_of_range"
     clamped = float(min(max(t, bounds[0]), bounds[1]))
     return round(clamped, 4), ("otsu" if clamped == t else "otsu_clamped")
-
-
-def _threshold(
-    index: np.ndarray, ok: np.ndarray, *, bounds: tuple[float, float], default: float, user: float | None
-) -> tuple[float, ThresholdSource]:
-    # A given threshold (every tile of a tiled run) skips the copy of the valid index values.
-    if user is not None:
-        return float(user), "user"
-    return auto_threshold(index[ok], bounds=bounds, default=default)
 
 
 def _valid(raster: RasterData, valid: np.ndarray | None) -> np.ndarray:
@@ -306,8 +253,10 @@ def water_mask(
             f"Cannot compute {index or 'a water index'}: bands read are {', '.join(raster.band_names)}.",
             hint="MNDWI needs green+swir16, NDWI needs green+nir.",
         )
-    idx = normalised_difference(band_of(raster, "green"), band_of(raster, other))
-    t, source = _threshold(idx, ok, bounds=WATER_BOUNDS, default=WATER_DEFAULT, user=threshold)
+    idx = index_of(raster, "green", other)
+    t, source = auto_threshold(
+        idx[ok] if threshold is None else idx, bounds=WATER_BOUNDS, default=WATER_DEFAULT, user=threshold
+    )
     mask = ok & (idx > t)
     desc = f"{name.upper()} (green, {other}) > {t:g} ({source.replace('_', ' ')})"
     return mask, MaskMethod("water", name, t, source, ("green", other), False, desc)
@@ -342,12 +291,19 @@ def vegetation_mask(
     """
     ok = _valid(raster, valid)
     if has_band(raster, "nir") and has_band(raster, "red"):
-        ndvi = normalised_difference(band_of(raster, "nir"), band_of(raster, "red"))
-        t, source = _threshold(ndvi, ok, bounds=VEGETATION_BOUNDS, default=VEGETATION_DEFAULT, user=threshold)
+        ndvi = index_of(raster, "nir", "red")
+        t, source = auto_threshold(
+            ndvi[ok] if threshold is None else ndvi,
+            bounds=VEGETATION_BOUNDS,
+            default=VEGETATION_DEFAULT,
+            user=threshold,
+        )
         desc = f"NDVI (nir, red) > {t:g} ({source.replace('_', ' ')})"
         return ok & (ndvi > t), MaskMethod("vegetation", "ndvi", t, source, ("nir", "red"), False, desc)
     exg = excess_green(raster)
-    t, source = _threshold(exg, ok, bounds=EXG_BOUNDS, default=EXG_DEFAULT, user=threshold)
+    t, source = auto_threshold(
+        exg[ok] if threshold is None else exg, bounds=EXG_BOUNDS, default=EXG_DEFAULT, user=threshold
+    )
     desc = f"RGB only: excess green > {t:g} ({source.replace('_', ' ')}; approximate, no NIR band)"
     return ok & (exg > t), MaskMethod("vegetation", "excess_green", t, source, ("red", "green", "blue"), True, desc)
 
@@ -388,14 +344,13 @@ def built_up_mask(
             hint="Use a multispectral scene with SWIR (Sentinel-2, Landsat); RGB imagery cannot map built-up.",
         )
     ok = _valid(raster, valid)
-    swir, nir = band_of(raster, "swir16"), band_of(raster, "nir")
-    ndbi = normalised_difference(swir, nir)
-    ndvi = normalised_difference(nir, band_of(raster, "red"))
+    ndbi = index_of(raster, "swir16", "nir")
+    ndvi = index_of(raster, "nir", "red")
     t = BUILT_NDBI_DEFAULT if threshold is None else float(threshold)
     mask = ok & (ndbi > t) & (ndvi < BUILT_NDVI_MAX)
     bands: tuple[str, ...] = ("swir16", "nir", "red")
     if has_band(raster, "green"):
-        mask &= ~(normalised_difference(band_of(raster, "green"), swir) > WATER_DEFAULT)
+        mask &= ~(index_of(raster, "green", "swir16") > WATER_DEFAULT)
         bands += ("green",)
     desc = f"NDBI > {t:g}, NDVI < {BUILT_NDVI_MAX:g}, not water (MNDWI > 0); includes bare soil"
     source: ThresholdSource = "fixed" if threshold is None else "user"

@@ -9,15 +9,16 @@ simply leaves a NaN border that every tool masks out.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import rasterio
 from affine import Affine
-from rasterio.enums import Resampling
+from rasterio.enums import MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.io import DatasetReader
 from rasterio.vrt import WarpedVRT
@@ -43,7 +44,10 @@ class RasterData:
     band_names: list[str]
     grid: Grid
     scene: Scene
-    _valid: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False, compare=False)
+    _memo: tuple[np.ndarray, dict[str, np.ndarray]] | None = field(default=None, init=False, repr=False, compare=False)
+    lookups: dict[tuple[str, ...], int | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Band positions already resolved by name (see :func:`tools.indices.band_of`): a scene lookup per call
+    costs ~30 µs, thousands of times over a large AOI."""
 
     def band(self, name: str) -> np.ndarray:
         """One band by the name it was requested with."""
@@ -52,13 +56,22 @@ class RasterData:
     @property
     def valid(self) -> np.ndarray:
         """Pixels valid in every band (read-only; computed once per ``data`` array)."""
-        cached = self._valid
-        if cached is not None and cached[0] is self.data:
-            return cached[1]
-        mask = all_finite(self.data)
-        mask.flags.writeable = False
-        self._valid = (self.data, mask)
-        return mask
+        return self.derived("valid", lambda: all_finite(self.data))
+
+    def derived(self, key: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """An array derived from ``data`` (validity, an index...), computed once per ``data`` array.
+
+        Tiles are screened for clouds, water and change from the same bands: this keeps each index to one
+        computation. The array is shared, so it is returned read-only.
+        """
+        if self._memo is None or self._memo[0] is not self.data:
+            self._memo = (self.data, {})
+        memo = self._memo[1]
+        if key not in memo:
+            value = compute()
+            value.flags.writeable = False
+            memo[key] = value
+        return memo[key]
 
 
 def all_finite(data: np.ndarray) -> np.ndarray:
@@ -81,10 +94,79 @@ def open_raster(href: str) -> Iterator[DatasetReader]:
             with rasterio.open(href) as src:
                 yield src
     except RasterioIOError as exc:
-        raise ToolInputError(
-            f"Cannot read raster {href}: {exc}.",
-            hint="Check that the file exists and is a valid GeoTIFF/COG/PNG, then re-ingest it.",
-        ) from exc
+        raise _unreadable(href, exc) from exc
+
+
+def _unreadable(href: str, exc: Exception) -> ToolInputError:
+    return ToolInputError(
+        f"Cannot read raster {href}: {exc}.",
+        hint="Check that the file exists and is a valid GeoTIFF/COG/PNG, then re-ingest it.",
+    )
+
+
+class DatasetCache:
+    """Datasets kept open for the length of a tiled run: one handle per file and per thread.
+
+    Re-opening a file for every tile costs ~1 ms per band and drops its blocks from GDAL's block cache, so
+    neighbouring tiles whose overlapping windows share border blocks would read and decode them twice. GDAL
+    handles are not thread-safe, so each thread gets its own. Use as a context manager (closes them all).
+    """
+
+    def __init__(self) -> None:
+        """An empty cache."""
+        self._local = threading.local()
+        self._opened: list[DatasetReader] = []
+        self._lock = threading.Lock()
+
+    def get(self, href: str) -> DatasetReader:
+        """This thread's open handle on ``href``.
+
+        Raises:
+            ToolInputError: the file cannot be opened.
+        """
+        handles: dict[str, DatasetReader] | None = getattr(self._local, "handles", None)
+        if handles is None:
+            handles = self._local.handles = {}
+        src = handles.get(href)
+        if src is None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                    src = rasterio.open(href)
+            except RasterioIOError as exc:
+                raise _unreadable(href, exc) from exc
+            handles[href] = src
+            with self._lock:
+                self._opened.append(src)
+        return src
+
+    def close(self) -> None:
+        """Close every handle (of every thread)."""
+        with self._lock:
+            for src in self._opened:
+                src.close()
+            self._opened.clear()
+            self._local = threading.local()
+
+    def __enter__(self) -> DatasetCache:
+        """Context manager entry."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close every handle."""
+        self.close()
+
+
+@contextmanager
+def _dataset(href: str, datasets: DatasetCache | None) -> Iterator[DatasetReader]:
+    if datasets is None:
+        with open_raster(href) as src:
+            yield src
+        return
+    try:
+        yield datasets.get(href)
+    except RasterioIOError as exc:
+        raise _unreadable(href, exc) from exc
 
 
 def _reference_band(scene: Scene, bands: Sequence[str]) -> BandRef:
@@ -171,9 +253,16 @@ def _read_into(
             window = Window(grid.transform.c, grid.transform.f, grid.width, grid.height)
         else:
             window = from_bounds(*grid.bounds, transform=src.transform).round_offsets().round_lengths()
-        fill = nodata if nodata is not None else 0
         outside = _outside_mask(window, src.width, src.height)
         # A boundless read goes through a VRT (~20 ms a call): only pay for it when the window sticks out.
+        # rasterio also writes fill_value over masked pixels (an extra pass): a no-op when the only mask is the
+        # nodata value itself, so it is skipped then.
+        masks = src.mask_flag_enums[ref.index - 1]
+        plain = MaskFlags.per_dataset not in masks and MaskFlags.alpha not in masks
+        fill = None if outside is None and plain else nodata if nodata is not None else 0
+        if fill is None and np.can_cast(src.dtypes[ref.index - 1], np.float32):
+            _read_exact(src, ref.index, window, nodata, factor, out)
+            return
         arr = src.read(ref.index, window=window, boundless=outside is not None, fill_value=fill, masked=False)
         if factor is not None and np.can_cast(arr.dtype, np.float32):
             # One pass: the float32 product is exactly float32(value) * float32(scale), as in two steps.
@@ -203,6 +292,22 @@ def _read_into(
         out *= factor
 
 
+def _read_exact(
+    src: DatasetReader, index: int, window: Window, nodata: float | None, factor: np.float32 | None, out: np.ndarray
+) -> None:
+    """A window inside the file, of a type float32 holds exactly (8/16-bit integers, float32), into ``out``.
+
+    GDAL converts while reading (no native-type copy), nodata is found on the converted values (exact, so the
+    same pixels) and the scale applied in place: the same float32 values as converting then scaling, ~20 %
+    faster.
+    """
+    src.read(index, window=window, out=out)
+    if nodata is not None:
+        np.copyto(out, np.float32(np.nan), where=out == np.float32(nodata))
+    if factor is not None:
+        out *= factor
+
+
 def _outside_mask(window: Window, width: int, height: int) -> np.ndarray | None:
     r0, c0 = int(window.row_off), int(window.col_off)
     h, w = int(window.height), int(window.width)
@@ -214,7 +319,12 @@ def _outside_mask(window: Window, width: int, height: int) -> np.ndarray | None:
 
 
 def read_bands(
-    scene: Scene, bands: Sequence[str], grid: Grid, *, resampling: Resampling = Resampling.bilinear
+    scene: Scene,
+    bands: Sequence[str],
+    grid: Grid,
+    *,
+    resampling: Resampling = Resampling.bilinear,
+    datasets: DatasetCache | None = None,
 ) -> RasterData:
     """Read bands of a scene onto a grid (windowed; warped when the scene's grid differs).
 
@@ -223,6 +333,7 @@ def read_bands(
         bands: Band names (common names such as ``red``/``nir`` or ids such as ``B04``).
         grid: Target grid (from :func:`scene_grid`, possibly of another scene: co-registration).
         resampling: Resampling used when warping.
+        datasets: Open handles to reuse (tiled runs); None opens and closes each file here.
 
     Raises:
         ToolInputError: a band is missing, or two non-georeferenced images have different sizes.
@@ -237,7 +348,7 @@ def read_bands(
     for i, ref in enumerate(refs):
         by_file.setdefault(ref.href, []).append(i)
     for href, indices in by_file.items():
-        with open_raster(href) as src:
+        with _dataset(href, datasets) as src:
             for i in indices:
                 _read_into(src, refs[i], grid, resampling, data[i], scene.scale)
     raster = RasterData(data=data, band_names=list(bands), grid=grid, scene=scene)

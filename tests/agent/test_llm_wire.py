@@ -127,6 +127,11 @@ def test_graph_runs_a_tool_and_sends_its_result_back(llm_settings, ctx, scene):
     # The forced tool keeps only its required argument: llama.cpp's grammar ignores numeric bounds, and an
     # out-of-range max_side from the tiny model would turn this test into one about its judgement.
     narrowed = [required_only(spec) if spec["function"]["name"] == "quicklook" else spec for spec in specs]
+    # The grammar also pins the id: what the tiny model would type there is not what this test is about.
+    for spec in narrowed:
+        if spec["function"]["name"] == "quicklook":
+            props = spec["function"]["parameters"]["properties"]
+            props["item_id"] = {**props["item_id"], "enum": ["scene-g"]}
     forced = chat.bind_tools(narrowed, tool_choice="quicklook")
     # After a tool result, "none": the tiny model would otherwise call tools until the step limit.
     after = chat.bind_tools(specs, tool_choice="none").bind(extra_body=ANSWER_CAP)

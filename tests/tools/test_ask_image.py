@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import base64
 import io
 import json
@@ -261,7 +263,8 @@ def test_real_server_accepts_the_multimodal_request(ctx, make_geotiff, register,
 
     This proves the request format end to end, not a visual answer: the answer is whatever SmolLM2 writes.
     """
-    monkeypatch.setattr("tools.ask_image.VLM_MAX_TOKENS", 16)
+    # `tools.ask_image` is also the registered tool's name in the package: patch the module object itself.
+    monkeypatch.setattr(importlib.import_module("tools.ask_image"), "VLM_MAX_TOKENS", 16)
     ctx.settings.llm_base_url, ctx.settings.llm_model = llm_server.base_url, llm_server.model
     path = make_geotiff(spectra(4, size=8), name="tiny.tif")
     register(ctx, path, item_id="tiny", bands=S2_BANDS, scale=1e-4)

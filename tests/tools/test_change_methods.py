@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from tools import change_methods as cm
 
@@ -112,3 +113,15 @@ def test_min_pixels_conversion():
     assert cm.min_pixels(50.0, 100.0) == 1
     assert cm.min_pixels(0.0, 0.25) == 1
     assert cm.min_pixels(100.0, None, fallback_px=4) == 4
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3])
+def test_square_opening_is_scipys_binary_opening(radius):
+    rng = np.random.default_rng(radius)
+    size = 2 * radius + 1
+    for shape in [(120, 97), (7, 5), (3, 3), (1, 9), (2, 2)]:
+        for density in (0.1, 0.5, 0.9):
+            mask = rng.random(shape) < density
+            expected = ndi.binary_opening(mask, structure=np.ones((size, size), bool))
+            got = cm.clean_mask(mask, open_radius_px=radius, min_pixels=1)
+            np.testing.assert_array_equal(got, expected)

@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from affine import Affine
@@ -5,7 +7,7 @@ from affine import Affine
 from core.errors import NoDataError, ToolInputError
 from tools.catalog_store import get_scene
 from tools.raster_grid import Grid, iter_tiles
-from tools.raster_read import read_aoi, read_bands, scene_grid
+from tools.raster_read import DatasetCache, read_aoi, read_bands, scene_grid
 
 BANDS = [("B04", "red"), ("B03", "green"), ("B02", "blue")]
 
@@ -85,3 +87,43 @@ def test_tiles_partition_the_grid():
         r0, c0 = int(tile.read.row_off), int(tile.read.col_off)
         covered[r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] += block
     assert (covered == 1).all()
+
+
+def test_scaled_reads_with_nodata_and_the_cached_valid_mask(ctx, make_geotiff, register):
+    data = np.arange(3 * 40 * 50, dtype=np.uint16).reshape(3, 40, 50) % 5000
+    data[1, 5:9, 7:12] = 0
+    path = make_geotiff(data, name="s.tif", nodata=0)
+    scene = get_scene(ctx.db, register(ctx, path, item_id="s", bands=BANDS, scale=1e-4))
+    raster = read_aoi(scene, ["red", "green", "blue"], None)
+    # Same float32 values as converting first and scaling after; nodata becomes NaN.
+    expected = data.astype(np.float32) * np.float32(1e-4)
+    expected[data == 0] = np.nan
+    np.testing.assert_array_equal(raster.data, expected)
+    valid = raster.valid
+    assert valid is raster.valid and not valid.flags.writeable
+    assert (~valid).sum() == int((data == 0).any(axis=0).sum())
+    # A new data array gets a new mask, not the stale one.
+    raster.data = np.ones_like(raster.data)
+    assert raster.valid.all()
+
+
+def test_dataset_cache_reuses_handles_per_thread_and_reads_the_same(ctx, make_geotiff, register):
+    data = np.random.default_rng(1).integers(1, 3000, (3, 90, 70)).astype(np.uint16)
+    scene = _scene(ctx, make_geotiff, register, name="c.tif", data=data)
+    grid = scene_grid(scene, None)
+    tiles = list(iter_tiles(grid, tile_size=32, overlap=4))
+    fresh = [read_bands(scene, ["red", "blue"], grid.subgrid(t.read)).data for t in tiles]
+    with DatasetCache() as datasets:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            cached = list(
+                pool.map(
+                    lambda t: read_bands(scene, ["red", "blue"], grid.subgrid(t.read), datasets=datasets).data, tiles
+                )
+            )
+        handles = datasets._opened
+        assert 1 <= len(handles) <= 2  # one per thread that read, not one per tile
+    assert all(h.closed for h in handles)
+    for a, b in zip(fresh, cached, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with DatasetCache() as datasets, pytest.raises(ToolInputError, match="Cannot read raster"):
+        datasets.get(str(ctx.settings.home / "missing.tif"))
