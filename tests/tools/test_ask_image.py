@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
 import base64
+import importlib
 import io
 import json
 import re
