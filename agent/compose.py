@@ -56,6 +56,12 @@ def _date(value: Any) -> str:
     return str(value)[:10] if value else "?"
 
 
+def _between(before: str, after: str, lang: Lang) -> str:
+    if before == "?" and after == "?":
+        return "entre deux images non datées " if lang == "fr" else "between two undated images "
+    return f"entre le {before} et le {after} " if lang == "fr" else f"between {before} and {after} "
+
+
 def _change(result: Mapping[str, Any], lang: Lang) -> str:
     preset = str(result.get("preset", "generic"))
     subject = _CHANGE_SUBJECT.get(preset, _CHANGE_SUBJECT["generic"])[lang]
@@ -69,12 +75,12 @@ def _change(result: Mapping[str, Any], lang: Lang) -> str:
         lead = "Oui" if significant else "Pas de changement significatif"
         return (
             f"{lead} : {subject.lower()} de {format_area(area, unit, lang)} ({_pct(pct, lang)} de la zone analysée) "
-            f"entre le {before} et le {after} ({ids}), en {result.get('polygon_count', 0)} polygones."
+            f"{_between(before, after, lang)}({ids}), en {result.get('polygon_count', 0)} polygones."
         )
     lead = "Yes" if significant else "No significant change"
     return (
         f"{lead}: {subject.lower()} of {format_area(area, unit, lang)} ({_pct(pct, lang)} of the analysed area) "
-        f"between {before} and {after} ({ids}), in {result.get('polygon_count', 0)} polygons."
+        f"{_between(before, after, lang)}({ids}), in {result.get('polygon_count', 0)} polygons."
     )
 
 

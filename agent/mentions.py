@@ -18,7 +18,7 @@ from agent.intents import INJECTION
 Span = tuple[int, int]
 _NUM = r"-?\d{1,3}(?:\.\d+)?"
 
-_FILE = re.compile(r"(?<![\w/.-])[\w.-]*\w\.(?:tiff?|png|jpe?g|jp2)\b", re.IGNORECASE)
+_FILE = re.compile(r"(?<![\w/.-])(?:[\w.-]+/)*[\w.-]*\w\.(?:tiff?|png|jpe?g|jp2)\b", re.IGNORECASE)
 _PRODUCT = re.compile(r"\b(?:S2[AB]_MSI\w+|L[CETMO]0\d_\w+|S1[AB]_\w+)", re.IGNORECASE)
 _ID_LIKE = re.compile(r"(?<![\w./-])(?=[\w-]*\d{4})(?=[\w-]*[A-Za-z]{2})[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)+(?![\w-])")
 """A catalog-style id the catalog may not hold yet (``S2B_32TQM_20250704_0_L2A``, ``oscd-lyon-2019-01-01``):

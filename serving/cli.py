@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from typing import Annotated, Any
 
 import typer
+from rasterio.errors import NotGeoreferencedWarning
 from rich.console import Console
 
 from core.errors import GeoVigieError
@@ -140,6 +142,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # GDAL's notes on quirky files (e.g. TIFF ExtraSamples) are not actionable for users of the CLI.
     logging.getLogger("rasterio").setLevel(logging.ERROR)
+    # Plain PNG/JPEG images are first-class inputs: rasterio's "not georeferenced" warning is expected noise.
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
     _register_subcommands()
     app()
 

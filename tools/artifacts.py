@@ -136,6 +136,8 @@ class ArtifactStore:
             }
             if crs is not None:
                 profile["crs"] = crs
+            elif transform == Affine.identity():
+                del profile["transform"]  # plain image: GDAL warns on an identity geotransform and ignores it
             with rasterio.open(tmp, "w", **profile) as dst:
                 dst.write(data)
             payload = Path(tmp).read_bytes()

@@ -100,6 +100,7 @@ def get_scene(db: Database, ref: str) -> Scene:
         rows = session.scalars(
             select(CatalogItem).where(or_(CatalogItem.source_path.ilike(pattern), CatalogItem.id.ilike(pattern)))
         ).all()
+    rows = _prefer_path_suffix(list(rows), ref)
     if len(rows) == 1:
         return Scene(rows[0].stac)
     if not rows:
@@ -109,6 +110,15 @@ def get_scene(db: Database, ref: str) -> Scene:
         )
     names = ", ".join(r.id for r in rows[:8])
     raise ToolInputError(f"{ref!r} matches several items: {names}.", hint="Use one of these item ids.")
+
+
+def _prefer_path_suffix(rows: list[CatalogItem], ref: str) -> list[CatalogItem]:
+    # "A/x.png" vs "B/x.png": a reference with folders picks the items whose path ends with it.
+    if "/" not in ref or len(rows) < 2:
+        return rows
+    suffix = "/" + ref.lstrip("./").lower()
+    narrowed = [r for r in rows if r.source_path.replace("\\", "/").lower().endswith(suffix)]
+    return narrowed or rows
 
 
 def fingerprint_index(db: Database) -> dict[str, tuple[str, str]]:
@@ -172,7 +182,7 @@ def match_items(db: Database, ref: str, *, limit: int = 50) -> list[Scene]:
             .order_by(CatalogItem.id)
             .limit(limit)
         ).all()
-        return [Scene(r.stac) for r in rows]
+        return [Scene(r.stac) for r in _prefer_path_suffix(list(rows), ref)]
 
 
 def delete_item(db: Database, item_id: str) -> bool:

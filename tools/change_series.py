@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from dateutil.parser import isoparse
 
 from core.errors import ToolInputError
@@ -106,6 +107,8 @@ def first_change_map(
                "blockysize": 256, "compress": "DEFLATE"}  # fmt: skip
     if grid.crs is not None:
         profile["crs"] = grid.crs
+    elif grid.transform == Affine.identity():
+        del profile["transform"]  # plain image: GDAL warns on an identity geotransform and ignores it
     sources = [rasterio.open(p) for p in interval_paths]
     try:
         with rasterio.open(tmp, "w", **profile) as dst:

@@ -23,6 +23,7 @@ from typing import TypeVar
 import numpy as np
 import rasterio
 import rasterio.shutil
+from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.io import DatasetWriter
 from rasterio.windows import Window
@@ -76,6 +77,8 @@ def _write_profile(grid: Grid, tile_size: int) -> dict[str, object]:
     }
     if grid.crs is not None:
         profile["crs"] = grid.crs
+    elif grid.transform == Affine.identity():
+        del profile["transform"]  # plain image: GDAL warns on an identity geotransform and ignores it
     return profile
 
 
