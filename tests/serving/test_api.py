@@ -159,3 +159,38 @@ def test_readyz_and_openapi(client):
         "/readyz",
     ]:
         assert p in paths
+
+
+def test_openai_python_client_talks_to_a_live_server(settings, service):
+    """The official `openai` client, over real HTTP: GeoVigie behaves as an OpenAI-compatible model."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from openai import OpenAI
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, service=service), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _key_id, secret = create_key(service.ctx.db, name="openai-client")
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=secret)
+        reply = client.chat.completions.create(
+            model="geovigie", messages=[{"role": "user", "content": "show me api-scene"}], user="oa-live"
+        )
+        assert (reply.choices[0].message.content or "").startswith("Quicklook ready")
+        stream = client.chat.completions.create(
+            model="geovigie", messages=[{"role": "user", "content": "and again"}], user="oa-live", stream=True
+        )
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
+        assert text.startswith("Quicklook ready")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
