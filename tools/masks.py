@@ -66,7 +66,8 @@ class MaskMethod:
 
     target: str
     index: str
-    """Index or rule name: mndwi, ndwi, ndvi, ndbi, rgb_dark_blue, excess_green, s2cloudless, cloud_thresholds."""
+    """Index or rule name: mndwi, ndwi, sar_vv, ndvi, ndbi, rgb_dark_blue, excess_green, s2cloudless,
+    cloud_thresholds."""
     threshold: float | None
     threshold_source: ThresholdSource
     bands: tuple[str, ...]
@@ -97,10 +98,7 @@ def bands_for(target: str, scene: Scene) -> list[str]:
     """
     rgb = ("red", "green", "blue")
     if target == "water":
-        for option in (("green", "swir16"), ("green", "nir"), rgb):
-            if scene.has_bands(*option):
-                return list(option)
-        _raise_missing(scene, target, ["green", "swir16 or nir"])
+        return _water_bands(scene)
     if target == "vegetation":
         for option in (("red", "nir"), rgb):
             if scene.has_bands(*option):
@@ -125,12 +123,23 @@ def bands_for(target: str, scene: Scene) -> list[str]:
     raise ToolInputError(f"Unknown target {target!r}.", hint="Use water, vegetation, built_up, cloud or landcover.")
 
 
+def _water_bands(scene: Scene) -> list[str]:
+    for option in (("green", "swir16"), ("green", "nir"), ("red", "green", "blue")):
+        if scene.has_bands(*option):
+            return list(option)
+    if scene.has_bands("vv"):  # radar (Sentinel-1): water is low backscatter, see tools.sar
+        return ["vv", "vh"] if scene.has_bands("vh") else ["vv"]
+    _raise_missing(scene, "water", ["green", "swir16 or nir"])
+    return []  # unreachable: _raise_missing raises
+
+
 def _raise_missing(scene: Scene, target: str, need: Sequence[str]) -> None:
     missing = [n for n in need if not any(scene.has_bands(alt) for alt in n.split(" or "))]
     raise ToolInputError(
         f"Scene {scene.id} cannot map {target}: it needs {', '.join(need)} bands "
         f"(missing: {', '.join(missing)}; it has: {', '.join(scene.band_names())}).",
-        hint="Choose a multispectral scene (e.g. Sentinel-2 or Landsat) that has these bands.",
+        hint="Choose a multispectral scene (e.g. Sentinel-2 or Landsat) that has these bands."
+        + (" A radar (SAR) scene maps only target='water'." if scene.has_bands("vv") else ""),
     )
 
 
@@ -224,7 +233,8 @@ def water_mask(
     MNDWI (green, swir16; Xu 2006) when available, else NDWI (green, nir; McFeeters 1996), water where the
     index exceeds the threshold (automatic: Otsu clamped to [-0.1, 0.4], 0.0 when unimodal). RGB-only imagery:
     dark, blue-dominant pixels (blue >= red, blue >= 0.9 green, brightness < 50 % of the scene's 98th
-    percentile) — approximate, confuses shadows and dark roofs.
+    percentile) — approximate, confuses shadows and dark roofs. Radar-only (VV backscatter in dB): low
+    backscatter, see :func:`tools.sar.sar_water_mask` (``threshold`` is then a VV value in dB).
 
     Args:
         raster: Bands from ``bands_for("water", scene)``.
@@ -248,6 +258,10 @@ def water_mask(
         name, other = "ndwi", "nir"
     elif index is None and all(has_band(raster, b) for b in ("red", "green", "blue")):
         return _rgb_water(raster, ok)
+    elif index is None and has_band(raster, "vv"):
+        from tools.sar import sar_water_mask  # here: tools.sar imports this module
+
+        return sar_water_mask(raster, threshold=threshold, valid=ok)
     else:
         raise ToolInputError(
             f"Cannot compute {index or 'a water index'}: bands read are {', '.join(raster.band_names)}.",

@@ -20,6 +20,7 @@ from tools.indices import IndexName
 from tools.masks import Target
 from tools.raster_grid import Grid
 from tools.raster_read import scene_grid
+from tools.sar import SAR_CAVEAT
 from tools.scene import Scene
 from tools.segment_plan import CLOUDY, FOREGROUND, SegmentPlan, covers, read_sample, sample_windows
 from tools.tiled import TiledResult, run_tiled
@@ -38,7 +39,11 @@ class SegmentInput(BaseModel):
         "reported as statistics. None = best available.",
     )
     threshold: float | None = Field(
-        default=None, ge=-1, le=1, description="Index threshold override; None = automatic (Otsu, clamped)."
+        default=None,
+        ge=-40,
+        le=1,
+        description="Index threshold override (-1..1), or VV backscatter in dB for water on a radar (Sentinel-1) "
+        "scene (e.g. -18); None = automatic (Otsu, clamped).",
     )
 
 
@@ -115,7 +120,9 @@ def segment(args: SegmentInput, ctx: ToolContext) -> ToolOutput[SegmentResult]:
     one scene (compare two dates with detect_change). Thresholds are automatic (Otsu on MNDWI/NDWI/NDVI,
     clamped to sane ranges) unless ``threshold`` is given; cloudy pixels are screened (s2cloudless on
     Sentinel-2 L1C, threshold tests otherwise) and excluded, and a scene over 80 % cloud raises an error.
-    RGB-only imagery gives approximate water/vegetation and no built-up. Large AOIs are processed in tiles.
+    RGB-only imagery gives approximate water/vegetation and no built-up. Radar (Sentinel-1 VV/VH in dB) scenes
+    map water only, as low backscatter (Otsu on VV, clamped to [-24, -12] dB; no cloud screening needed;
+    smooth surfaces such as tarmac or sand may count as water). Large AOIs are processed in tiles.
     ``landcover`` classes: water, tree cover, grass / low vegetation, bare soil / sparse, built-up, cloud.
 
     Returns the area (m², or pixels for plain images), its share of the clear AOI, the cloud share, index
@@ -269,7 +276,7 @@ def _output(
         index=plan.stats_index,
         index_stats=stats,
         cloud_fraction=round(cloud_fraction, 6) if cloud_fraction is not None else None,
-        cloud_method=plan.cloud_method.index if plan.cloud_method else None,
+        cloud_method=plan.cloud_method.index if plan.cloud_method else ("not needed: radar" if plan.sar else None),
         valid_pixels=valid,
         clear_pixels=clear,
         thresholds=_thresholds(plan),
@@ -304,6 +311,8 @@ def _summary(result: SegmentResult, scene: Scene, clear: int, px_area: float | N
     cloud = (
         f"cloud {result.cloud_fraction:.1%} of the AOI ({result.cloud_method})"
         if result.cloud_fraction is not None
+        else f"no cloud screening ({result.cloud_method})"
+        if result.cloud_method
         else "no cloud screening"
     )
     where = f"{scene.id} ({scene.datetime or 'date unknown'})"
@@ -337,6 +346,8 @@ def _figures(result: SegmentResult, px_area: float | None) -> list[Figure]:
 
 def _notes(plan: SegmentPlan, result: SegmentResult, polys: PolygonSet, windows: int, grid: Grid) -> list[str]:
     notes = [plan.cloud_note] if plan.cloud_note else []
+    if plan.sar:
+        notes.append(SAR_CAVEAT)
     for m in (plan.method, plan.cloud_method):
         if m is not None and m.approximate:
             notes.append(f"Approximate {m.target} method: {m.description}.")

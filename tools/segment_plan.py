@@ -29,6 +29,7 @@ from tools.masks import (
 )
 from tools.raster_grid import Grid
 from tools.raster_read import RasterData, read_bands
+from tools.sar import NO_CLOUD_NOTE, sar_water_mask
 from tools.scene import Scene
 from tools.tiled import NODATA
 
@@ -55,10 +56,17 @@ class SegmentPlan:
         self.index = index
         self.threshold = threshold
         self.target_bands = bands_for(target, scene)
+        self.sar = "vv" in self.target_bands
+        if threshold is not None and not self.sar and not -1 <= threshold <= 1:
+            raise ToolInputError(
+                f"Threshold {threshold:g} is outside the index range -1..1.",
+                hint="Index thresholds lie in -1..1 (dB thresholds apply only to radar water); or leave it empty.",
+            )
         self.cloud_bands: list[str] = []
-        self.cloud_note = ""
+        self.cloud_note = NO_CLOUD_NOTE if self.sar else ""
         try:
-            self.cloud_bands = bands_for("cloud", scene)
+            # Radar sees through clouds: no screening (an optical cloud test would misread dB values).
+            self.cloud_bands = [] if self.sar else bands_for("cloud", scene)
         except ToolInputError as exc:
             if target == "cloud":
                 raise
@@ -74,10 +82,11 @@ class SegmentPlan:
     def needs_context(self) -> bool:
         """True when tiles need overlapping context: s2cloudless averages and dilates its probabilities.
 
-        Every other rule is per pixel (the threshold cloud test samples a lattice aligned on the tile origin),
-        so tiles can then be read without overlap, aligned on the file's blocks.
+        The SAR speckle filter (3x3 median) needs a 1-pixel margin too. Every other rule is per pixel (the
+        threshold cloud test samples a lattice aligned on the tile origin), so tiles can then be read without
+        overlap, aligned on the file's blocks.
         """
-        return self.scene.scale is not None and list(S2CLOUDLESS_BANDS) == self.cloud_bands
+        return self.sar or self.scene.scale is not None and list(S2CLOUDLESS_BANDS) == self.cloud_bands
 
     def _stats_index(self) -> str | None:
         target, index = self.target, self.index
@@ -143,6 +152,9 @@ class SegmentPlan:
     def _mask(self, raster: RasterData, clear: np.ndarray) -> np.ndarray:
         method = self.method
         assert method is not None
+        if method.index == "sar_vv":
+            vh = method.extra.get("vh_threshold_db")
+            return sar_water_mask(raster, threshold=method.threshold, vh_threshold=vh, valid=clear)[0]
         if method.target == "water":
             index = method.index if method.index in ("mndwi", "ndwi") else None
             return water_mask(raster, threshold=method.threshold, index=index, valid=clear)[0]

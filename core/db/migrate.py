@@ -23,7 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from core.db.models import Base
 
@@ -81,6 +81,22 @@ def upgrade(engine: Engine) -> UpgradeReport:
     Raises:
         sqlalchemy.exc.SQLAlchemyError: the database refused a migration step.
     """
+    for attempt in range(1, _LOCKED_ATTEMPTS + 1):
+        try:
+            return _upgrade_once(engine)
+        except OperationalError as exc:
+            # SQLite answers "database is locked" at once (no busy wait) when two fresh openers race on the
+            # journal-mode switch or on a read-then-write upgrade: back off and look again.
+            if "locked" not in str(exc) or attempt == _LOCKED_ATTEMPTS:
+                raise
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
+
+
+_LOCKED_ATTEMPTS = 6
+
+
+def _upgrade_once(engine: Engine) -> UpgradeReport:
     started = time.perf_counter()
     head = head_revision()
     before = current_revision(engine)

@@ -53,8 +53,10 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
         # WAL lets readers (UI, API) work while a writer (ingest, agent) commits; busy_timeout absorbs short
         # locks.
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # busy_timeout first: switching to WAL takes a lock, and without the timeout a concurrent opener fails
+        # at once with "database is locked".
         cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 

@@ -167,3 +167,45 @@ def test_merge_bands_dedups_aliases_and_band_of_resolves_them():
     assert band_of(raster, "nir")[0, 0] == merged.index("B08")
     with pytest.raises(ToolInputError):
         band_of(raster, "B06")
+
+
+def sar_halves(left_vv, right_vv, *, offset_vh=-7.0, shape=(60, 80), noise=1.5, seed=3):
+    """VV and VH in dB: left half around ``left_vv``, right half around ``right_vv``, Gaussian speckle-like noise."""
+    rng = np.random.default_rng(seed)
+    vv = np.full(shape, right_vv, np.float32)
+    vv[:, : shape[1] // 2] = left_vv
+    vv += rng.normal(0, noise, shape).astype(np.float32)
+    vh = vv + offset_vh + rng.normal(0, noise, shape).astype(np.float32)
+    return {"vv": vv, "vh": vh}
+
+
+def test_sar_water_is_low_vv_backscatter_with_otsu_and_vh_agreement():
+    raster = make_raster(sar_halves(-22.0, -8.0), scale=None)
+    mask, method = water_mask(raster)
+    assert method.index == "sar_vv" and method.threshold_source in ("otsu", "otsu_clamped")
+    assert method.threshold is not None and -24 <= method.threshold <= -12 and method.bands == ("vv", "vh")
+    assert -30 <= method.extra["vh_threshold_db"] <= -18
+    assert "SAR VV backscatter <" in method.description and "tarmac" in method.description
+    assert mask[:, :40].mean() > 0.98 and mask[:, 40:].mean() < 0.02
+    # A user threshold is a VV value in dB and is used alone.
+    mask, method = water_mask(raster, threshold=-30.0)
+    assert method.threshold_source == "user" and method.bands == ("vv",) and mask.mean() < 0.05
+    with pytest.raises(ToolInputError, match="dB"):
+        water_mask(raster, threshold=0.3)
+
+
+def test_sar_without_water_falls_back_to_fixed_threshold():
+    raster = make_raster({"vv": sar_halves(-9.0, -8.0)["vv"]}, scale=None)
+    mask, method = water_mask(raster)
+    assert method.threshold == -18.0 and method.threshold_source.startswith("fixed") and method.bands == ("vv",)
+    assert mask.mean() < 0.01
+
+
+def test_bands_for_sar_scene_maps_water_only():
+    sar = make_scene(["vv", "vh"], scale=None)
+    assert bands_for("water", sar) == ["vv", "vh"]
+    assert bands_for("water", make_scene(["vv"], scale=None)) == ["vv"]
+    for target, missing in (("vegetation", "red, nir"), ("built_up", "swir16, nir, red"), ("cloud", "green, red")):
+        with pytest.raises(ToolInputError, match=f"missing: {missing}") as info:
+            bands_for(target, sar)
+        assert "radar" in (info.value.hint or "")
