@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agent.state import StepRecord
+from geovigie.agent.state import StepRecord
 
 AnswerStatus = Literal["answered", "clarify", "abstain", "error"]
 

@@ -13,8 +13,8 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from core.errors import ConfigError
-from core.settings import Settings
+from geovigie.core.errors import ConfigError
+from geovigie.core.settings import Settings
 
 _SETUP_LOCK_KEY = 0x47564350  # serialises the checkpointer's own table migrations across processes
 

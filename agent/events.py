@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from langgraph.config import get_stream_writer
 from pydantic import BaseModel, Field
 
 
@@ -61,3 +62,11 @@ class FinalEvent(BaseModel):
 
 
 AgentEvent = PlanEvent | ToolStarted | ToolProgress | ToolFinished | AnswerText | FinalEvent
+
+
+def emit(event: BaseModel) -> None:
+    """Send one event to the stream of the running graph (a no-op outside a streaming run)."""
+    try:
+        get_stream_writer()(event.model_dump())
+    except RuntimeError:  # outside a streaming run (plain invoke): nothing to emit
+        pass

@@ -7,11 +7,10 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from agent.answer import Answer, TraceStep, collect_evidence, evidence_block
-from agent.events import AnswerText, FinalEvent
-from agent.graph import _emit
-from agent.language import detect_language
-from agent.state import AgentState
+from geovigie.agent.answer import Answer, TraceStep, collect_evidence, evidence_block
+from geovigie.agent.events import AnswerText, FinalEvent, emit
+from geovigie.agent.language import detect_language
+from geovigie.agent.state import AgentState
 
 
 def _stopped_text(reason: str, language: str) -> str:
@@ -74,9 +73,9 @@ def finalize_node(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         model_calls=state.get("model_calls", 0),
         stop_reason=stop_reason,
     )
-    _emit(AnswerText(text=answer.text))
+    emit(AnswerText(text=answer.text))
     dumped = answer.model_dump(mode="json")
-    _emit(FinalEvent(answer=dumped))
+    emit(FinalEvent(answer=dumped))
     update: dict[str, Any] = {"answer": dumped}
     if not planner_text:
         update["messages"] = [AIMessage(content=answer.text)]

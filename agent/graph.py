@@ -1,7 +1,7 @@
 """The LangGraph agent: plan -> tools -> plan ... -> finalize. Model, tools and context are passed in.
 
 The same graph runs the LLM planner (any OpenAI-compatible chat model with tool calling) and the offline
-planner (a deterministic chat model, see :mod:`agent.offline_model`): both emit ``AIMessage.tool_calls``.
+planner (a deterministic chat model, see :mod:`geovigie.agent.offline.model`): both emit ``AIMessage.tool_calls``.
 Only registered tools can run; arguments are validated against the tools' pydantic schemas and invalid
 calls go back to the planner as error messages (bounded retries). A step limit and a time budget stop
 runaway plans.
@@ -19,15 +19,15 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.events import PlanEvent, ToolFinished, ToolProgress, ToolStarted
-from agent.prompts import SYSTEM_PROMPT
-from agent.state import AgentState, StepRecord
-from core.errors import GeoVigieError, ToolInputError, UpstreamError
-from tools.base import GeoTool, ToolContext
+from geovigie.agent.events import PlanEvent, ToolFinished, ToolProgress, ToolStarted, emit
+from geovigie.agent.finalize import finalize_node
+from geovigie.agent.prompts import SYSTEM_PROMPT
+from geovigie.agent.state import AgentState, StepRecord
+from geovigie.core.errors import GeoVigieError, ToolInputError, UpstreamError
+from geovigie.tools.base import GeoTool, ToolContext
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +44,6 @@ class AgentLimits:
     """Wall-clock budget of one turn."""
     max_invalid_calls: int = 2
     """Invalid tool calls tolerated (each goes back to the model) before the turn stops."""
-
-
-def _emit(event: Any) -> None:
-    try:
-        get_stream_writer()(event.model_dump())
-    except RuntimeError:  # outside a streaming run (plain invoke): nothing to emit
-        pass
 
 
 def _current_question(messages: list[AnyMessage]) -> str:
@@ -93,7 +86,7 @@ class _Nodes:
             return {"stop_reason": err.user_message, "model_calls": state.get("model_calls", 0) + 1}
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
-        _emit(PlanEvent(text=str(reply.content or ""), tool_calls=[dict(c) for c in reply.tool_calls]))
+        emit(PlanEvent(text=str(reply.content or ""), tool_calls=[dict(c) for c in reply.tool_calls]))
         return {"messages": [reply], "model_calls": state.get("model_calls", 0) + 1}
 
     def run_tools(self, state: AgentState) -> dict[str, Any]:
@@ -124,7 +117,7 @@ class _Nodes:
         name, args = str(call["name"]), dict(call.get("args") or {})
         call_id = str(call.get("id") or name)
         step = StepRecord(call_id=call_id, tool=name, args=args, ok=False, error=None, turn=turn, output=None)
-        _emit(ToolStarted(call_id=call_id, tool=name, args=args))
+        emit(ToolStarted(call_id=call_id, tool=name, args=args))
         started = time.perf_counter()
         tool = self.tools.get(name)
         if tool is None:
@@ -135,7 +128,7 @@ class _Nodes:
         step["duration_s"] = round(time.perf_counter() - started, 3)
         summary = step.get("summary") or f"Error: {step.get('error')}"
         step["summary"] = summary
-        _emit(
+        emit(
             ToolFinished(
                 call_id=call_id,
                 tool=name,
@@ -167,8 +160,8 @@ class _Nodes:
             summary=f"Error: {error}",
         )
         step["error_type"], step["duration_s"] = "ToolInputError", 0.0
-        _emit(ToolStarted(call_id=call_id, tool=name, args={}))
-        _emit(ToolFinished(call_id=call_id, tool=name, ok=False, summary=step["summary"], duration_s=0.0, artifacts=[]))
+        emit(ToolStarted(call_id=call_id, tool=name, args={}))
+        emit(ToolFinished(call_id=call_id, tool=name, ok=False, summary=step["summary"], duration_s=0.0, artifacts=[]))
         message = ToolMessage(
             content=f"Error (ToolInputError): {error}",
             tool_call_id=call_id,
@@ -180,7 +173,7 @@ class _Nodes:
 
     def _execute(self, tool: GeoTool[Any], args: dict[str, Any], call_id: str, step: StepRecord) -> None:
         def progress(fraction: float, message: str) -> None:
-            _emit(ToolProgress(call_id=call_id, tool=tool.name, fraction=fraction, message=message))
+            emit(ToolProgress(call_id=call_id, tool=tool.name, fraction=fraction, message=message))
 
         ctx = dataclasses.replace(self.ctx, progress=progress)
         for attempt in (1, 2):
@@ -231,10 +224,8 @@ def build_graph(
         ctx: Tool dependencies (settings, database, artifact store).
         checkpointer: Thread persistence (e.g. SqliteSaver); None keeps state in memory only.
         limits: Step limit, time budget and invalid-call retries.
-        finalize: Node composing the structured answer (defaults to :func:`agent.finalize.finalize_node`).
+        finalize: Node composing the structured answer (defaults to :func:`geovigie.agent.finalize.finalize_node`).
     """
-    from agent.finalize import finalize_node
-
     nodes = _Nodes(model, tools, ctx, limits or AgentLimits())
     graph = StateGraph(AgentState)
     graph.add_node("start_turn", nodes.start_turn)

@@ -8,10 +8,10 @@ from typing import Any
 from langchain_core.language_models import LanguageModelInput
 from langchain_openai import ChatOpenAI
 
-from agent.graph import PlannerModel
-from core.errors import ConfigError
-from core.settings import Settings
-from tools.base import GeoTool
+from geovigie.agent.graph import PlannerModel
+from geovigie.core.errors import ConfigError
+from geovigie.core.settings import Settings
+from geovigie.tools.base import GeoTool
 
 
 def openai_tool_specs(tools: Mapping[str, GeoTool[Any]]) -> list[dict[str, Any]]:

@@ -12,12 +12,12 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.answer import Answer
-from agent.checkpoint import make_checkpointer, sqlite_checkpointer
-from agent.graph import AgentLimits, PlannerModel, build_graph
-from core.errors import ToolInputError
-from core.settings import Settings
-from tools.base import GeoTool, ToolContext
+from geovigie.agent.answer import Answer
+from geovigie.agent.checkpoint import make_checkpointer, sqlite_checkpointer
+from geovigie.agent.graph import AgentLimits, PlannerModel, build_graph
+from geovigie.core.errors import ToolInputError
+from geovigie.core.settings import Settings
+from geovigie.tools.base import GeoTool, ToolContext
 
 MAX_QUESTION_CHARS = 4000
 
@@ -94,19 +94,19 @@ def build_agent(
     checkpointer: BaseCheckpointSaver[Any] | None = None,
 ) -> Agent:
     """Build the agent with the planner the settings call for (LLM endpoint, else the offline planner)."""
-    from tools import TOOLS
+    from geovigie.tools.registry import TOOLS
 
     registry = dict(tools if tools is not None else TOOLS)
     if model is None:
         if settings.llm_base_url:
-            from agent.llm import llm_planner
-            from agent.playbook_tool import make_run_playbook
+            from geovigie.agent.llm import llm_planner
+            from geovigie.agent.offline import make_run_playbook
 
             # The LLM gets the playbooks as one extra tool (two round trips for covered questions).
             registry["run_playbook"] = make_run_playbook(dict(registry))
             model, planner_name = llm_planner(settings, registry), f"llm:{settings.llm_model}"
         else:
-            from agent.offline_model import OfflinePlanner
+            from geovigie.agent.offline import OfflinePlanner
 
             model, planner_name = OfflinePlanner(ctx=ctx), "offline"
     limits = AgentLimits(max_steps=settings.agent_max_steps, time_budget_s=settings.agent_time_budget_s)

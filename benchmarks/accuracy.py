@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import accuracy_change, accuracy_count, accuracy_segment
-from core.settings import Settings
+from geovigie.core.settings import Settings
 
 
 def _commit() -> str:

@@ -12,7 +12,7 @@ Datasets (``Settings().data_dir``, see its SOURCES.md):
 
 Items are built here as STAC-like dicts (one asset per band file for OSCD, ``geovigie:scale`` 1e-4; plain
 images flagged ``geovigie:georeferenced: false`` with the nominal 0.5 m pixel) and run through
-:func:`tools.change_pair.run_pair`, the function the tool calls, with the tool's defaults: automatic Otsu
+:func:`geovigie.tools.change.pair.run_pair`, the function the tool calls, with the tool's defaults: automatic Otsu
 threshold, cloud screening, per-preset morphology. Cloud-excluded and no-data pixels count as "no change".
 
 **What was tuned, on what.** The method design (neighbourhood-minimum CVA, Gaussian σ = 1.5 px, gating of the
@@ -46,11 +46,9 @@ import numpy as np
 import rasterio
 from PIL import Image
 
-from core.settings import Settings
-from tools.change_pair import run_pair
-from tools.change_presets import Preset, plan_change
-from tools.raster_read import scene_grid
-from tools.scene import SENTINEL2_BANDS, Scene
+from geovigie.core.settings import Settings
+from geovigie.tools.change import Preset, plan_change, run_pair
+from geovigie.tools.raster import SENTINEL2_BANDS, Scene, scene_grid
 
 OSCD_CITIES = ("abudhabi", "aguasclaras", "bercy", "bordeaux", "hongkong", "nantes", "paris", "rennes")
 TUNING_CITIES = ("abudhabi", "bercy", "bordeaux", "paris")

@@ -15,7 +15,8 @@ Datasets (``Settings().data_dir``, see its SOURCES.md):
   4 px), predicted = the tool's ``water_body`` count.
 
 Everything runs through the real tool: the files are ingested into a temporary catalog
-(:func:`tools.ingest.ingest_paths`) and ``count_objects`` is called with default arguments. Detection quality
+(:func:`geovigie.tools.catalog.ingest.ingest_paths`) and ``count_objects`` is called with default arguments. Detection
+quality
 (precision, recall, F1) comes from the tool's GeoJSON, mapped back to pixels (EPSG:4326 -> raster CRS ->
 pixel for GeoTIFFs; pixel coordinates as written for PNGs): a detection matches a truth box when its centre
 lies inside it (greedy, one-to-one). That criterion is lenient for large boxes; the counts do not depend on it.
@@ -45,10 +46,10 @@ import rasterio
 from pyproj import Transformer
 from scipy import ndimage as ndi
 
-from core.settings import Settings
-from tools.base import ToolContext
-from tools.count import count_objects
-from tools.ingest import ingest_paths
+from geovigie.core.settings import Settings
+from geovigie.tools.base import ToolContext
+from geovigie.tools.catalog import ingest_paths
+from geovigie.tools.count import count_objects
 
 Box = tuple[float, float, float, float]
 NEON = "deepforest_neon_trees"

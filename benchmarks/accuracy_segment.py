@@ -6,18 +6,19 @@ Datasets (``Settings().data_dir``, see its SOURCES.md):
   hand-labelled water): water IoU, precision and recall against ``LabelHand`` (-1 = no data, excluded), with
   the tool's defaults (MNDWI, automatic threshold) and with NDWI forced; and the same label from the
   Sentinel-1 chip ``S1Hand`` (VV, VH in dB, same grid; acquired 2019-09-17, a day before the S2 chip) with the
-  radar water method of :mod:`tools.sar` (3x3 median, Otsu on VV clamped to [-24, -12] dB else -18 dB,
+  radar water method of :mod:`geovigie.tools.segment.sar` (3x3 median, Otsu on VV clamped to [-24, -12] dB else -18 dB,
   VH agreement when bimodal). Its parameters are literature values chosen before the comparison; nothing was
   adjusted after seeing the IoU.
 * **eo-learn Slovenia** (5 Sentinel-2 L1C dates of 2015, 101 x 100 px, LULC reference): overall accuracy of
-  ``target="landcover"`` per date after mapping our classes to eo-learn's (see :mod:`tools.landcover`:
+  ``target="landcover"`` per date after mapping our classes to eo-learn's (see :mod:`geovigie.tools.segment.landcover`:
   tree cover -> forest, grass -> grassland, bare soil -> cultivated, built-up -> artificial, water -> water;
   shrubland has no counterpart), and agreement of ``target="cloud"`` (s2cloudless at ~60 m) with eo-learn's
   own cloud mask ``original/CLM.npy`` (s2cloudless run by eo-learn at its own settings). Dates over 80 %
   cloud raise TooCloudyError in the tool: their land-cover accuracy is reported as ``None``.
 
 Everything runs through the real tool: the files are ingested into a temporary catalog
-(:func:`tools.ingest.ingest_paths`), ``segment`` is called, and its class COG artifact is compared with the
+(:func:`geovigie.tools.catalog.ingest.ingest_paths`), ``segment`` is called, and its class COG artifact is compared
+with the
 reference on the same grid.
 
 **What was tuned, on what.** Nothing is tuned per image. The water threshold is Otsu on the index histogram,
@@ -39,12 +40,11 @@ from typing import Any
 import numpy as np
 import rasterio
 
-from core.errors import TooCloudyError
-from core.settings import Settings
-from tools.base import ToolContext
-from tools.ingest import ingest_paths
-from tools.landcover import accuracy_vs_eolearn
-from tools.segment import segment
+from geovigie.core.errors import TooCloudyError
+from geovigie.core.settings import Settings
+from geovigie.tools.base import ToolContext
+from geovigie.tools.catalog import ingest_paths
+from geovigie.tools.segment import accuracy_vs_eolearn, segment
 
 SPAIN = "sen1floods11_sample/Spain_7370579_S2Hand.tif"
 SPAIN_S1 = "sen1floods11_sample/Spain_7370579_S1Hand.tif"

@@ -103,9 +103,9 @@ def _synthetic(folder: Path) -> list[Path]:
 
 def prepare_home(home: Path, data_dir: Path) -> tuple[list[str], dict[str, Any]]:
     """Ingest the sample subset (or synthetic rasters) into ``home``; returns the question mix and a report."""
-    from core.settings import Settings
-    from tools.base import ToolContext
-    from tools.ingest import ingest_paths
+    from geovigie.core.settings import Settings
+    from geovigie.tools.base import ToolContext
+    from geovigie.tools.catalog import ingest_paths
 
     settings = Settings(home=home, data_dir=data_dir, stac_api_urls=[], llm_base_url=None, _env_file=None)  # type: ignore[call-arg]
     ctx = ToolContext.from_settings(settings)
@@ -140,7 +140,7 @@ def start_server(home: Path, data_dir: Path, port: int, log: Path) -> subprocess
         "GEOVIGIE_DB_URL": "",
         "PYTHONUNBUFFERED": "1",
     }
-    cmd = [sys.executable, "-m", "serving.cli", "serve", "--no-ui", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "geovigie.serving.cli", "serve", "--no-ui", "--host", "127.0.0.1", "--port", str(port)]
     with open(log, "wb") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).parents[1])
 
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3, help="Requests per session.")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    from core.settings import Settings
+    from geovigie.core.settings import Settings
 
     data_dir = Settings().data_dir.resolve()
     with tempfile.TemporaryDirectory(prefix="geovigie-load-") as tmp:

@@ -20,7 +20,7 @@ What it does, in one run:
      It runs before and after the tools; ratios use the mean of the two runs (the machine may be shared);
    * **segment**: the real tool path (catalog item -> ``segment`` target water on the full extent: sample and
      thresholds, tiled cloud test + MNDWI mask, class COG, polygons, overlay PNG);
-   * **detect_change**: ``tools.change.detect_change`` (preset flood) between the two dates: calibration
+   * **detect_change**: ``geovigie.tools.change.tool.detect_change`` (preset flood) between the two dates: calibration
      passes, tiled classification of both dates, class COG, polygons, before/after/overlay PNGs.
 
 3. Does it at a quarter of the size too (``--no-scaling`` to skip), to show that peak memory depends on the
@@ -159,8 +159,8 @@ def work_baseline(path: Path) -> dict[str, Any]:
 
 
 def _context(home: Path) -> Any:
-    from core.settings import Settings
-    from tools.base import ToolContext
+    from geovigie.core.settings import Settings
+    from geovigie.tools.base import ToolContext
 
     settings = Settings(home=home, stac_api_urls=[], llm_base_url=None, _env_file=None)  # type: ignore[call-arg]
     return ToolContext.from_settings(settings)
@@ -168,8 +168,8 @@ def _context(home: Path) -> Any:
 
 def work_segment(path: Path, home: Path) -> dict[str, Any]:
     """The segment tool (water) on the whole scene, through the catalog."""
-    from tools.catalog_store import upsert_item
-    from tools.segment import segment
+    from geovigie.tools.catalog import upsert_item
+    from geovigie.tools.segment import segment
 
     ctx = _context(home)
     upsert_item(ctx.db, _item(path, "perf-a", "2024-06-01T10:00:00Z"), source_path=str(path), fingerprint="a")
@@ -183,10 +183,10 @@ def work_segment(path: Path, home: Path) -> dict[str, Any]:
 def work_change(path_a: Path, path_b: Path, home: Path) -> dict[str, Any]:
     """``detect_change`` between the two dates (skipped when tools.change does not exist)."""
     try:
-        detect_change = importlib.import_module("tools.change").detect_change
+        detect_change = importlib.import_module("geovigie.tools.change.tool").detect_change
     except (ImportError, AttributeError) as exc:
         return {"skipped": f"tools.change.detect_change not available ({exc})"}
-    from tools.catalog_store import upsert_item
+    from geovigie.tools.catalog import upsert_item
 
     ctx = _context(home)
     upsert_item(ctx.db, _item(path_a, "perf-a", "2024-06-01T10:00:00Z"), source_path=str(path_a), fingerprint="a")
@@ -222,7 +222,7 @@ def _worker(argv: list[str]) -> None:
     if kind != "baseline":
         # Imports (~200 MB of libraries) are not part of the step: load them before the peak is reset.
         importlib.import_module("tools")
-        importlib.import_module("tools.change")
+        importlib.import_module("geovigie.tools.change.tool")
     _reset_peak()
     start_rss = _rss_mb()
     if kind == "baseline":
@@ -304,8 +304,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def _context_info() -> dict[str, Any]:
-    from core.settings import Settings
-    from tools.tiled import TILE_WORKERS
+    from geovigie.core.settings import Settings
+    from geovigie.tools.raster import TILE_WORKERS
 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     return {

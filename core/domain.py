@@ -7,7 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from core.errors import ToolInputError
+from geovigie.core.errors import ToolInputError
 
 BBox = tuple[float, float, float, float]
 """(west, south, east, north) in EPSG:4326 degrees."""

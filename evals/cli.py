@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import GeoVigieError
-from core.settings import Settings
+from geovigie.core.errors import GeoVigieError
+from geovigie.core.settings import Settings
 
 eval_app = typer.Typer(help="Run evaluation suites, compare runs, list stored runs.", no_args_is_help=True)
 console = Console()
@@ -25,7 +25,7 @@ def _fail(exc: GeoVigieError) -> typer.Exit:
 
 
 def _database() -> Any:
-    from core.db.store import Database
+    from geovigie.core.db.store import Database
 
     settings = Settings()
     settings.ensure_dirs()
@@ -61,10 +61,10 @@ def run(
     ] = None,  # noqa: E501
 ) -> None:
     """Run evaluation suites against the agent; prints a summary, writes reports, stores the run."""
-    from evals.loader import expand_suite_paths
-    from evals.report import write_reports
-    from evals.runner import RunOptions, run_suites
-    from evals.store import save_run
+    from geovigie.evals.loader import expand_suite_paths
+    from geovigie.evals.report import write_reports
+    from geovigie.evals.runner import RunOptions, run_suites
+    from geovigie.evals.store import save_run
 
     if planner not in ("offline", "llm"):
         raise typer.BadParameter("--planner must be offline or llm")
@@ -90,7 +90,7 @@ def run(
 
 
 def _print_summary(report: Any) -> None:
-    from evals.report import KEY_METRICS, fmt
+    from geovigie.evals.report import KEY_METRICS, fmt
 
     rows = [(s.name, s.metrics) for s in report.suites] + [("all", report.overall)]
     counts = Table(title=f"GeoVigie eval {report.run_id} ({report.planner}, commit {report.commit or 'n/a'})")
@@ -121,8 +121,8 @@ def compare_runs(
     fail_on_regression: Annotated[bool, typer.Option(help="Exit 1 when a case regressed.")] = False,
 ) -> None:
     """Compare two runs case by case: regressions, improvements and metric deltas per suite."""
-    from evals.report import fmt
-    from evals.store import compare, load_run
+    from geovigie.evals.report import fmt
+    from geovigie.evals.store import compare, load_run
 
     try:
         db = _database()
@@ -156,8 +156,8 @@ def compare_runs(
 @eval_app.command("list")
 def list_stored(limit: Annotated[int, typer.Option(help="How many runs.")] = 20) -> None:
     """List the stored evaluation runs, newest first."""
-    from evals.report import fmt
-    from evals.store import list_runs
+    from geovigie.evals.report import fmt
+    from geovigie.evals.store import list_runs
 
     table = Table(title="Evaluation runs")
     for col in ("id", "date", "commit", "planner", "suites", "cases", "pass rate"):
@@ -175,5 +175,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(eval_app, name="eval")
 
 
-if __name__ == "__main__":  # ``python -m evals.cli run ...`` works before the command is mounted
+if __name__ == "__main__":  # ``python -m geovigie.evals.cli run ...`` works before the command is mounted
     eval_app()

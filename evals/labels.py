@@ -1,7 +1,7 @@
 """Ground truth on the artifact's grid: label rasters (resampled, nearest) and object boxes in pixel coordinates.
 
 Labels often carry no georeferencing of their own (OSCD ``cm/*-cm.tif``, LEVIR/DSIFN PNGs) but share the pixel
-grid of a source image: :class:`~evals.schema.Align` names that image (``same_grid_as``, a path) or catalog
+grid of a source image: :class:`~geovigie.evals.schema.Align` names that image (``same_grid_as``, a path) or catalog
 item (``same_grid_as_item``), whose transform and CRS the label then borrows. A georeferenced label needs no
 alignment. Plain images on both sides (no CRS) are compared in pixel space.
 """
@@ -26,9 +26,9 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.warp import Resampling, reproject
 
-from core.db.store import Database
-from evals.loader import resolve_data_path
-from evals.schema import Align, BoxesRef
+from geovigie.core.db.store import Database
+from geovigie.evals.loader import resolve_data_path
+from geovigie.evals.schema import Align, BoxesRef
 
 OUTSIDE = -2_147_483_647
 """Label value of artifact pixels the label does not cover (always ignored)."""
@@ -87,8 +87,8 @@ def reference_grid(align: Align, root: Path, db: Database | None) -> GridRef | N
     if align.same_grid_as_item:
         if db is None:
             raise EvalDataError("same_grid_as_item needs the run's catalog")
-        from tools.catalog_store import get_scene
-        from tools.raster_read import scene_grid
+        from geovigie.tools.catalog import get_scene
+        from geovigie.tools.raster import scene_grid
 
         try:
             grid = scene_grid(get_scene(db, align.same_grid_as_item), None)

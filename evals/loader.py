@@ -1,7 +1,7 @@
 """Read suite files (YAML or JSON), their included case files, and resolve their data root.
 
 Any path works: shipped suites (``evals/suites/*.yaml``) and private ones share one schema
-(:mod:`evals.schema`). ``include`` entries pull cases from JSONL files, either in the suite's own case format
+(:mod:`geovigie.evals.schema`). ``include`` entries pull cases from JSONL files, either in the suite's own case format
 or in the planner question-set format of ``evals/questions/planner.jsonl`` (converted here into tool-call,
 date-window and status expectations run against stubbed tools).
 """
@@ -18,11 +18,11 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
-from core.errors import ConfigError
-from evals.schema import Case, Include, Suite
+from geovigie.core.errors import ConfigError
+from geovigie.evals.schema import Case, Include, Suite
 
 PLANNER_DAY_TOLERANCE = 1
-"""Days of tolerance on search windows, as in :mod:`evals.planner_accuracy`."""
+"""Days of tolerance on search windows, as in :mod:`geovigie.evals.planner_accuracy`."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def _date_args(window: Mapping[str, str] | None) -> dict[str, Any]:
 def planner_case(row: Mapping[str, Any]) -> Case:
     """One line of the planner question set as a case: status, call sequence, first call, search windows.
 
-    The intent and object checks of :mod:`evals.planner_accuracy` read the planner's internal understanding;
+    The intent and object checks of :mod:`geovigie.evals.planner_accuracy` read the planner's internal understanding;
     here only what the trace shows is checked (the object through ``count_objects``' argument). Search windows
     are checked on the search calls the expected sequence contains (the first, or the first two for
     before/after questions).

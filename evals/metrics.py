@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.results import CaseResult, Score
+from geovigie.evals.results import CaseResult, Score
 
 
 def _mean(values: Iterable[float | None]) -> float | None:

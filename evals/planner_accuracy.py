@@ -1,9 +1,11 @@
 """Offline planner accuracy on the hand-written question set ``evals/questions/planner.jsonl``.
 
-Each question is read with :func:`agent.understanding.understand` and planned with
-:func:`agent.playbooks.next_step` against a stub world (fake tool results: geocode returns a box around any
+Each question is read with :func:`geovigie.agent.offline.understanding.understand` and planned with
+:func:`geovigie.agent.offline.playbooks.next_step` against a stub world (fake tool results: geocode returns a box
+around any
 name, search returns two scenes inside the asked period, fine enough for the object asked). Geocoding keeps the
-product's ambiguity verdict: a name the offline gazetteer finds ambiguous (:func:`tools.geocode.resolve_place`,
+product's ambiguity verdict: a name the offline gazetteer finds ambiguous
+(:func:`geovigie.tools.places.geocode.resolve_place`,
 e.g. "Mérida", "León", "Valencia" without a country) fails with ``AmbiguousPlaceError`` as the geocode tool does;
 a name the gazetteer lacks (lakes, small towns) is still found, as an online geocoder would. A question's
 ``world`` field changes the stub for that case: ``{"geocode": "unknown"|"ambiguous"}``,
@@ -22,7 +24,7 @@ Reported (overall, on covered questions, per language, per split): intent, first
 full call sequence, dates (+-1 day, checked on the search calls made), object class, clarify / abstain precision
 and recall, and whole-case accuracy (every check right).
 
-Usage: ``python -m evals.planner_accuracy [--out report.json] [--questions file.jsonl]``.
+Usage: ``python -m geovigie.evals.planner_accuracy [--out report.json] [--questions file.jsonl]``.
 """
 
 from __future__ import annotations
@@ -37,12 +39,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.dates import fold
-from agent.decisions import Abstain, Clarify, Decision, ToolCall
-from agent.playbooks import next_step
-from agent.understanding import Understanding, understand
-from core.errors import ToolInputError
-from tools.geocode import resolve_place
+from geovigie.agent.offline import Abstain, Clarify, Decision, ToolCall, Understanding, fold, next_step, understand
+from geovigie.core.errors import ToolInputError
+from geovigie.tools.places import resolve_place
 
 QUESTIONS = Path(__file__).parent / "questions" / "planner.jsonl"
 MAX_STEPS = 15

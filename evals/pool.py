@@ -27,7 +27,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-_PRELOAD = ["evals.solver", "agent.runner", "tools"]
+_PRELOAD = ["geovigie.evals.solver", "geovigie.agent.runner", "tools"]
 
 
 def _context() -> Any:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.results import CaseResult, RunReport
+from geovigie.evals.results import CaseResult, RunReport
 
 KEY_METRICS = (
     "pass_rate", "instruction_accuracy", "tool_accuracy", "tool_exact", "arg_accuracy", "answer_accuracy",

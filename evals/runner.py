@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from core.errors import ConfigError
-from core.settings import Settings
-from evals.loader import LoadedSuite, load_suite, resolve_data_path, resolve_data_root
-from evals.metrics import summarise, summarise_by_tag
-from evals.pool import Pool
-from evals.results import CaseResult, RunReport, SuiteSummary
-from evals.schema import Case
-from evals.solver import CaseTask, ModelFactory, RunConfig, run_settings, solve
+from geovigie.core.errors import ConfigError
+from geovigie.core.settings import Settings
+from geovigie.evals.loader import LoadedSuite, load_suite, resolve_data_path, resolve_data_root
+from geovigie.evals.metrics import summarise, summarise_by_tag
+from geovigie.evals.pool import Pool
+from geovigie.evals.results import CaseResult, RunReport, SuiteSummary
+from geovigie.evals.schema import Case
+from geovigie.evals.solver import CaseTask, ModelFactory, RunConfig, run_settings, solve
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,9 +115,8 @@ def _prepare(config: RunConfig, case: Case, *, ingest: bool) -> str | None:
     Done here, in the parent, before any worker starts: workers then only read the catalog (two processes
     creating one SQLite file at once would race). ``ingest`` is False when the catalog is already done.
     """
-    from tools.base import ToolContext
-    from tools.catalog_store import get_scene
-    from tools.ingest import ingest_paths
+    from geovigie.tools.base import ToolContext
+    from geovigie.tools.catalog import get_scene, ingest_paths
 
     ctx = ToolContext.from_settings(run_settings(config, timeout_s=config.timeout_s))
     try:

@@ -1,6 +1,6 @@
 """The suite format: suites of cases, each a question (or a conversation) with data references and expectations.
 
-A suite is a YAML (or JSON) file validated by :class:`Suite`; ``python -m evals.schema OUT.json`` writes its
+A suite is a YAML (or JSON) file validated by :class:`Suite`; ``python -m geovigie.evals.schema OUT.json`` writes its
 JSON schema (shipped as ``evals/suites/suite.schema.json`` for editors). Paths in a case are relative to the
 data root (``--data-root``, else the suite's ``data_root`` relative to the suite file, else
 ``GEOVIGIE_DATA_DIR``), may be globs that match exactly one file, and are checked before the case runs: a
@@ -294,7 +294,7 @@ class Case(_Strict):
     known_items: list[str] = Field(default_factory=list)
     """Image ids the offline planner treats as known, in addition to the catalog's."""
     stub_tools: dict[str, Any] | None = None
-    """Replace every tool by a deterministic stub (``evals.planner_accuracy.StubWorld`` options): measures the
+    """Replace every tool by a deterministic stub (``geovigie.evals.planner_accuracy.StubWorld`` options): measures the
     planner alone. None = the real tools on the ingested data."""
     notes: str = ""
 

@@ -1,8 +1,9 @@
-"""Scorers: pure functions of (expectation, answer) -> :class:`~evals.results.Score`.
+"""Scorers: pure functions of (expectation, answer) -> :class:`~geovigie.evals.results.Score`.
 
 Deterministic checks only (no model-graded prose): status, tool calls and their arguments, numbers with
 units and tolerance, categorical answers, required/forbidden text, provenance, and ground truth against the
-produced artifact (see :mod:`evals.truth`). ``answer`` is ``Answer.model_dump()`` of :mod:`agent.answer`.
+produced artifact (see :mod:`geovigie.evals.truth`). ``answer`` is ``Answer.model_dump()`` of
+:mod:`geovigie.agent.answer`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent.answer import CONTEXT_TOOLS
-from agent.dates import fold
-from evals.results import Score
-from evals.schema import (
+from geovigie.agent.answer import CONTEXT_TOOLS
+from geovigie.agent.offline import fold
+from geovigie.evals.results import Score
+from geovigie.evals.schema import (
     Absent,
     AnyOf,
     Approx,
@@ -80,7 +81,7 @@ def _as_date(value: Any) -> dt.date | None:
 
 
 def match_arg(expected: ArgExpect, present: bool, actual: Any) -> bool:  # noqa: C901 - one branch per matcher
-    """Whether an argument satisfies its expectation (see :data:`evals.schema.ArgExpect`)."""
+    """Whether an argument satisfies its expectation (see :data:`geovigie.evals.schema.ArgExpect`)."""
     if isinstance(expected, Absent):
         return (not present or actual is None) == expected.absent
     if not present:
@@ -294,7 +295,7 @@ def score_decline(expect: Expect, answer: Mapping[str, Any], turn: int = 0) -> S
 
 
 def score_answer(expect: Expect, answer: Mapping[str, Any], *, latency_s: float, turn: int = 0) -> list[Score]:
-    """Every non-truth check of one turn (truth needs data: :func:`evals.truth.score_truth`)."""
+    """Every non-truth check of one turn (truth needs data: :func:`geovigie.evals.truth.score_truth`)."""
     trace = list(answer.get("trace", []))
     scores: list[Score] = []
     if expect.statuses():

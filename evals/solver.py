@@ -2,7 +2,7 @@
 
 Each case gets a fresh agent (in-memory checkpoints, one thread per case) on the run's isolated catalog,
 with the offline planner's "today" pinned to the case's date, or the LLM planner on ``--endpoint``. Cases
-with ``stub_tools`` run against deterministic stub tools (:class:`evals.planner_accuracy.StubWorld`) that
+with ``stub_tools`` run against deterministic stub tools (:class:`geovigie.evals.planner_accuracy.StubWorld`) that
 keep the real tools' names, schemas and prompts, so the planner is measured alone.
 
 :func:`solve` never raises: a crash of the agent or of a scorer becomes the case's ``error`` outcome.
@@ -26,22 +26,21 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel, ConfigDict
 
-from agent.answer import Answer
-from agent.decisions import ToolCall
-from agent.graph import PlannerModel
-from agent.offline_model import OfflinePlanner
-from agent.runner import Agent, build_agent
-from core import errors
-from core.domain import Provenance, ToolOutput
-from core.errors import GeoVigieError
-from core.settings import Settings
-from evals.labels import EvalDataError
-from evals.planner_accuracy import StubWorld
-from evals.results import CaseResult, CaseRun, Score, TurnRecord
-from evals.schema import Case
-from evals.scorers import score_answer
-from evals.truth import TruthEnv, score_truth
-from tools.base import GeoTool, ToolContext
+from geovigie.agent.answer import Answer
+from geovigie.agent.graph import PlannerModel
+from geovigie.agent.offline import OfflinePlanner, ToolCall
+from geovigie.agent.runner import Agent, build_agent
+from geovigie.core import errors
+from geovigie.core.domain import Provenance, ToolOutput
+from geovigie.core.errors import GeoVigieError
+from geovigie.core.settings import Settings
+from geovigie.evals.labels import EvalDataError
+from geovigie.evals.planner_accuracy import StubWorld
+from geovigie.evals.results import CaseResult, CaseRun, Score, TurnRecord
+from geovigie.evals.schema import Case
+from geovigie.evals.scorers import score_answer
+from geovigie.evals.truth import TruthEnv, score_truth
+from geovigie.tools.base import GeoTool, ToolContext
 
 ModelFactory = Callable[[ToolContext, Mapping[str, GeoTool[Any]]], PlannerModel]
 
@@ -121,7 +120,7 @@ class _EvalPlanner(OfflinePlanner):
 
 def stub_registry(world: StubWorld) -> dict[str, GeoTool[Any]]:
     """The tool registry with every function replaced by the stub world's (names, schemas, prompts kept)."""
-    from tools import TOOLS
+    from geovigie.tools.registry import TOOLS
 
     registry: dict[str, GeoTool[Any]] = dict(TOOLS)
     for name in PLANNER_TOOLS:
@@ -152,7 +151,7 @@ def build_case_agent(case: Case, config: RunConfig, ctx: ToolContext) -> Agent:
     model: PlannerModel | None = None
     name: str | None = None
     if config.model_factory is not None:
-        from tools import TOOLS
+        from geovigie.tools.registry import TOOLS
 
         model, name = config.model_factory(ctx, tools or TOOLS), "scripted"
     elif config.planner == "offline":

@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from core.db.models import EvalRun
-from core.db.store import Database
-from core.errors import ConfigError
-from evals.report import KEY_METRICS
-from evals.results import CaseResult, RunReport, SuiteSummary
+from geovigie.core.db.models import EvalRun
+from geovigie.core.db.store import Database
+from geovigie.core.errors import ConfigError
+from geovigie.evals.report import KEY_METRICS
+from geovigie.evals.results import CaseResult, RunReport, SuiteSummary
 
 Change = Literal["regression", "improvement", "same", "new", "removed", "now skipped", "now run"]
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from core.db.store import Database
-from evals.labels import (
+from geovigie.core.db.store import Database
+from geovigie.evals.labels import (
     OUTSIDE,
     EvalDataError,
     geojson_pixel_boxes,
@@ -34,9 +34,9 @@ from evals.labels import (
     read_raster,
     reference_grid,
 )
-from evals.loader import resolve_data_path
-from evals.results import Score
-from evals.schema import ArtifactSelector, TruthExpect
+from geovigie.evals.loader import resolve_data_path
+from geovigie.evals.results import Score
+from geovigie.evals.schema import ArtifactSelector, TruthExpect
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import typer
 from rasterio.errors import NotGeoreferencedWarning
 from rich.console import Console
 
-from core.errors import GeoVigieError
-from core.settings import Settings
+from geovigie.core.errors import GeoVigieError
+from geovigie.core.settings import Settings
 
 app = typer.Typer(
     name="geovigie",
@@ -53,7 +53,7 @@ def parse_pairs(pairs: list[str]) -> dict[str, Any]:
 @tool_app.command("list")
 def tool_list() -> None:
     """List the registered tools and their arguments."""
-    from tools import TOOLS
+    from geovigie.tools.registry import TOOLS
 
     for tool in TOOLS.values():
         fields = ", ".join(tool.input_model.model_fields)
@@ -63,8 +63,8 @@ def tool_list() -> None:
 
 def run_tool_command(key: str, pairs: list[str], json_args: str | None, as_json: bool) -> None:
     """Run a tool once and print its summary, figures, provenance and artifacts."""
-    from tools import TOOLS
-    from tools.base import ToolContext
+    from geovigie.tools.base import ToolContext
+    from geovigie.tools.registry import TOOLS
 
     args: dict[str, Any] = json.loads(json_args) if json_args else {}
     args.update(parse_pairs(pairs))
@@ -124,9 +124,9 @@ def _progress_printer() -> Any:
 
 def _register_subcommands() -> None:
     """Mount the command groups of each area (kept in their own modules)."""
-    from evals import cli as eval_cli
-    from serving import cli_agent, cli_catalog, cli_chat, cli_model
-    from tools import TOOLS
+    from geovigie.evals import cli as eval_cli
+    from geovigie.serving import cli_agent, cli_catalog, cli_chat, cli_model
+    from geovigie.tools.registry import TOOLS
 
     cli_catalog.register(app)
     cli_agent.register(app)

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
-from core.errors import GeoVigieError
-from core.settings import Settings
+from geovigie.core.errors import GeoVigieError
+from geovigie.core.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,7 +31,7 @@ def ask(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not show tool steps.")] = False,
 ) -> None:
     """Ask GeoVigie a question; prints the answer with its evidence (tool steps stream to stderr)."""
-    from serving.api.app import build_service
+    from geovigie.serving.api.app import build_service
 
     settings = Settings()
     try:
@@ -74,7 +74,7 @@ def serve(
     """Run the HTTP API (and the chat UI) in one process."""
     import uvicorn
 
-    from serving.api.app import create_app
+    from geovigie.serving.api.app import create_app
 
     updates: dict[str, Any] = {}
     if host:
@@ -96,8 +96,8 @@ def keys_create(
     rate: Annotated[int, typer.Option(help="Requests per minute.")] = 60,
 ) -> None:
     """Create an API key (the secret is shown once; only its hash is stored)."""
-    from core.db.store import Database
-    from serving.api.security import create_key
+    from geovigie.core.db.store import Database
+    from geovigie.serving.api.security import create_key
 
     settings = Settings()
     settings.ensure_dirs()
@@ -108,8 +108,8 @@ def keys_create(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id to revoke.")]) -> None:
     """Revoke an API key."""
-    from core.db.store import Database
-    from serving.api.security import revoke_key
+    from geovigie.core.db.store import Database
+    from geovigie.serving.api.security import revoke_key
 
     settings = Settings()
     if not revoke_key(Database(settings.resolved_db_url), key_id):

@@ -11,11 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import GeoVigieError, ToolInputError
-from core.settings import Settings
-from tools.base import ToolContext
-from tools.catalog_store import all_scenes
-from tools.ingest import IngestReport, ingest_paths
+from geovigie.core.errors import GeoVigieError, ToolInputError
+from geovigie.core.settings import Settings
+from geovigie.tools.base import ToolContext
+from geovigie.tools.catalog import IngestReport, all_scenes, ingest_paths
 
 console = Console()
 err_console = Console(stderr=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from core.settings import Settings
+from geovigie.core.settings import Settings
 
 console = Console()
 
@@ -19,7 +19,7 @@ def chat(
     """Open the GeoVigie chat in your browser (same as `geovigie serve --ui`)."""
     import uvicorn
 
-    from serving.api.app import create_app
+    from geovigie.serving.api.app import create_app
 
     updates: dict[str, Any] = {}
     if host:

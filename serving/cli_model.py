@@ -10,10 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import GeoVigieError
-from core.settings import Settings
-from serving.model.profiles import PROFILES
-from serving.model.vllm_server import (
+from geovigie.core.errors import GeoVigieError
+from geovigie.core.settings import Settings
+from geovigie.serving.model.profiles import PROFILES
+from geovigie.serving.model.vllm_server import (
     LaunchOptions,
     VllmServer,
     build_command,
@@ -88,8 +88,8 @@ def doctor() -> None:
     """Report the active planner and image interpreter, whether endpoints answer, and which catalogs are reachable."""
     from sqlalchemy import func, select
 
-    from core.db.models import CatalogItem
-    from core.db.store import Database
+    from geovigie.core.db.models import CatalogItem
+    from geovigie.core.db.store import Database
 
     settings = Settings()
     table = Table(title="GeoVigie doctor", show_header=True)

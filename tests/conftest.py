@@ -19,9 +19,9 @@ import pytest
 import rasterio
 from affine import Affine
 
-from core.settings import Settings
-from tools.base import ToolContext
-from tools.catalog_store import upsert_item
+from geovigie.core.settings import Settings
+from geovigie.tools.base import ToolContext
+from geovigie.tools.catalog.store import upsert_item
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import rasterio
 from affine import Affine
 from PIL import Image
 
-from core.domain import ArtifactKind, ArtifactRef, BBox
-from core.errors import TerminalError
+from geovigie.core.domain import ArtifactKind, ArtifactRef, BBox
+from geovigie.core.errors import TerminalError
 
 _MEDIA_TYPES: dict[str, str] = {
     "png": "image/png",

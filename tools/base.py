@@ -9,7 +9,7 @@ A tool is written as::
         \"\"\"Docstring = the prompt the planner sees.\"\"\"
 
 The decorator returns a :class:`GeoTool`, which validates raw arguments, times the call and turns pydantic
-validation failures into :class:`~core.errors.ToolInputError` that the planner can correct.
+validation failures into :class:`~geovigie.core.errors.ToolInputError` that the planner can correct.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from core.db.store import Database
-from core.domain import ToolOutput
-from core.errors import ToolInputError
-from core.settings import Settings
-from tools.artifacts import ArtifactStore
+from geovigie.core.db.store import Database
+from geovigie.core.domain import ToolOutput
+from geovigie.core.errors import ToolInputError
+from geovigie.core.settings import Settings
+from geovigie.tools.artifacts import ArtifactStore
 
 logger = logging.getLogger(__name__)
 

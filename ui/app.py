@@ -1,7 +1,7 @@
 """The Gradio chat: ask in French or English, watch the tools work, see the evidence on a map.
 
-``build_ui(hooks, options)`` only lays out components and wires them to the handlers in :mod:`ui.chat`
-and :mod:`ui.data_panel`; rendering is in :mod:`ui.render` (pure), maps in :mod:`ui.map`.
+``build_ui(hooks, options)`` only lays out components and wires them to the handlers in :mod:`geovigie.ui.chat`
+and :mod:`geovigie.ui.data_panel`; rendering is in :mod:`geovigie.ui.render` (pure), maps in :mod:`geovigie.ui.map`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 
 import gradio as gr
 
-from ui.chat import ChatController
-from ui.data_panel import DataController
-from ui.hooks import ChatHooks, UiOptions
-from ui.render import CATALOG_HEADERS
+from geovigie.ui.chat import ChatController
+from geovigie.ui.data_panel import DataController
+from geovigie.ui.hooks import ChatHooks, UiOptions
+from geovigie.ui.render import CATALOG_HEADERS
 
 EXAMPLES = [
     "Flood extent near Almoradí (Vega Baja, Spain) in September 2019?",

@@ -16,12 +16,12 @@ from typing import Any
 
 import gradio as gr
 
-from core.errors import GeoVigieError
-from ui import render
-from ui.hooks import ASSETS_URL, ChatHooks, UiOptions, file_url
-from ui.map import leaflet_document, map_iframe, spec_from_artifacts
-from ui.report import write_reports
-from ui.static_map import render_static_map
+from geovigie.core.errors import GeoVigieError
+from geovigie.ui import render
+from geovigie.ui.hooks import ASSETS_URL, ChatHooks, UiOptions, file_url
+from geovigie.ui.map import leaflet_document, map_iframe, spec_from_artifacts
+from geovigie.ui.report import write_reports
+from geovigie.ui.static_map import render_static_map
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from core.errors import GeoVigieError
-from ui import render
-from ui.hooks import ASSETS_URL, ChatHooks, UiOptions, file_url
-from ui.map import leaflet_document, map_iframe, spec_from_catalog
+from geovigie.core.errors import GeoVigieError
+from geovigie.ui import render
+from geovigie.ui.hooks import ASSETS_URL, ChatHooks, UiOptions, file_url
+from geovigie.ui.map import leaflet_document, map_iframe, spec_from_catalog
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ Offline first: Leaflet is served by the app (``ui/static/leaflet``), the imagery
 (``L.imageOverlay`` of PNG artifacts with a WGS84 bbox), GeoJSON is inlined, and web tiles are added only
 when a tile URL is configured. Gradio's ``gr.HTML`` does not run ``<script>`` tags, so the map is a complete
 HTML document shown in an ``<iframe srcdoc>`` and drawn by ``ui/static/geovigie-map.js``; when JavaScript or
-Leaflet is unavailable it shows a static PNG rendering of the same layers (:func:`ui.static_map.render_static_map`).
+Leaflet is unavailable it shows a static PNG rendering of the same layers
+(:func:`geovigie.ui.static_map.render_static_map`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@ r"""Screenshots of a running GeoVigie chat (for the README): ask questions in he
 
 Run the app first (``geovigie chat``), then::
 
-    python -m ui.screenshots --url http://127.0.0.1:8080 \
+    python -m geovigie.ui.screenshots --url http://127.0.0.1:8080 \
         "Flood extent near Almoradí (Vega Baja, Spain) in September 2019?=docs/screenshot-flood.png" \
         "How many ships are in P0706.png?=docs/screenshot-count.png"
 
@@ -68,7 +68,7 @@ def capture(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``python -m ui.screenshots --url URL "question=out.png" ...``."""
+    """Command line: ``python -m geovigie.ui.screenshots --url URL "question=out.png" ...``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--chromium", default="/usr/bin/chromium")

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ui.map import BBox, MapSpec, VectorLayer, features
+from geovigie.ui.map import BBox, MapSpec, VectorLayer, features
 
 
 def _projection(bounds: BBox, size: tuple[int, int], margin: int) -> Callable[[float, float], tuple[float, float]]:

@@ -1,6 +1,6 @@
 """Persistence: SQLAlchemy models and the database handle."""
 
-from core.db.models import ApiKey, Artifact, Base, CatalogItem, EvalRun, Message, Thread, ToolRun
-from core.db.store import Database
+from geovigie.core.db.models import ApiKey, Artifact, Base, CatalogItem, EvalRun, Message, Thread, ToolRun
+from geovigie.core.db.store import Database
 
 __all__ = ["ApiKey", "Artifact", "Base", "CatalogItem", "Database", "EvalRun", "Message", "Thread", "ToolRun"]

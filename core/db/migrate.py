@@ -1,4 +1,4 @@
-"""Schema migrations, run in code: every :class:`~core.db.store.Database` opens at the newest Alembic revision.
+"""Schema migrations, run in code: every :class:`~geovigie.core.db.store.Database` opens at the newest Alembic revision.
 
 The revisions live in ``core/db/migrations`` (shipped inside the package). Opening a database that is
 already at head costs one small query; a new database is built by the migrations; a database made by the
@@ -25,7 +25,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from core.db.models import Base
+from geovigie.core.db.models import Base
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import migrate
-from core.errors import ConfigError
+from geovigie.core.db import migrate
+from geovigie.core.errors import ConfigError
 
 
 def normalize_url(url: str) -> str:

@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from core.settings import Settings
-from serving.api.errors import error_response, install_error_handlers
-from serving.api.routes import router
-from serving.api.security import RateLimiter, is_loopback
-from serving.api.service import TurnService
+from geovigie.core.settings import Settings
+from geovigie.serving.api.errors import error_response, install_error_handlers
+from geovigie.serving.api.routes import router
+from geovigie.serving.api.security import RateLimiter, is_loopback
+from geovigie.serving.api.service import TurnService
 
 
 def create_app(settings: Settings, *, service: TurnService | None = None, mount_ui: bool = False) -> FastAPI:
@@ -53,7 +53,7 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
 
     app.include_router(router)
     if mount_ui:
-        from serving.api.ui_mount import mount_chat_ui
+        from geovigie.serving.api.ui_mount import mount_chat_ui
 
         mount_chat_ui(app, settings)
     return app
@@ -61,9 +61,9 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
 
 def build_service(settings: Settings) -> TurnService:
     """The default service: tool context, agent with the configured planner, SQLite checkpoints."""
-    from agent.checkpoint import make_checkpointer
-    from agent.runner import build_agent
-    from tools.base import ToolContext
+    from geovigie.agent.checkpoint import make_checkpointer
+    from geovigie.agent.runner import build_agent
+    from geovigie.tools.base import ToolContext
 
     ctx = ToolContext.from_settings(settings)
     agent = build_agent(settings=settings, ctx=ctx, checkpointer=make_checkpointer(settings))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
-from serving.api.security import Principal, authenticate
-from serving.api.service import TurnService
+from geovigie.serving.api.security import Principal, authenticate
+from geovigie.serving.api.service import TurnService
 
 ANONYMOUS = Principal(key_id="anonymous", name="loopback", rate_per_minute=600)
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import GeoVigieError
+from geovigie.core.errors import GeoVigieError
 
 logger = logging.getLogger(__name__)
 

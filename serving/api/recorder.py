@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from agent.answer import Answer
-from core.db.models import Artifact, Message, Thread, ToolRun
-from core.db.store import Database
+from geovigie.agent.answer import Answer
+from geovigie.core.db.models import Artifact, Message, Thread, ToolRun
+from geovigie.core.db.store import Database
 
 _TOOL_NAME_CHARS = 64
 """Length of ``ToolRun.tool``: a model may call a long made-up name, and PostgreSQL enforces lengths."""

@@ -14,11 +14,11 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from sqlalchemy import text
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from core.errors import GeoVigieError, ToolInputError
-from serving.api.deps import require_principal, service_of
-from serving.api.recorder import list_threads, thread_record
-from serving.api.schemas import AskRequest, ChatCompletionRequest, IngestRequest
-from serving.api.service import TurnService
+from geovigie.core.errors import GeoVigieError, ToolInputError
+from geovigie.serving.api.deps import require_principal, service_of
+from geovigie.serving.api.recorder import list_threads, thread_record
+from geovigie.serving.api.schemas import AskRequest, ChatCompletionRequest, IngestRequest
+from geovigie.serving.api.service import TurnService
 
 router = APIRouter()
 Service = Annotated[TurnService, Depends(service_of)]
@@ -117,7 +117,7 @@ def _inside_data(service: TurnService, raw: str) -> Path:
 @router.post("/v1/catalog/ingest", tags=["catalog"], dependencies=[Auth])
 async def ingest(body: IngestRequest, service: Service) -> dict[str, Any]:
     """Index rasters found under the given paths (inside the data folder) into the local catalog."""
-    from tools.ingest import ingest_paths
+    from geovigie.tools.catalog import ingest_paths
 
     paths = [_inside_data(service, p) for p in body.paths]
     report = await run_in_threadpool(ingest_paths, paths, service.ctx.db, pixel_size_m=body.pixel_size_m)
@@ -135,7 +135,7 @@ async def search(
     limit: int = Query(20, ge=1, le=100),
 ) -> dict[str, Any]:
     """Search the local catalog (and configured STAC APIs)."""
-    from tools import TOOLS
+    from geovigie.tools.registry import TOOLS
 
     args: dict[str, Any] = {"start": start, "end": end, "max_cloud": max_cloud, "limit": limit}
     if bbox:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from core.db.models import ApiKey
-from core.db.store import Database
+from geovigie.core.db.models import ApiKey
+from geovigie.core.db.store import Database
 
 KEY_PREFIX = "gv_"
 

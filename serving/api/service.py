@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from agent.answer import Answer
-from agent.runner import Agent, validate_question
-from core.settings import Settings
-from serving.api.recorder import record_turn
-from tools.base import ToolContext
+from geovigie.agent.answer import Answer
+from geovigie.agent.runner import Agent, validate_question
+from geovigie.core.settings import Settings
+from geovigie.serving.api.recorder import record_turn
+from geovigie.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from core.db.models import CatalogItem
-from core.errors import ConfigError
-from core.settings import Settings
-from serving.api.recorder import list_threads, thread_record
-from serving.api.security import authenticate
-from serving.api.service import TurnService
-from ui.hooks import ChatHooks, UiOptions
+from geovigie.core.db.models import CatalogItem
+from geovigie.core.errors import ConfigError
+from geovigie.core.settings import Settings
+from geovigie.serving.api.recorder import list_threads, thread_record
+from geovigie.serving.api.security import authenticate
+from geovigie.serving.api.service import TurnService
+from geovigie.ui.hooks import ChatHooks, UiOptions
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def _unique_target(folder: Path, name: str) -> Path:
 
 def ingest_uploads(service: TurnService, paths: list[Path]) -> dict[str, Any]:
     """Copy uploaded files into ``home/uploads`` (Gradio's temporary copies are cleaned up) and ingest them."""
-    from tools.ingest import ingest_paths
+    from geovigie.tools.catalog import ingest_paths
 
     folder = (service.settings.home / "uploads").resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -115,7 +115,7 @@ def mount_chat_ui(app: FastAPI, settings: Settings) -> None:
     """
     import gradio as gr
 
-    from ui.app import CSS, build_ui
+    from geovigie.ui.app import CSS, build_ui
 
     def service() -> TurnService:
         current: TurnService | None = getattr(app.state, "service", None)

@@ -22,8 +22,8 @@ from types import TracebackType
 import httpx
 from pydantic import BaseModel, Field
 
-from core.errors import ConfigError, UpstreamError
-from serving.model.profiles import DEFAULT_PROFILE, PROFILES, VllmProfile
+from geovigie.core.errors import ConfigError, UpstreamError
+from geovigie.serving.model.profiles import DEFAULT_PROFILE, PROFILES, VllmProfile
 
 
 class LaunchOptions(BaseModel):

@@ -7,9 +7,9 @@ import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import RunnableLambda
 
-from agent.runner import build_agent, sqlite_checkpointer
-from core.errors import ToolInputError
-from tools import TOOLS
+from geovigie.agent.runner import build_agent, sqlite_checkpointer
+from geovigie.core.errors import ToolInputError
+from geovigie.tools.registry import TOOLS
 
 
 class Script:

@@ -2,7 +2,7 @@
 
 These tests prove the wire protocol end to end, not the tiny model's judgement: tool definitions generated from
 the registry are accepted, forced tool calls come back parsed, tool results travel back on the next request
-(where llama.cpp's ``content: null`` bug bites and :class:`agent.llm.CompatChatOpenAI` works around it), and a
+(where llama.cpp's ``content: null`` bug bites and :class:`geovigie.agent.llm.CompatChatOpenAI` works around it), and a
 multimodal user message is accepted. Facts about llama-cpp-python 0.3.36's ``chatml-function-calling`` format
 that shape them:
 
@@ -32,10 +32,10 @@ from openai.types.chat import ChatCompletionMessageParam
 from PIL import Image
 from pydantic import TypeAdapter
 
-from agent.llm import CompatChatOpenAI, chat_model, openai_tool_specs
-from agent.prompts import SYSTEM_PROMPT
-from agent.runner import build_agent
-from tools import TOOLS
+from geovigie.agent.llm import CompatChatOpenAI, chat_model, openai_tool_specs
+from geovigie.agent.prompts import SYSTEM_PROMPT
+from geovigie.agent.runner import build_agent
+from geovigie.tools.registry import TOOLS
 
 pytestmark = pytest.mark.llm_server
 

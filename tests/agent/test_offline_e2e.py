@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.offline_model import OfflinePlanner
-from agent.runner import Agent, build_agent, sqlite_checkpointer
-from core.settings import Settings
-from tools import TOOLS
-from tools.base import ToolContext
-from tools.ingest import ingest_paths
+from geovigie.agent.offline.model import OfflinePlanner
+from geovigie.agent.runner import Agent, build_agent, sqlite_checkpointer
+from geovigie.core.settings import Settings
+from geovigie.tools.base import ToolContext
+from geovigie.tools.catalog.ingest import ingest_paths
+from geovigie.tools.registry import TOOLS
 
 SUBSETS = ["oscd/bordeaux", "oscd/rennes", "sen1floods11_sample", "deepforest_neon_trees", "dota_samples"]
 
@@ -120,7 +120,7 @@ def test_llm_planner_answers_in_two_round_trips_with_run_playbook(world):
     from langchain_core.messages import AIMessage, ToolMessage
     from langchain_core.runnables import RunnableLambda
 
-    from agent.playbook_tool import make_run_playbook
+    from geovigie.agent.offline.playbook_tool import make_run_playbook
 
     settings, ctx, _agent = world
     registry = {**TOOLS, "run_playbook": make_run_playbook(TOOLS, today=lambda: date(2026, 11, 25))}

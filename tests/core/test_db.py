@@ -14,10 +14,10 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, event, insert, inspect, select, text
 
-from core.db import migrate
-from core.db.models import Base, CatalogItem, Message, Thread, ToolRun
-from core.db.store import Database, _sqlite_pragmas, json_dumps, normalize_url
-from core.errors import ConfigError
+from geovigie.core.db import migrate
+from geovigie.core.db.models import Base, CatalogItem, Message, Thread, ToolRun
+from geovigie.core.db.store import Database, _sqlite_pragmas, json_dumps, normalize_url
+from geovigie.core.errors import ConfigError
 
 TABLES = {"catalog_items", "threads", "messages", "tool_runs", "artifacts", "api_keys", "eval_runs"}
 

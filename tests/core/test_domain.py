@@ -1,8 +1,8 @@
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from core.domain import Figure, Provenance, SceneRef, ToolOutput, validate_bbox
-from core.errors import AmbiguousPlaceError, GeoVigieError, ToolInputError
+from geovigie.core.domain import Figure, Provenance, SceneRef, ToolOutput, validate_bbox
+from geovigie.core.errors import AmbiguousPlaceError, GeoVigieError, ToolInputError
 
 
 class _R(BaseModel):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings
+from geovigie.core.settings import Settings
 
 
 def test_env_prefix_and_url_list(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

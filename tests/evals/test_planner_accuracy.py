@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
-from agent.decisions import ALLOWED_TOOLS
-from agent.intents import Intent, ObjectClass
-from evals.planner_accuracy import evaluate, load_questions, markdown, plan_case, score_case
+from geovigie.agent.offline.decisions import ALLOWED_TOOLS
+from geovigie.agent.offline.intents import Intent, ObjectClass
+from geovigie.evals.planner_accuracy import evaluate, load_questions, markdown, plan_case, score_case
 
 INTENTS = set(Intent.__args__)  # type: ignore[attr-defined]
 OBJECTS = set(ObjectClass.__args__)  # type: ignore[attr-defined]
@@ -97,13 +97,13 @@ def test_stub_world_modes(questions):
 
 
 _INPUT_MODELS = {
-    "geocode": ("tools.geocode", "GeocodeInput"),
-    "search_imagery": ("tools.search", "SearchImageryInput"),
-    "segment": ("tools.segment", "SegmentInput"),
-    "count_objects": ("tools.count", "CountObjectsInput"),
-    "detect_change": ("tools.change", "DetectChangeInput"),
-    "quicklook": ("tools.quicklook", "QuicklookInput"),
-    "ask_image": ("tools.ask_image", "AskImageInput"),
+    "geocode": ("geovigie.tools.places.geocode", "GeocodeInput"),
+    "search_imagery": ("geovigie.tools.catalog.search", "SearchImageryInput"),
+    "segment": ("geovigie.tools.segment.tool", "SegmentInput"),
+    "count_objects": ("geovigie.tools.count.tool", "CountObjectsInput"),
+    "detect_change": ("geovigie.tools.change.tool", "DetectChangeInput"),
+    "quicklook": ("geovigie.tools.vision.quicklook", "QuicklookInput"),
+    "ask_image": ("geovigie.tools.vision.ask", "AskImageInput"),
 }
 
 

@@ -10,14 +10,14 @@ import typer
 from affine import Affine
 from typer.testing import CliRunner
 
-from core.db.store import Database
-from core.errors import ConfigError
-from evals.cli import register
-from evals.pool import Pool
-from evals.report import markdown, write_reports
-from evals.runner import RunOptions, run_suites
-from evals.store import compare, list_runs, load_run, save_run
-from evals.testing import pool_probe, scripted_geocode_factory
+from geovigie.core.db.store import Database
+from geovigie.core.errors import ConfigError
+from geovigie.evals.cli import register
+from geovigie.evals.pool import Pool
+from geovigie.evals.report import markdown, write_reports
+from geovigie.evals.runner import RunOptions, run_suites
+from geovigie.evals.store import compare, list_runs, load_run, save_run
+from geovigie.evals.testing import pool_probe, scripted_geocode_factory
 
 SUITE = """
 name: foreign

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from core.errors import ConfigError
-from evals.loader import expand_suite_paths, load_suite, planner_case, resolve_data_path, resolve_data_root
-from evals.schema import (
+from geovigie.core.errors import ConfigError
+from geovigie.evals.loader import expand_suite_paths, load_suite, planner_case, resolve_data_path, resolve_data_root
+from geovigie.evals.schema import (
     Absent,
     BBoxIoU,
     Case,
@@ -172,7 +172,7 @@ def test_json_schema_export(tmp_path):
     assert main([str(out)]) == 0
     assert json.loads(out.read_text())["properties"]["cases"]["type"] == "array"
     shipped = json.loads((SUITES / "suite.schema.json").read_text())
-    assert shipped == schema, "evals/suites/suite.schema.json is stale: run python -m evals.schema"
+    assert shipped == schema, "evals/suites/suite.schema.json is stale: run python -m geovigie.evals.schema"
 
 
 def test_shipped_suites_load():

@@ -10,11 +10,11 @@ import rasterio
 from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
 
-from evals.labels import OUTSIDE, EvalDataError, GridRef, label_on_grid, match_boxes, read_boxes, read_raster
-from evals.metrics import summarise, summarise_by_tag
-from evals.results import CaseResult, Score, TurnRecord
-from evals.schema import BoxesRef, Expect, ToolCallExpect, ToolsExpect, TruthExpect
-from evals.scorers import (
+from geovigie.evals.labels import OUTSIDE, EvalDataError, GridRef, label_on_grid, match_boxes, read_boxes, read_raster
+from geovigie.evals.metrics import summarise, summarise_by_tag
+from geovigie.evals.results import CaseResult, Score, TurnRecord
+from geovigie.evals.schema import BoxesRef, Expect, ToolCallExpect, ToolsExpect, TruthExpect
+from geovigie.evals.scorers import (
     bbox_iou,
     convert,
     match_arg,
@@ -26,7 +26,7 @@ from evals.scorers import (
     score_text,
     score_tools,
 )
-from evals.truth import TruthEnv, score_truth
+from geovigie.evals.truth import TruthEnv, score_truth
 
 TRACE: list[dict[str, Any]] = [
     {"tool": "geocode", "args": {"query": "Orihuela", "radius_km": 15.0}, "ok": True},
@@ -215,7 +215,7 @@ def test_label_on_grid_pixel_space_and_outside():
 
 
 def read_raster_like(data):
-    from evals.labels import RasterOnGrid
+    from geovigie.evals.labels import RasterOnGrid
 
     return RasterOnGrid(data=data, grid=GridRef(crs=None, transform=Affine.identity(), shape=data.shape), nodata=None)
 

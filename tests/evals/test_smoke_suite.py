@@ -3,8 +3,8 @@
 import time
 from pathlib import Path
 
-from core.settings import Settings
-from evals.runner import RunOptions, run_suites
+from geovigie.core.settings import Settings
+from geovigie.evals.runner import RunOptions, run_suites
 
 SMOKE = Path(__file__).resolve().parents[2] / "evals" / "suites" / "smoke.yaml"
 

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
-from agent.runner import build_agent, sqlite_checkpointer
-from serving.api.app import create_app
-from serving.api.security import create_key, revoke_key
-from serving.api.service import TurnService
+from geovigie.agent.runner import build_agent, sqlite_checkpointer
+from geovigie.serving.api.app import create_app
+from geovigie.serving.api.security import create_key, revoke_key
+from geovigie.serving.api.service import TurnService
 
 
 def _planner(item_id):
@@ -112,7 +112,7 @@ def test_keys_required_off_loopback_hashed_and_rate_limited(settings, service):
     with TestClient(app) as c:
         assert c.post("/v1/ask", json={"question": "hi"}).status_code == 401
         key_id, secret = create_key(service.ctx.db, name="ci", rate_per_minute=2)
-        from core.db.models import ApiKey
+        from geovigie.core.db.models import ApiKey
 
         with service.ctx.db.session() as s:
             assert secret not in s.get(ApiKey, key_id).key_hash

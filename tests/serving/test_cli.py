@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from serving.cli import _register_subcommands, app
+from geovigie.serving.cli import _register_subcommands, app
 
 _register_subcommands()
 runner = CliRunner()

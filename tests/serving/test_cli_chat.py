@@ -9,7 +9,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from serving import cli_chat
+from geovigie.serving import cli_chat
 
 
 def test_chat_serves_api_and_ui_and_prints_the_url(tmp_path, monkeypatch):

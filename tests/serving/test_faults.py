@@ -27,16 +27,16 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import RunnableLambda
 from sqlalchemy import func, select
 
-import tools.artifacts as artifacts_module
-from agent.checkpoint import sqlite_checkpointer
-from agent.runner import build_agent
-from core.db.models import Message, Thread, ToolRun
-from core.db.store import Database
-from serving.api.app import create_app
-from serving.api.recorder import thread_record
-from serving.api.service import TurnService
-from tools.artifacts import ArtifactStore
-from tools.base import ToolContext
+import geovigie.tools.artifacts as artifacts_module
+from geovigie.agent.checkpoint import sqlite_checkpointer
+from geovigie.agent.runner import build_agent
+from geovigie.core.db.models import Message, Thread, ToolRun
+from geovigie.core.db.store import Database
+from geovigie.serving.api.app import create_app
+from geovigie.serving.api.recorder import thread_record
+from geovigie.serving.api.service import TurnService
+from geovigie.tools.artifacts import ArtifactStore
+from geovigie.tools.base import ToolContext
 
 # --- a stand-in OpenAI-compatible endpoint on loopback ---------------------------------------------------------
 

@@ -18,15 +18,15 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 from sqlalchemy import create_engine, insert, inspect, select, text
 
-from agent.checkpoint import make_checkpointer
-from agent.runner import build_agent
-from core.db import migrate
-from core.db.models import Artifact, Base, CatalogItem, Message, Thread, ToolRun
-from core.db.store import Database, normalize_url
-from serving.api.app import create_app
-from serving.api.service import TurnService
-from tools.base import ToolContext
-from tools.catalog_store import get_scene, query_items, upsert_item
+from geovigie.agent.checkpoint import make_checkpointer
+from geovigie.agent.runner import build_agent
+from geovigie.core.db import migrate
+from geovigie.core.db.models import Artifact, Base, CatalogItem, Message, Thread, ToolRun
+from geovigie.core.db.store import Database, normalize_url
+from geovigie.serving.api.app import create_app
+from geovigie.serving.api.service import TurnService
+from geovigie.tools.base import ToolContext
+from geovigie.tools.catalog.store import get_scene, query_items, upsert_item
 
 PG_URL = os.environ.get("GEOVIGIE_TEST_POSTGRES_URL", "")
 pytestmark = pytest.mark.skipif(

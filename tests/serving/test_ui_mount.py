@@ -8,12 +8,12 @@ from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
-from agent.runner import build_agent, sqlite_checkpointer
-from serving.api.app import create_app
-from serving.api.security import create_key
-from serving.api.service import TurnService
-from serving.api.ui_mount import catalog_rows, ingest_uploads, probe_stac_api, service_status
-from ui.hooks import ASSETS_URL
+from geovigie.agent.runner import build_agent, sqlite_checkpointer
+from geovigie.serving.api.app import create_app
+from geovigie.serving.api.security import create_key
+from geovigie.serving.api.service import TurnService
+from geovigie.serving.api.ui_mount import catalog_rows, ingest_uploads, probe_stac_api, service_status
+from geovigie.ui.hooks import ASSETS_URL
 
 
 def _planner():

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from core.errors import ConfigError, UpstreamError
-from serving.model.profiles import PROFILES
-from serving.model.vllm_server import (
+from geovigie.core.errors import ConfigError, UpstreamError
+from geovigie.serving.model.profiles import PROFILES
+from geovigie.serving.model.vllm_server import (
     LaunchOptions,
     VllmServer,
     build_command,

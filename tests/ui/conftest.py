@@ -20,13 +20,13 @@ from pydantic import BaseModel, Field
 from rasterio.warp import transform_geom
 from scipy import ndimage
 
-from agent.runner import build_agent, sqlite_checkpointer
-from core.domain import Figure, Provenance, ToolOutput
-from serving.api.service import TurnService
-from tools.base import ToolContext, geo_tool
-from tools.catalog_store import get_scene
-from tools.quicklook import quicklook
-from tools.raster_read import read_bands, scene_grid
+from geovigie.agent.runner import build_agent, sqlite_checkpointer
+from geovigie.core.domain import Figure, Provenance, ToolOutput
+from geovigie.serving.api.service import TurnService
+from geovigie.tools.base import ToolContext, geo_tool
+from geovigie.tools.catalog.store import get_scene
+from geovigie.tools.raster.read import read_bands, scene_grid
+from geovigie.tools.vision.quicklook import quicklook
 
 FLOOD_ITEM = "orihuela-s1-2019-09-18"
 COUNT_ITEM = "P0706"

@@ -2,7 +2,8 @@
 
 Needs the ``playwright`` Python package and a system Chromium (``apt-get install chromium``); no browser
 download. Set ``GEOVIGIE_SCREENSHOTS=DIR`` to also save the scripted conversations as DIR/screenshot-flood.png
-and DIR/screenshot-count.png (the README's screenshots come from the real planner: ``python -m ui.screenshots``).
+and DIR/screenshot-count.png (the README's screenshots come from the real planner: ``python -m
+geovigie.ui.screenshots``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
-from serving.api.app import create_app
+from geovigie.serving.api.app import create_app
 
 pytestmark = [
     pytest.mark.browser,
@@ -163,7 +164,7 @@ def test_map_falls_back_to_a_static_image_when_leaflet_cannot_load(base_url, bro
 
 
 def test_screenshot_script_waits_for_the_complete_answer(base_url, tmp_path):
-    from ui.screenshots import capture
+    from geovigie.ui.screenshots import capture
 
     out = tmp_path / "shot.png"
     assert capture(base_url, [("How many ships are in P0706.png?", out)], chromium=CHROMIUM, timeout_s=60) == [out]

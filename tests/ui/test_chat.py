@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import NoDataError
-from serving.api.ui_mount import build_hooks
-from ui.chat import INTERNAL_ERROR, ChatController
-from ui.data_panel import DataController
-from ui.hooks import ChatHooks, UiOptions
+from geovigie.core.errors import NoDataError
+from geovigie.serving.api.ui_mount import build_hooks
+from geovigie.ui.chat import INTERNAL_ERROR, ChatController
+from geovigie.ui.data_panel import DataController
+from geovigie.ui.hooks import ChatHooks, UiOptions
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ui.hooks import ASSETS_URL, STATIC_DIR
-from ui.map import (
+from geovigie.ui.hooks import ASSETS_URL, STATIC_DIR
+from geovigie.ui.map import (
     BoxLayer,
     MapSpec,
     geojson_bounds,
@@ -20,7 +20,7 @@ from ui.map import (
     spec_from_artifacts,
     spec_from_catalog,
 )
-from ui.static_map import render_static_map
+from geovigie.ui.static_map import render_static_map
 
 BBOX = (-0.96, 38.05, -0.92, 38.09)
 

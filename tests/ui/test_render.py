@@ -9,7 +9,7 @@ import pytest
 from gradio import ChatMessage, Gallery, Image
 from PIL import Image as PILImage
 
-from ui import render
+from geovigie.ui import render
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from ui.report import report_html, report_markdown, write_reports
+from geovigie.ui.report import report_html, report_markdown, write_reports
 
 
 def _answer(tmp_path, *, language="en", question="Flood extent near Orihuela in September 2019?"):

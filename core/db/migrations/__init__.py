@@ -1,1 +1,1 @@
-"""Alembic migrations of the GeoVigie schema (run by :mod:`core.db.migrate` whenever a Database opens)."""
+"""Alembic migrations of the GeoVigie schema (run by :mod:`geovigie.core.db.migrate` whenever a Database opens)."""

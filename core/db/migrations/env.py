@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the connection handed over by :mod:`core.db.migrate`, or the configured URL.
+"""Alembic environment: migrates the connection handed over by :mod:`geovigie.core.db.migrate`, or the configured URL.
 
 Programmatic runs (every ``Database`` open) pass their live connection in ``config.attributes["connection"]``,
 so the SQLite pragmas and the caller's transaction apply. The ``alembic`` CLI (see ``alembic.ini`` beside this
@@ -13,8 +13,8 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
-from core.db.migrate import include_object
-from core.db.models import Base
+from geovigie.core.db.migrate import include_object
+from geovigie.core.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -38,8 +38,8 @@ def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url")
     if url:
         return url
-    from core.db.store import normalize_url
-    from core.settings import Settings
+    from geovigie.core.db.store import normalize_url
+    from geovigie.core.settings import Settings
 
     return normalize_url(Settings().resolved_db_url)
 

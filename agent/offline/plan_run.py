@@ -1,0 +1,394 @@
+"""Running a playbook: replay the step records against the template and return the first step not done.
+
+Used by :func:`geovigie.agent.offline.playbooks.next_step`. The replay walks the records in order: each planned call
+consumes
+the records of that tool (a failed attempt and its corrected retry count as one step), so the same question
+and records always give the same next decision.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from geovigie.agent.offline.dates import Period, event_window
+from geovigie.agent.offline.decisions import (
+    Abstain,
+    Clarify,
+    Decision,
+    Finish,
+    ToolCall,
+    is_fixable,
+    record_result,
+    repair_args,
+)
+from geovigie.agent.offline.intents import OBJECT_MAX_GSD_M, ObjectClass
+from geovigie.agent.offline.messages import object_name, say
+from geovigie.agent.offline.scene_choice import Choice, Policy, choose, choose_across, choose_pair, coverage, normalise
+from geovigie.agent.offline.templates import Playbook, Step
+from geovigie.agent.offline.understanding import Understanding, bare_name
+
+POINT_RADIUS_KM = 2.0
+"""Half-side of the area around bare coordinates when no radius is given."""
+
+COUNT_RADIUS_KM: dict[ObjectClass, float] = {
+    "vehicle": 1.0,
+    "tree": 1.0,
+    "building": 2.0,
+    "ship": 3.0,
+    "storage_tank": 3.0,
+}
+"""Default half-side of the counting area around a place's centre: counting cars over a whole city at 0.5 m
+would read billions of pixels; the answer says which area was counted."""
+
+
+_TERMINAL_CODES = {"ResolutionTooCoarseError": "too_coarse", "TooCloudyError": "too_cloudy", "NoDataError": "no_data"}
+"""Typed tool errors (core.errors) that end the plan, and the abstention code each one gives."""
+
+
+OPTICAL_BANDS = frozenset({"red", "green", "blue", "nir", "pan"})
+"""Bands that make a scene usable by the optical analysis tools."""
+
+NEAR_RADIUS_KM = 15.0
+"""Half-side of the area searched when the question asks about the surroundings of a place ("near X")."""
+
+ALL_WINDOW_LIMIT = 100
+"""Scenes asked for when one search must yield both the earliest and the latest usable scene."""
+
+
+class _Stop(Exception):
+    """Carries the decision out of the nested replay (never escapes :func:`next_step`)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(type(decision).__name__)
+        self.decision = decision
+
+
+def _drop_none(args: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if v is not None}
+
+
+def _ref_date(ref: str) -> str:
+    m = re.search(r"((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])", ref)  # not a path/row or tile
+    return "".join(m.groups()) if m else ""
+
+
+def _describe_item(item: Mapping[str, Any]) -> str:
+    day = str(item.get("datetime") or "")[:10] or "?"
+    cloud = item.get("cloud_cover")
+    cloud_text = f"{cloud:g}% clouds" if isinstance(cloud, int | float) else "cloud cover unknown"
+    gsd = item.get("gsd")
+    gsd_text = f"{gsd:.1f} m" if isinstance(gsd, int | float) else "pixel size unknown"
+    return f"{item.get('id')} ({day}, {cloud_text}, {gsd_text})"
+
+
+def _option(alt: Any) -> str:
+    if isinstance(alt, Mapping):
+        code = alt.get("country_code") or alt.get("country") or ""
+        return f"{alt.get('name', '?')} ({code})" if code else str(alt.get("name", "?"))
+    return str(alt)
+
+
+class _Replay:
+    """Walks the playbook against the step records; raises :class:`_Stop` at the first step not done."""
+
+    def __init__(self, u: Understanding, history: Sequence[Mapping[str, Any]]) -> None:
+        self.u = u
+        self.history = list(history)
+        self.pos = 0
+        self.ran: list[str] = []
+        self.last_args: dict[str, Any] = {}
+        """Arguments of the last step replayed successfully (a retry may have changed them)."""
+
+    def call(self, tool: str, args: dict[str, Any], reason: str) -> dict[str, Any]:
+        """The result of this step if it already ran, else stop with the call (or a retry/abstention)."""
+        attempts: list[Mapping[str, Any]] = []
+        while self.pos < len(self.history) and self.history[self.pos].get("tool") == tool:
+            attempts.append(self.history[self.pos])
+            self.pos += 1
+            if attempts[-1].get("ok"):
+                break
+        if not attempts:
+            raise _Stop(ToolCall(tool, args, reason))
+        if attempts[-1].get("ok"):
+            self.ran.append(tool)
+            self.last_args = dict(attempts[-1].get("args") or {})
+            return record_result(attempts[-1])
+        raise _Stop(self._failure(tool, attempts))
+
+    def _failure(self, tool: str, attempts: list[Mapping[str, Any]]) -> Decision:
+        last, lang = attempts[-1], self.u.language
+        error, kind = str(last.get("error") or ""), str(last.get("error_type") or "")
+        if tool == "geocode" and kind != "UpstreamError":
+            if kind == "AmbiguousPlaceError":
+                return Clarify(error or say("which_place", lang), self.u.place_options)
+            if (bare := bare_name(self.u.place or "")) and len(attempts) == 1:
+                args = {**dict(last.get("args") or {}), "query": bare}
+                return ToolCall(tool, args, "the gazetteer lacks the water body: locate the place named after it")
+            return Clarify(say("place_not_found", lang, place=self.u.place or ""))
+        if is_fixable(last) and len(attempts) == 1:
+            fixed = repair_args(dict(last.get("args") or {}), error)
+            if fixed is not None:
+                return ToolCall(tool, fixed, "retry with corrected arguments")
+        code = _TERMINAL_CODES.get(kind, "tool_failed")
+        return Abstain(say("tool_failed", lang, tool=tool, error=error), say(f"{code}_hint", lang), code)
+
+
+class _Plan:
+    def __init__(self, u: Understanding, history: Sequence[Mapping[str, Any]], playbook: Playbook) -> None:
+        self.u = u
+        self.lang = u.language
+        self.pb = playbook
+        self.replay = _Replay(u, history)
+        self.notes: list[str] = [self.pb.method]
+        self.missing_reference: Period | None = None
+        """The pre-event window that had no usable scene (the playbook's fallback steps then run)."""
+
+    def gates(self) -> None:
+        """Refuse or ask before any tool runs."""
+        u, lang = self.u, self.lang
+        if "out_of_scope" in u.flags:
+            raise _Stop(Abstain(say("out_of_scope", lang), say("out_of_scope_hint", lang), "out_of_scope"))
+        if u.dates.is_future:
+            future = next(p for p in (u.dates.after, u.dates.period) if p and p.start > u.today)
+            reason = say("future", lang, start=future.start, end=future.end, today=u.today)
+            raise _Stop(Abstain(reason, say("future_hint", lang), "future"))
+        if u.clarification:
+            raise _Stop(Clarify(u.clarification, u.place_options))
+        limit = self.object_limit(u.object)
+        asked = u.sensor_gsd if u.sensor_gsd is not None else u.max_gsd
+        if limit is not None and asked is not None and asked > limit and not u.item_refs:
+            objects = object_name(str(u.object), lang)
+            source = u.sensor or say("asked_resolution", lang)
+            reason = say("too_coarse", lang, objects=objects, limit=limit, source=source, gsd=asked)
+            raise _Stop(Abstain(reason, say("too_coarse_hint", lang), "too_coarse"))
+
+    def object_limit(self, obj: ObjectClass | None) -> float | None:
+        return OBJECT_MAX_GSD_M.get(obj) if obj else None
+
+    def aoi(self) -> list[float] | None:
+        """The area of interest, geocoding the place first when needed."""
+        from geovigie.tools.places import bbox_around
+
+        u = self.u
+        if u.bbox:
+            return list(u.bbox)
+        if u.point:
+            return list(bbox_around(u.point[0], u.point[1], u.radius_km or POINT_RADIUS_KM))
+        if not u.place:
+            return None
+        radius = u.radius_km or (COUNT_RADIUS_KM.get(u.object) if u.object else None)
+        near = radius is None and "near" in u.flags
+        if near:
+            # The geocoder sizes its bbox to this radius: the area is the one it returns.
+            self.notes.append(say("near_area", self.lang, radius=NEAR_RADIUS_KM, place=u.place))
+        args = _drop_none({"query": u.place, "country": u.country, "radius_km": NEAR_RADIUS_KM if near else radius})
+        res = self.replay.call("geocode", args, "locate the place")
+        if self.replay.last_args.get("query") != u.place:  # "Lake Kariba" unknown, "Kariba" found
+            if res.get("kind") == "country":  # "Lake Chad" is not the country Chad
+                raise _Stop(Clarify(say("place_not_found", self.lang, place=u.place)))
+            self.notes.append(say("water_body_town", self.lang, place=u.place, town=res.get("name", "")))
+        if res.get("ambiguous"):
+            options = tuple(dict.fromkeys(_option(a) for a in [res, *res.get("alternatives", [])]))
+            raise _Stop(Clarify(say("ambiguous_place", self.lang, place=u.place, options=", ".join(options)), options))
+        lat, lon = res.get("lat"), res.get("lon")
+        if radius and not u.radius_km and u.object:
+            note = (
+                f"Counted within {radius:g} km of the centre of {u.place}; give a radius or a bbox to count elsewhere."
+            )
+            self.notes.append(note)
+        if isinstance(lat, int | float) and isinstance(lon, int | float) and (radius or not res.get("bbox")):
+            return list(bbox_around(float(lat), float(lon), radius or 5.0))
+        return [float(v) for v in res["bbox"]] if res.get("bbox") else None
+
+    def windows(self) -> list[tuple[str, Period | None]]:
+        """(label, period) of each search: ``single``, ``before``/``after`` or ``all`` (earliest + latest)."""
+        dates = self.u.dates
+        if not self.u.change:
+            return [("single", dates.period)]
+        if dates.before and dates.after:
+            return [("before", dates.before), ("after", dates.after)]
+        if self.pb.event and dates.kind == "single" and dates.period and dates.period.days <= 31:
+            before = event_window(dates.period)
+            self.notes.append(f"Reference window before the event: {before.start} to {before.end}.")
+            return [("before", before), ("after", dates.period)]
+        return [("all", dates.period)]
+
+    def search_gsd(self) -> float | None:
+        u = self.u
+        limits = [self.object_limit(u.object), self.pb.max_gsd, u.max_gsd]
+        if u.collection is None:
+            limits.append(u.sensor_gsd)
+        present = [v for v in limits if v is not None]
+        return min(present) if present else None
+
+    def search(self, aoi: list[float] | None, period: Period | None, *, limit: int = 10) -> list[dict[str, Any]]:
+        u = self.u
+        args = {
+            "bbox": aoi,
+            "start": period.start.isoformat() if period else None,
+            "end": period.end.isoformat() if period else None,
+            "max_cloud": u.max_cloud,
+            "max_gsd": self.search_gsd(),
+            "collections": [u.collection] if u.collection else None,
+            "limit": limit,
+        }
+        res = self.replay.call("search_imagery", _drop_none(args), "find scenes over the area and period")
+        items = [normalise(i) for i in res.get("items", []) if isinstance(i, Mapping)]
+        # The analysis tools work on optical bands: radar-only scenes (VV/VH) are kept only if nothing else exists,
+        # so that the tool's own error explains what is missing.
+        optical = [i for i in items if not i.get("bands") or OPTICAL_BANDS & set(i["bands"])]
+        return optical or items
+
+    def abstain_for(self, choice: Choice, period: Period | None) -> Abstain:
+        """Why no scene can be used, with what would work instead."""
+        lang, u = self.lang, self.u
+        where = u.place or say("where_aoi", lang)
+        when = say("when_range", lang, start=period.start, end=period.end) if period else say("when_any", lang)
+        limit = self.object_limit(u.object)
+        objects = object_name(str(u.object), lang)
+        problem = choice.problem or "no_data"
+        if problem == "no_data" and limit is not None:
+            reason = say("no_fine_data", lang, limit=limit, where=where, when=when, objects=objects)
+            return Abstain(reason, say("no_data_hint", lang) + " " + say("too_coarse_hint", lang), "too_coarse")
+        if problem == "too_coarse":
+            source = say("found_images", lang, where=where)
+            gsd = choice.detail.get("gsd", 0.0)
+            reason = say("too_coarse", lang, objects=objects, limit=limit or 0.0, source=source, gsd=gsd)
+            return Abstain(reason, say("too_coarse_hint", lang), problem)
+        if problem == "partial":
+            pct = 100 * choice.detail.get("coverage", 0.0)
+            return Abstain(say("partial", lang, pct=pct, where=where, when=when), say("partial_hint", lang), problem)
+        if problem == "too_cloudy":
+            cloud = u.max_cloud if u.max_cloud is not None else self.pb.cloud_limit or 0.0
+            n = int(choice.detail.get("n", 0))
+            reason = say("too_cloudy", lang, n=n, where=where, when=when, limit=cloud)
+            return Abstain(reason, say("too_cloudy_hint", lang), problem)
+        return Abstain(say(problem, lang, where=where, when=when), say(f"{problem}_hint", lang), problem)
+
+    def policy(self, label: str) -> Policy:
+        if label == "single":
+            return "latest" if self.u.dates.kind in ("none", "latest") else "clearest"
+        if self.pb.event:
+            return "latest" if label == "before" else "earliest"
+        return "clearest"
+
+    def limits(self) -> tuple[float | None, float | None]:
+        """(cloud limit, pixel-size limit) a scene must meet to be used."""
+        u = self.u
+        return (u.max_cloud if u.max_cloud is not None else self.pb.cloud_limit), self.object_limit(u.object)
+
+    def one_window(self, label: str, period: Period | None, aoi: list[float] | None) -> dict[str, dict[str, Any]]:
+        """Scene(s) from one search: the chosen one (``single``), or the earliest and latest (``all``)."""
+        max_cloud, max_gsd = self.limits()
+        if label == "all":
+            # both ends of a change from one search: ask for many scenes so the earliest is not ranked out
+            items = self.search(aoi, period, limit=ALL_WINDOW_LIMIT)
+            choice = choose_pair(items, max_cloud=max_cloud, max_gsd=max_gsd)
+            labels: tuple[str, ...] = ("before", "after")
+        else:
+            choice = choose(self.search(aoi, period), policy=self.policy(label), max_cloud=max_cloud, max_gsd=max_gsd)
+            labels = (label,)
+        if choice.problem:
+            raise _Stop(self.abstain_for(choice, period))
+        return dict(zip(labels, choice.items, strict=True))
+
+    def two_windows(self, before: Period | None, after: Period | None, aoi: list[float] | None) -> dict[str, Any]:
+        """A comparable before/after pair from two searches (or the event scene alone, with the fallback)."""
+        max_cloud, max_gsd = self.limits()
+        before_items = self.search(aoi, before)
+        reference = choose(before_items, policy=self.policy("before"), max_cloud=max_cloud, max_gsd=max_gsd)
+        if reference.problem and not self.pb.fallback:
+            raise _Stop(self.abstain_for(reference, before))  # no point searching the second date
+        after_items = self.search(aoi, after)
+        if not after_items and self.u.dates.kind == "since" and before is not None and after is not None:
+            # "since 2016": nothing in the last months, so compare with the latest image since the reference year.
+            wider = Period(before.end + timedelta(days=1), after.end)
+            after_items = self.search(aoi, wider)
+            if after_items:
+                self.notes.append(say("since_latest", self.lang, start=after.start, end=after.end))
+        policies = (self.policy("before"), self.policy("after"))
+        choice = choose_across(before_items, after_items, policies=policies, max_cloud=max_cloud, max_gsd=max_gsd)
+        if choice.problem and self.pb.fallback and choice.detail.get("side") != 1.0:
+            alone = choose(after_items, policy=policies[1], max_cloud=max_cloud, max_gsd=max_gsd)
+            if not alone.problem:
+                self.missing_reference = before
+                return {"after": alone.items[0]}
+        if choice.problem:
+            raise _Stop(self.abstain_for(choice, after if choice.detail.get("side") == 1.0 else before))
+        return dict(zip(("before", "after"), choice.items, strict=True))
+
+    def scenes(self, aoi: list[float] | None) -> dict[str, dict[str, Any]]:
+        """Chosen scene per label (``single`` or ``before``/``after``), searching when needed."""
+        u = self.u
+        if len(u.item_refs) >= 2 and u.change:
+            before, after = sorted(u.item_refs[:2], key=_ref_date)
+            return {"before": {"id": before}, "after": {"id": after}}
+        if u.item_refs:
+            return {"single": {"id": u.item_refs[0]}}
+        windows = self.windows()
+        if len(windows) == 2:
+            chosen = self.two_windows(windows[0][1], windows[1][1], aoi)
+        else:
+            chosen = self.one_window(*windows[0], aoi)
+        for item in chosen.values():
+            if coverage(item) < 0.9:
+                self.notes.append(say("partial_cover", self.lang, item=item["id"], pct=100 * coverage(item)))
+        return chosen
+
+    def analysis_args(self, step: Step, scenes: dict[str, dict[str, Any]], aoi: list[float] | None) -> dict[str, Any]:
+        args: dict[str, Any] = dict(step.args)
+        if step.on == "pair":
+            args.update(before_item_id=scenes["before"]["id"], after_item_id=scenes["after"]["id"])
+        elif step.tool == "ask_image":
+            args.update(question=self.u.clean_question, item_ids=[scenes[step.on]["id"]])
+        else:
+            args["item_id"] = scenes[step.on]["id"]
+        if step.tool == "count_objects":
+            args["object"] = step.object or self.u.object
+            args["pixel_size_m"] = self.u.max_gsd if self.u.item_refs else None
+        args["bbox"] = aoi
+        return _drop_none(args)
+
+    def run(self) -> Decision:
+        self.gates()
+        aoi = self.aoi()
+        if self.u.intent == "find_imagery":
+            return self.listing(aoi)
+        scenes = self.scenes(aoi)
+        steps = self.pb.steps
+        if self.missing_reference is not None:
+            steps = self.pb.fallback
+            gap = self.missing_reference
+            self.notes.append(say("no_reference", self.lang, start=gap.start, end=gap.end, item=scenes["after"]["id"]))
+        for step in steps:
+            scene = scenes.get("after" if step.on == "pair" else step.on, {})
+            limit = self.object_limit(step.object)
+            if limit is not None and isinstance(scene.get("gsd"), int | float) and scene["gsd"] > limit:
+                self.notes.append(f"{step.object} not counted: {scene['id']} is {scene['gsd']:g} m per pixel.")
+                continue
+            self.replay.call(step.tool, self.analysis_args(step, scenes, aoi), self.pb.name)
+        ids = tuple(dict.fromkeys(str(s["id"]) for s in scenes.values()))
+        return Finish(say("done", self.lang, steps=" -> ".join(self.replay.ran)), ids, tuple(self.notes))
+
+    def listing(self, aoi: list[float] | None) -> Decision:
+        u = self.u
+        if u.item_refs:
+            res = self.replay.call("search_imagery", {"item_ids": list(u.item_refs)}, "look up the named images")
+            items = [normalise(i) for i in res.get("items", []) if isinstance(i, Mapping)]
+        else:
+            items = self.search(aoi, u.dates.period, limit=20)
+        if not items:
+            raise _Stop(self.abstain_for(Choice(problem="no_data"), u.dates.period))
+        shown = ", ".join(_describe_item(i) for i in items[:10])
+        return Finish(say("found", self.lang, n=len(items), items=shown), tuple(str(i.get("id")) for i in items))
+
+
+def run_plan(u: Understanding, history: Sequence[Mapping[str, Any]], playbook: Playbook) -> Decision:
+    """The next decision for ``u`` under ``playbook``, given the records of the steps already run."""
+    try:
+        return _Plan(u, history, playbook).run()
+    except _Stop as stop:
+        return stop.decision

@@ -1,0 +1,39 @@
+from datetime import date
+
+from geovigie.agent.offline.periods import Period, find_atoms, fold, month_period
+
+TODAY = date(2025, 6, 15)
+
+
+def test_fold_keeps_length_and_strips_accents():
+    text = "Été à Orihuela, déforestation → 2016"
+    folded = fold(text)
+    assert len(folded) == len(text)
+    assert folded.startswith("ete a orihuela, deforestation")
+    assert "→" in folded
+
+
+def test_atoms_are_in_text_order_and_do_not_overlap():
+    text = fold("entre le 2019-06-01 et le 2019-06-30, comparé à 2018")
+    atoms = find_atoms(text, TODAY)
+    assert [text[a.start : a.end] for a in atoms] == ["2019-06-01", "2019-06-30", "2018"]
+    assert [a.unit for a in atoms] == ["day", "day", "year"]
+
+
+def test_month_of_a_range_without_year_is_marked():
+    atoms = find_atoms(fold("from March to May 2023"), TODAY)
+    assert atoms[0].month_only == 3
+    assert atoms[1].period == month_period(2023, 5)
+
+
+def test_bare_month_is_the_latest_past_one():
+    (atom,) = find_atoms(fold("floods in November"), TODAY)
+    assert atom.period == month_period(2024, 11)
+    (atom,) = find_atoms(fold("floods in May"), TODAY)
+    assert atom.period == month_period(2025, 5)
+
+
+def test_period_helpers():
+    p = Period(date(2024, 2, 1), date(2024, 2, 29))
+    assert p.days == 29 and p.iso() == ("2024-02-01", "2024-02-29")
+    assert month_period(2024, 2) == p

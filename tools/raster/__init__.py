@@ -1,0 +1,53 @@
+"""Pixels: scenes, windowed reads onto a grid, tiling, rendering and vectorising.
+
+Pixels: scenes (band lookup, scale/offset, nodata), windowed reads onto a common grid, tiling with bounded
+memory, rendering of quicklooks and overlays, and vectorising masks into polygons.
+
+The lowest room of the tool layer: it may import ``geovigie.core`` and the tool framework only.
+"""
+
+from geovigie.tools.raster.grid import Grid, Tile, iter_tiles
+from geovigie.tools.raster.read import DatasetCache, RasterData, open_raster, read_bands, scene_grid
+from geovigie.tools.raster.render import (
+    add_legend,
+    display_bands,
+    downsample_for_display,
+    draw_boxes,
+    overlay_mask,
+    side_by_side,
+    to_rgb,
+)
+from geovigie.tools.raster.scene import SENTINEL2_BANDS, BandRef, Scene, normalise_band_name
+from geovigie.tools.raster.tiling import NODATA, TILE_WORKERS, TiledResult, ordered_map, read_classes, run_tiled, to_cog
+from geovigie.tools.raster.vectorize import feature_collection, mask_to_features
+
+__all__ = [
+    "BandRef",
+    "DatasetCache",
+    "Grid",
+    "NODATA",
+    "RasterData",
+    "SENTINEL2_BANDS",
+    "Scene",
+    "TILE_WORKERS",
+    "Tile",
+    "TiledResult",
+    "add_legend",
+    "display_bands",
+    "downsample_for_display",
+    "draw_boxes",
+    "feature_collection",
+    "iter_tiles",
+    "mask_to_features",
+    "normalise_band_name",
+    "open_raster",
+    "ordered_map",
+    "overlay_mask",
+    "read_bands",
+    "read_classes",
+    "run_tiled",
+    "scene_grid",
+    "side_by_side",
+    "to_cog",
+    "to_rgb",
+]
