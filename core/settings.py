@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     data_dir: Path = Path("../shared/data")
     """Root of the labelled sample data used by `geovigie ingest --samples`, benchmarks and evals."""
 
+    models_dir: Path = Path("../shared/models")
+    """Folder of pretrained model weights (`geovigie models list` shows what is found there)."""
+
+    models_enabled: bool = True
+    """Use learned models when their weights are found; False keeps every tool on its classical method."""
+
+    models_download: bool = False
+    """Allow downloading missing weights from the model card's public URL (checked against its SHA-256)."""
+
+    models_cache_dir: Path | None = None
+    """Where downloaded weights and ONNX conversions are kept; defaults to ``home/models``."""
+
+    models_device: Literal["auto", "cpu", "gpu"] = "auto"
+    """Where ONNX models run: ``auto`` uses a GPU provider of onnxruntime when one is available."""
+
     db_url: str = ""
     """SQLAlchemy URL; empty means a SQLite file inside ``home``."""
 
@@ -131,6 +146,11 @@ class Settings(BaseSettings):
     def resolved_artifacts_dir(self) -> Path:
         """The artifacts folder, defaulting to ``home/artifacts``."""
         return self.artifacts_dir if self.artifacts_dir is not None else self.home / "artifacts"
+
+    @property
+    def resolved_models_cache_dir(self) -> Path:
+        """The folder of downloaded weights and ONNX conversions, defaulting to ``home/models``."""
+        return self.models_cache_dir if self.models_cache_dir is not None else self.home / "models"
 
     @property
     def checkpoint_path(self) -> Path:

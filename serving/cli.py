@@ -126,12 +126,14 @@ def _register_subcommands() -> None:
     """Mount the command groups of each area (kept in their own modules)."""
     from geovigie.evals import cli as eval_cli
     from geovigie.serving import cli_agent, cli_catalog, cli_chat, cli_model
+    from geovigie.serving import cli_models
     from geovigie.tools.registry import TOOLS
 
     cli_catalog.register(app)
     cli_agent.register(app)
     cli_chat.register(app)
     cli_model.register(app)
+    cli_models.register(app)
     eval_cli.register(app)
     for key, tool in TOOLS.items():
         _make_tool_command(key, tool.description)

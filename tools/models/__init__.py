@@ -5,4 +5,67 @@ their resolution from the models folder, an installed package or an opt-in downl
 
 May import ``geovigie.core``, the tool framework and ``geovigie.tools.raster``; the analysis rooms call it, never the
 reverse.
+
+Using the registry (the whole API other rooms and helpers need):
+
+* a **card** is a frozen :class:`ModelCard` (name, version, task, classes, bands, pixel-size range, normalisation,
+  licence and whether it is restrictive, source, files with sha256 and optional URL, measured accuracy);
+* built-in cards live in :mod:`geovigie.tools.models.known` (``CARDS``); add a new model's card there, or call
+  ``register_card(card)`` at run time; ``get_card(name)`` / ``list_cards()`` read them;
+* ``resolve(card, settings)`` finds every file (``GEOVIGIE_MODELS_DIR``, an installed package's resources, the
+  cache, or a download when ``GEOVIGIE_MODELS_DOWNLOAD=true``) and verifies its SHA-256; it raises
+  ``ModelUnavailableError`` (absent) or ``WeightsIntegrityError`` (wrong hash, truncated); ``availability`` says
+  the same without raising or downloading;
+* ``session(path, device)`` gives a cached onnxruntime session and ``run_batched`` feeds it in batches;
+* ``card.check_domain(pixel_size_m=..., bands=...)`` raises ``ModelDomainError`` outside the model's domain;
+  ``card.citation()`` and ``card.accuracy_text()`` are what an answer cites.
 """
+
+from geovigie.tools.models.cards import Accuracy, ModelCard, ModelFile, Task
+from geovigie.tools.models.errors import ModelDomainError, ModelUnavailableError, WeightsIntegrityError
+from geovigie.tools.models.export import export_onnx, onnx_path, torch_available
+from geovigie.tools.models.known import CARDS, DOTA_CLASSES, TINYCD_LEVIR, TINYCD_WHU, YOLO_DOTA_OBB
+from geovigie.tools.models.registry import get_card, list_cards, register_card, unregister_card
+from geovigie.tools.models.runtime import clear_sessions, providers, run_batched, session
+from geovigie.tools.models.weights import (
+    Availability,
+    ResolvedFile,
+    availability,
+    resolve,
+    resolve_file,
+    sha256_of,
+    verify,
+)
+
+__all__ = [
+    "Accuracy",
+    "Availability",
+    "CARDS",
+    "DOTA_CLASSES",
+    "ModelCard",
+    "ModelDomainError",
+    "ModelFile",
+    "ModelUnavailableError",
+    "ResolvedFile",
+    "TINYCD_LEVIR",
+    "TINYCD_WHU",
+    "Task",
+    "WeightsIntegrityError",
+    "YOLO_DOTA_OBB",
+    "availability",
+    "clear_sessions",
+    "export_onnx",
+    "get_card",
+    "list_cards",
+    "onnx_path",
+    "providers",
+    "register_card",
+    "resolve",
+    "resolve_file",
+    "run_batched",
+    "session",
+    "sha256_of",
+    "torch_available",
+    "unregister_card",
+    "verify",
+]
