@@ -85,3 +85,10 @@ class ConfigError(GeoVigieError):
 
     code = "misconfigured"
     status_code = 500
+
+
+class ConfirmationRequiredError(TerminalError):
+    """A run is large enough that the user must see its cost estimate and confirm it first."""
+
+    code = "confirmation_required"
+    status_code = 409

@@ -75,6 +75,32 @@ class Settings(BaseSettings):
     tile_overlap: int = 32
     """Overlap between neighbouring tiles, in pixels."""
 
+    dask_scheduler: str | None = None
+    """Address of an existing Dask scheduler (``tcp://host:8786``) for large tiled runs; unset starts a local
+    cluster of processes when a run is large. Its workers must see ``home`` and the scene files at the same paths."""
+
+    dask_workers: int | None = None
+    """Worker processes of the local Dask cluster; None: the core count (at least 1)."""
+
+    dask_memory_per_worker: str = "2GiB"
+    """Memory limit of each local Dask worker (Dask pauses, then restarts a worker that goes over it)."""
+
+    executor: Literal["auto", "threads", "dask"] = "auto"
+    """Where tiled work runs: threads in this process, a Dask cluster, or auto (Dask when a scheduler is set or
+    the run has more than ``dask_min_pixels`` pixels)."""
+
+    dask_min_pixels: int = 100_000_000
+    """With ``executor=auto``, tiled runs over this many pixels (per band) go to Dask; smaller ones stay in-process."""
+
+    tile_retries: int = 2
+    """Times a failed tile task is retried (a killed worker's tasks are re-run too) before it is reported."""
+
+    confirm_pixels: int = 100_000_000
+    """Runs over this many pixels (per band) need the user's confirmation after seeing the cost estimate."""
+
+    throughput_mpx_s: float = 40.0
+    """Pixels (millions, one band) one core classifies per second: the time shown in cost estimates."""
+
     llm_base_url: str | None = None
     """OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama, OpenAI); unset means the offline planner."""
 

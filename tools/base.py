@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ class ToolContext:
     artifacts: ArtifactStore
     progress: ProgressFn = field(default=_no_progress)
     """Called with (fraction 0..1, message) during long work."""
+    confirm_large_runs: bool = False
+    """True once the user has seen a large run's cost estimate and confirmed it (see ``confirm_pixels``)."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set to cancel the tiled work in progress: it stops at its next tile and keeps what is done."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, progress: ProgressFn | None = None) -> ToolContext:

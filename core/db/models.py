@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -124,3 +124,42 @@ class EvalRun(Base):
     cases: Mapped[list[Any]] = mapped_column(JSON)
     commit: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class TiledRun(Base):
+    """A long tiled run (Dask): its state and progress survive a restart of the process that ran it."""
+
+    __tablename__ = "tiled_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Hash of what the run computes (tool, parameters, scenes, grid, tiling): the same request resumes it."""
+    tool: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    """running, done, partial (some tiles failed), cancelled, interrupted (its process died)."""
+    total_tiles: Mapped[int] = mapped_column(Integer)
+    done_tiles: Mapped[int] = mapped_column(Integer, default=0)
+    failed_tiles: Mapped[int] = mapped_column(Integer, default=0)
+    pixels: Mapped[int] = mapped_column(BigInteger, default=0)
+    work_dir: Mapped[str] = mapped_column(Text)
+    """Folder of the tile rasters written by the workers."""
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    """host:pid of the process driving the run (a dead owner means the run was interrupted)."""
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+
+class TileState(Base):
+    """One finished (or finally failed) tile of a :class:`TiledRun`."""
+
+    __tablename__ = "tiled_run_tiles"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("tiled_runs.id", ondelete="CASCADE"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    """done or failed."""
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Pixel count per class value (keys are the values as text)."""
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -19,7 +19,11 @@ from geovigie.core.db.models import Base, CatalogItem, Message, Thread, ToolRun
 from geovigie.core.db.store import Database, _sqlite_pragmas, json_dumps, normalize_url
 from geovigie.core.errors import ConfigError
 
-TABLES = {"catalog_items", "threads", "messages", "tool_runs", "artifacts", "api_keys", "eval_runs"}
+TABLES = {
+    "catalog_items", "threads", "messages", "tool_runs", "artifacts", "api_keys", "eval_runs", "tiled_runs",
+    "tiled_run_tiles",
+}  # fmt: skip
+HEAD = migrate.head_revision()
 
 
 def _url(tmp_path: Path, name: str = "gv.db") -> str:
@@ -28,8 +32,8 @@ def _url(tmp_path: Path, name: str = "gv.db") -> str:
 
 def test_new_database_is_built_by_the_migrations_and_matches_the_models(tmp_path):
     db = Database(_url(tmp_path))
-    assert db.schema.before is None and db.schema.after == migrate.head_revision() == "0001"
-    assert migrate.current_revision(db.engine) == "0001"
+    assert db.schema.before is None and db.schema.after == migrate.head_revision() == HEAD
+    assert migrate.current_revision(db.engine) == HEAD
     insp = inspect(db.engine)
     assert TABLES | {"alembic_version"} == set(insp.get_table_names())
     indexed = {(t, tuple(ix["column_names"])) for t in TABLES for ix in insp.get_indexes(t)}
@@ -56,7 +60,7 @@ def test_reopening_a_current_database_runs_no_migration(tmp_path, monkeypatch):
     monkeypatch.setattr(command, "upgrade", refuse)
     monkeypatch.setattr(command, "stamp", refuse)
     again = Database(_url(tmp_path))
-    assert again.schema.before == again.schema.after == "0001" and not again.schema.stamped_legacy
+    assert again.schema.before == again.schema.after == HEAD and not again.schema.stamped_legacy
 
 
 def _legacy_engine(url: str):
@@ -87,14 +91,14 @@ def test_database_made_by_create_all_is_adopted_without_losing_rows(tmp_path):
     engine.dispose()
 
     db = Database(url)
-    assert db.schema.before is None and db.schema.stamped_legacy and db.schema.after == "0001"
+    assert db.schema.before is None and db.schema.stamped_legacy and db.schema.after == HEAD
     assert migrate.schema_diff(db.engine) == []
     with db.session() as s:
         item = s.get(CatalogItem, "old-item")
         assert item is not None and item.stac == {"id": "old-item"}
         assert [m.content for m in s.scalars(select(Message).where(Message.thread_id == "t1"))] == ["hi"]
         s.add(ToolRun(thread_id="t1", tool="quicklook", inputs={}))  # and the adopted schema takes new rows
-    assert Database(url).schema.before == "0001"
+    assert Database(url).schema.before == HEAD
 
 
 def test_half_made_database_gets_its_missing_tables(tmp_path):
@@ -141,7 +145,7 @@ def test_threads_opening_a_new_database_at_once_all_succeed(tmp_path):
     assert errors == []
     db = Database(url)
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
 
 
 def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):

@@ -6,6 +6,8 @@ memory, rendering of quicklooks and overlays, and vectorising masks into polygon
 The lowest room of the tool layer: it may import ``geovigie.core`` and the tool framework only.
 """
 
+from geovigie.tools.raster.cost import CostEstimate
+from geovigie.tools.raster.execution import Execution
 from geovigie.tools.raster.grid import Grid, Tile, iter_tiles
 from geovigie.tools.raster.read import DatasetCache, RasterData, open_raster, read_bands, scene_grid
 from geovigie.tools.raster.render import (
@@ -17,16 +19,20 @@ from geovigie.tools.raster.render import (
     side_by_side,
     to_rgb,
 )
+from geovigie.tools.raster.runs import RunSummary, list_runs, recover_runs, request_cancel
 from geovigie.tools.raster.scene import SENTINEL2_BANDS, BandRef, Scene, normalise_band_name
 from geovigie.tools.raster.tiling import NODATA, TILE_WORKERS, TiledResult, ordered_map, read_classes, run_tiled, to_cog
 from geovigie.tools.raster.vectorize import feature_collection, mask_to_features
 
 __all__ = [
     "BandRef",
+    "CostEstimate",
     "DatasetCache",
+    "Execution",
     "Grid",
     "NODATA",
     "RasterData",
+    "RunSummary",
     "SENTINEL2_BANDS",
     "Scene",
     "TILE_WORKERS",
@@ -38,6 +44,7 @@ __all__ = [
     "draw_boxes",
     "feature_collection",
     "iter_tiles",
+    "list_runs",
     "mask_to_features",
     "normalise_band_name",
     "open_raster",
@@ -45,6 +52,8 @@ __all__ = [
     "overlay_mask",
     "read_bands",
     "read_classes",
+    "recover_runs",
+    "request_cancel",
     "run_tiled",
     "scene_grid",
     "side_by_side",

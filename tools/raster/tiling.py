@@ -15,114 +15,43 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import rasterio
-import rasterio.shutil
-from affine import Affine
-from rasterio.enums import Resampling
 from rasterio.io import DatasetWriter
 from rasterio.windows import Window
 
 from geovigie.core.errors import NoDataError
 from geovigie.tools.base import ProgressFn
+from geovigie.tools.raster.execution import Execution
+from geovigie.tools.raster.executor import run_on_dask
 from geovigie.tools.raster.grid import Grid, Tile, iter_tiles, tile_count
-from geovigie.tools.raster.read import DatasetCache, RasterData, read_bands
+from geovigie.tools.raster.read import DatasetCache
 from geovigie.tools.raster.scene import Scene
+from geovigie.tools.raster.tilework import (
+    NODATA,
+    TiledResult,
+    TileFn,
+    TileJob,
+    class_counts,
+    classify_tile,
+    open_scratch,
+    read_classes,
+    to_cog,
+    write_profile,
+)
 
-NODATA = 255
-"""Class value written where the inputs have no valid data."""
+__all__ = ["NODATA", "TILE_WORKERS", "TiledResult", "TileFn", "TileJob", "ordered_map", "read_classes", "run_tiled",
+           "to_cog"]  # fmt: skip
+
 TILE_WORKERS = min(4, os.cpu_count() or 1)
 """Default number of tiles classified at once (threads: GDAL reads and numpy release the GIL)."""
 
-TileFn = Callable[[list[RasterData]], np.ndarray]
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass
-class TiledResult:
-    """Outcome of a tiled run."""
-
-    histogram: dict[int, int] = field(default_factory=dict)
-    """Pixel count per class value (NODATA excluded)."""
-    valid_pixels: int = 0
-    tiles: int = 0
-    path: Path | None = None
-    """COG of the class raster (when an output path was requested)."""
-
-    def fraction(self, value: int) -> float:
-        """Share of valid pixels with this class value."""
-        return self.histogram.get(value, 0) / self.valid_pixels if self.valid_pixels else 0.0
-
-
-def _write_profile(grid: Grid, tile_size: int) -> dict[str, object]:
-    block = 256 if tile_size % 256 == 0 else 16 * max(1, min(tile_size, 512) // 16)
-    profile: dict[str, object] = {
-        "driver": "GTiff",
-        "width": grid.width,
-        "height": grid.height,
-        "count": 1,
-        "dtype": "uint8",
-        "nodata": NODATA,
-        "transform": grid.transform,
-        "tiled": True,
-        "blockxsize": block,
-        "blockysize": block,
-        "BIGTIFF": "IF_SAFER",
-    }
-    if grid.crs is not None:
-        profile["crs"] = grid.crs
-    elif grid.transform == Affine.identity():
-        del profile["transform"]  # plain image: GDAL warns on an identity geotransform and ignores it
-    return profile
-
-
-def _open_scratch(path: str, profile: dict[str, object]) -> DatasetWriter:
-    """The intermediate GeoTIFF, compressed with ZSTD level 1 (~8x faster to write than DEFLATE).
-
-    Only the final COG must be DEFLATE for every reader; a GDAL build without ZSTD writes this scratch file
-    uncompressed (with a warning), which is only bigger on disk.
-    """
-    return rasterio.open(path, "w", **profile, compress="ZSTD", zstd_level=1)
-
-
-def to_cog(src_path: str | Path, out_path: Path) -> None:
-    """Convert a tiled class GeoTIFF to a DEFLATE COG with nearest overviews (compressed on every core).
-
-    Overviews are first added to the source with fast ZSTD compression, then copied by the COG driver: 0.9 s
-    instead of 1.6 s at 20 000 px when the driver builds them (it compresses temporary overviews with DEFLATE,
-    then decompresses them to write the COG; 2.3 s with the old single-threaded copy). They are
-    built in one thread: GDAL's threaded overview builder holds buffers that grow with the raster width
-    (+120 MB at 20 000 px) and is not faster here; the threaded DEFLATE compression of the copy halves its
-    time. Both passes read and write sequentially, so GDAL's block cache is capped at 32 MB meanwhile
-    (process-wide, restored after): at the default 5 % of RAM it would fill with blocks read once, and the
-    peak memory would grow with the scene.
-    """
-    with rasterio.Env(COMPRESS_OVERVIEW="ZSTD", ZSTD_LEVEL_OVERVIEW=1, GDAL_CACHEMAX=32 << 20):
-        with rasterio.open(src_path, "r+") as src:
-            factors = _overview_factors(src.width, src.height)
-            if factors and not src.overviews(1):
-                # Nearest keeps class codes valid (the COG default, cubic, may invent codes) and is 2x faster.
-                src.build_overviews(factors, Resampling.nearest)
-        rasterio.shutil.copy(
-            src_path, out_path, driver="COG", compress="DEFLATE", overview_resampling="nearest", num_threads="ALL_CPUS"
-        )
-
-
-def _overview_factors(width: int, height: int, block: int = 512) -> list[int]:
-    """Powers of two down to one COG block, as the COG driver picks them (20 000 px: 2 ... 64)."""
-    factors = []
-    factor = 2
-    while max(width, height) > block:
-        width, height = -(-width // 2), -(-height // 2)
-        factors.append(factor)
-        factor *= 2
-    return factors
 
 
 def run_tiled(
@@ -136,6 +65,7 @@ def run_tiled(
     out_path: Path | None = None,
     progress: ProgressFn | None = None,
     workers: int = 1,
+    execution: Execution | None = None,
 ) -> TiledResult:
     """Apply ``fn`` tile by tile over ``grid``.
 
@@ -153,28 +83,41 @@ def run_tiled(
             own open datasets, so that the blocks two neighbouring windows share stay in GDAL's cache.
             Results are counted and written as they come (the output does not depend on the order), with at
             most 3 x workers tiles in memory.
+        execution: Where the run goes (threads or Dask, see :mod:`geovigie.tools.raster.execution`), its cost
+            check, cancel flag and ledger; None runs in threads with no check.
 
     Raises:
         NoDataError: no tile had valid pixels.
+        ToolInputError, ConfirmationRequiredError: the cost check refused the run.
     """
-    result = TiledResult()
     total = tile_count(grid, tile_size=tile_size)
+    if execution is not None:
+        execution.check(scenes, bands, grid, tile_size=tile_size, overlap=overlap)
+        if execution.kind(grid.width * grid.height) == "dask":
+            job = TileJob(scenes=tuple(scenes), bands=tuple(tuple(b) for b in bands), grid=grid, fn=fn)
+            return _checked(run_on_dask(job, execution, tile_size=tile_size, overlap=overlap, out_path=out_path,
+                                        progress=progress))  # fmt: skip
+    result = TiledResult(total_tiles=total)
+    cancel = execution.cancel if execution is not None else None
     tmp_path: str | None = None
     dst = None
     if out_path is not None:
         fd, tmp_path = tempfile.mkstemp(dir=out_path.parent, suffix=".tiles.tif")
         os.close(fd)
-        dst = _open_scratch(tmp_path, _write_profile(grid, tile_size))
+        dst = open_scratch(tmp_path, write_profile(grid, tile_size))
     try:
         # One GDAL environment for the whole run: otherwise every band read of every tile sets one up.
         with rasterio.Env(), DatasetCache() as datasets:
             rows = _tile_rows(grid, tile_size, overlap)
-            work = partial(_classify_tile, scenes=scenes, bands=bands, grid=grid, fn=fn, datasets=datasets)
+            work = partial(classify_tile, scenes=scenes, bands=bands, grid=grid, fn=fn, datasets=datasets)
             for tile, classes in _by_rows(work, rows, workers):
                 _record(classes, tile.core, result, dst)
                 result.tiles += 1
                 if progress is not None:
                     progress(result.tiles / total, f"tile {result.tiles}/{total}")
+                if cancel is not None and cancel.is_set():
+                    result.cancelled = True  # the generator's exit stops the other threads at their next tile
+                    break
         # The inputs are closed first: their blocks leave GDAL's cache before the conversion needs memory.
         if dst is not None:
             dst.close()
@@ -187,7 +130,11 @@ def run_tiled(
             dst.close()
         if tmp_path is not None:
             Path(tmp_path).unlink(missing_ok=True)
-    if result.valid_pixels == 0:
+    return _checked(result)
+
+
+def _checked(result: TiledResult) -> TiledResult:
+    if result.valid_pixels == 0 and not result.cancelled:
         raise NoDataError(
             "No valid pixels in the requested area for these scenes.",
             hint="Check the scenes cover the area and are not all nodata.",
@@ -274,56 +221,10 @@ def ordered_map(work: Callable[[T], R], items: Iterable[T], workers: int) -> Ite
             yield done, future.result()
 
 
-def _classify_tile(
-    tile: Tile,
-    *,
-    scenes: Sequence[Scene],
-    bands: Sequence[Sequence[str]],
-    grid: Grid,
-    fn: TileFn,
-    datasets: DatasetCache | None = None,
-) -> np.ndarray:
-    sub = grid.subgrid(tile.read)
-    try:
-        rasters = [read_bands(scene, list(b), sub, datasets=datasets) for scene, b in zip(scenes, bands, strict=True)]
-        classes = fn(rasters)[tile.core_slices()]
-    except NoDataError:
-        classes = np.full((int(tile.core.height), int(tile.core.width)), NODATA, dtype=np.uint8)
-    return classes.astype(np.uint8, copy=False)
-
-
 def _record(classes: np.ndarray, core_window: Window, result: TiledResult, dst: DatasetWriter | None) -> None:
-    for value, count in _class_counts(classes, result.histogram).items():
+    for value, count in class_counts(classes, result.histogram).items():
         if value != NODATA and count:
             result.histogram[value] = result.histogram.get(value, 0) + count
             result.valid_pixels += count
     if dst is not None:
         dst.write(classes, 1, window=core_window)
-
-
-def _class_counts(classes: np.ndarray, known: dict[int, int]) -> dict[int, int]:
-    """Pixel count per class value of a uint8 tile.
-
-    Tiles mostly hold the classes already seen: counting those few values (~0.06 ms each on 1 Mpx) is ~8x
-    faster than a bincount (which first converts the tile to 64-bit integers). When they do not add up to the
-    tile size, another value is present and the bincount gives the exact answer.
-    """
-    counts = {v: int(np.count_nonzero(classes == v)) for v in (*known, NODATA)}
-    if sum(counts.values()) == classes.size:
-        return counts
-    full = np.bincount(classes.ravel(), minlength=256)
-    return {v: int(full[v]) for v in np.flatnonzero(full).tolist()}
-
-
-def read_classes(path: Path, *, max_pixels: int) -> tuple[np.ndarray, int]:
-    """Read a class raster back for vectorisation, decimated if larger than ``max_pixels``.
-
-    Returns:
-        (array, decimation factor: 1 means full resolution).
-    """
-    with rasterio.open(path) as src:
-        factor = 1
-        while (src.width // factor) * (src.height // factor) > max_pixels:
-            factor *= 2
-        out_shape = (max(1, src.height // factor), max(1, src.width // factor))
-        return src.read(1, out_shape=out_shape), factor
