@@ -1,0 +1,70 @@
+"""Dialogue scorer: per-turn checks and one real two-turn conversation on the agent graph."""
+
+from datetime import date
+
+from geovigie.evals.dialogue_accuracy import _calls, _mentions_date, _reuse_ok, evaluate
+from geovigie.evals.dialogue_world import DialogueWorld
+
+
+def test_repeated_search_after_an_empty_one_counts_once():
+    trace = [{"tool": t, "args": {}} for t in ("geocode", "search_imagery", "search_imagery", "search_imagery")]
+    record = {"answer": {"trace": trace}, "searches": [False, True, True]}
+    assert [c.tool for c in _calls(record)] == ["geocode", "search_imagery", "search_imagery"]
+    record = {"answer": {"trace": trace}, "searches": [True, True, True]}
+    assert len(_calls(record)) == 4
+
+
+def test_dates_are_recognised_in_iso_and_in_words():
+    day = date(2015, 8, 21)
+    assert _mentions_date("compared 2015-08-21 with 2017", day)
+    assert _mentions_date("image du 21 août 2015", day)
+    assert _mentions_date("the 21 August 2015 scene", day)
+    assert not _mentions_date("image du 22 août 2015", day)
+
+
+def test_reuse_needs_earlier_artifacts_and_no_tool_run():
+    earlier = [{"artifacts": ["a.geojson", "a.png"], "figures": ["area"]}]
+    answer = {"trace": [], "status": "answered", "figures": [], "artifacts": [{"id": "a.geojson", "kind": "geojson"}]}
+    assert _reuse_ok("polygons", answer, earlier)
+    assert not _reuse_ok("polygons", {**answer, "trace": [{"tool": "segment"}]}, earlier)
+    assert not _reuse_ok("map", {**answer, "artifacts": [{"id": "new.png", "kind": "png"}]}, earlier)
+    assert not _reuse_ok("figures", answer, earlier)
+
+
+def test_catalog_world_finds_only_its_dates():
+    world = DialogueWorld({})
+    world.start_turn({}, "catalog dates are 2015-08-21 and 2017-06-21")
+    assert world._search_imagery({"start": "2016-01-01", "end": "2016-12-31"})["items"] == []
+    assert len(world._search_imagery({})["items"]) == 2
+    assert world.search_log == [False, True]
+
+
+def test_two_turn_conversation_runs_on_one_thread():
+    turn = {
+        "intent": "urban_growth",
+        "first_call": {"tool": "geocode", "args": {"query": "Bordeaux"}},
+        "calls": ["geocode", "search_imagery", "search_imagery", "detect_change"],
+        "dates": {
+            "before": {"start": "2016-01-01", "end": "2016-12-31"},
+            "after": {"start": "2017-01-01", "end": "2017-12-31"},
+        },
+        "object": None,
+        "clarify": False,
+        "abstain": False,
+    }
+    follow = {**turn, "first_call": {"tool": "geocode", "args": {"query": "Nantes"}}, "carried": ["intent", "dates"]}
+    dialogue = {
+        "id": "t-1",
+        "lang": "en",
+        "today": "2026-12-01",
+        "turns": [
+            {"user": "Has Bordeaux grown between 2016 and 2017?", "expected": turn},
+            {"user": "And Nantes?", "expected": follow},
+        ],
+    }
+    report = evaluate([dialogue])
+    turns = report["dialogues"][0]["turns"]
+    assert turns[0]["checks"]["first_args"] and turns[0]["checks"]["sequence"]
+    assert turns[1]["calls"][0]["args"]["query"] == "Nantes"
+    assert turns[1]["checks"]["carried"] == (turns[1]["checks"]["intent"] and turns[1]["checks"]["dates"])
+    assert report["summary"]["all"]["turns"] == 2
