@@ -60,6 +60,26 @@ class Settings(BaseSettings):
     stac_timeout_s: float = 20.0
     """Timeout for one remote STAC request."""
 
+    stac_retries: int = Field(default=3, ge=0, le=10)
+    """Retries of a remote STAC request answering 429 or 5xx (exponential back-off, honours ``Retry-After``)."""
+
+    stac_asset_hosts: list[str] = Field(default_factory=list)
+    """Extra hosts (``host`` or ``.suffix``) whose asset hrefs may be read for remote items, besides each API's
+    own host and the known hosts of Earth Search and Planetary Computer; other hrefs are never opened."""
+
+    stac_sas_urls: dict[str, str] = Field(
+        default_factory=lambda: {
+            "https://planetarycomputer.microsoft.com/api/stac/v1": "https://planetarycomputer.microsoft.com/api/sas/v1/token"
+        }
+    )
+    """STAC API URL -> SAS token endpoint (Planetary Computer style) used to sign that API's asset hrefs."""
+
+    stac_api_tokens: dict[str, str] = Field(default_factory=dict)
+    """STAC API URL -> bearer token sent to that API and with its asset reads (a private STAC API)."""
+
+    gdal_vsi_cache_mb: int = Field(default=64, ge=0)
+    """Size of GDAL's per-file HTTP block cache (``CPL_VSIL_CURL_CACHE_SIZE``) for remote COG reads."""
+
     geocoder: Literal["offline", "nominatim"] = "offline"
     """Offline gazetteer (default) or Nominatim via geopy (needs internet)."""
 
@@ -142,7 +162,24 @@ class Settings(BaseSettings):
     four times that for an LLM planner."""
 
     api_max_request_bytes: int = 1_000_000
-    """Largest accepted request body."""
+    """Largest accepted request body (enforced while the body streams in, chunked uploads included)."""
+
+    api_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Host names the service answers to besides loopback names (``Host`` header; DNS rebinding guard). Empty:
+    loopback names only when keys are not required, any name when they are."""
+
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Origins (``https://app.example``) allowed to call the API and UI from a browser; empty: none."""
+
+    api_secure_cookies: bool | None = None
+    """Mark the chat's session cookie ``Secure``; None: unless bound to a loopback address."""
+
+    max_queued_turns: int | None = Field(default=None, ge=0)
+    """Turns waiting for a slot beyond ``max_concurrent_turns``; more get 429 with ``Retry-After``. None: four
+    times ``max_concurrent_turns``."""
+
+    llm_max_answer_chars: int = Field(default=20_000, ge=100)
+    """Longest answer text kept from an LLM planner (longer ones are cut, with a note)."""
 
     ui_tiles_url: str | None = None
     """XYZ tile URL of the chat map's basemap (e.g. ``https://tile.openstreetmap.org/{z}/{x}/{y}.png``); unset
@@ -154,7 +191,7 @@ class Settings(BaseSettings):
     ui_max_upload_bytes: int = 2_000_000_000
     """Largest file accepted by the chat's upload (GeoTIFFs to ingest); API requests keep ``api_max_request_bytes``."""
 
-    @field_validator("stac_api_urls", mode="before")
+    @field_validator("stac_api_urls", "api_allowed_hosts", "api_cors_origins", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
         if isinstance(value, str):

@@ -34,9 +34,10 @@ from geovigie.tools.catalog.rank import (
     score_item,
     window,
 )
+from geovigie.tools.catalog.hosts import RemoteApi
 from geovigie.tools.catalog.remote import RemoteQuery, cache_items, search_remote
 from geovigie.tools.catalog.store import match_items, query_items
-from geovigie.tools.raster import Scene
+from geovigie.tools.raster import Scene, register_tokens
 
 LOCAL_SOURCE = "local catalog"
 
@@ -194,9 +195,11 @@ def _remote(
         max_items=min(max(args.limit * 4, 20), 200),
     )
     urls = ctx.settings.stac_api_urls
+    register_tokens(ctx.settings.stac_api_tokens)
     for index, url in enumerate(urls):
         ctx.progress(0.2 + 0.7 * index / len(urls), f"searching {url}")
-        result = search_remote(url, query, timeout_s=ctx.settings.stac_timeout_s)
+        api = RemoteApi.from_settings(url, ctx.settings)
+        result = search_remote(api, query, timeout_s=ctx.settings.stac_timeout_s)
         if not result.ok:
             unreachable.append(url)
             notes.append(f"remote catalog {url} unreachable ({result.error}).")

@@ -8,6 +8,7 @@ from typing import Any
 
 from dateutil.parser import isoparse
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geovigie.core.db.models import CatalogItem
@@ -41,8 +42,19 @@ def upsert_items(db: Database, entries: Sequence[tuple[dict[str, Any], str, str]
     Returns:
         Number of items new or changed.
     """
-    with db.session() as session:
-        return sum(_upsert(session, item, source_path=src, fingerprint=fp) for item, src, fp in entries)
+    for attempt in range(_UPSERT_ATTEMPTS):
+        try:
+            with db.session() as session:
+                return sum(_upsert(session, item, source_path=src, fingerprint=fp) for item, src, fp in entries)
+        except IntegrityError:
+            # Two ingests of the same new files: the other one inserted first. Its rows are visible now, so the
+            # next pass updates them (or finds them unchanged) instead of inserting.
+            if attempt == _UPSERT_ATTEMPTS - 1:
+                raise
+    return 0
+
+
+_UPSERT_ATTEMPTS = 3
 
 
 def _upsert(session: Session, item: dict[str, Any], *, source_path: str, fingerprint: str) -> bool:
@@ -73,6 +85,13 @@ def _upsert(session: Session, item: dict[str, Any], *, source_path: str, fingerp
     return True
 
 
+def source_of(db: Database, item_id: str) -> str | None:
+    """Where a stored item came from (file path or STAC API URL), or None when the id is not stored."""
+    with db.session() as session:
+        row = session.get(CatalogItem, item_id)
+        return row.source_path if row is not None else None
+
+
 def all_scenes(db: Database) -> list[Scene]:
     """Every scene of the local catalog, ordered by collection then date."""
     with db.session() as session:
@@ -95,10 +114,11 @@ def get_scene(db: Database, ref: str) -> Scene:
         row = session.get(CatalogItem, ref)
         if row is not None:
             return Scene(row.stac)
-        stem = ref.rsplit("/", 1)[-1]
-        pattern = f"%{stem}%"
+        pattern = _contains(ref.rsplit("/", 1)[-1])
         rows = session.scalars(
-            select(CatalogItem).where(or_(CatalogItem.source_path.ilike(pattern), CatalogItem.id.ilike(pattern)))
+            select(CatalogItem).where(
+                or_(CatalogItem.source_path.ilike(pattern, escape="\\"), CatalogItem.id.ilike(pattern, escape="\\"))
+            )
         ).all()
     rows = _prefer_path_suffix(list(rows), ref)
     if len(rows) == 1:
@@ -110,6 +130,12 @@ def get_scene(db: Database, ref: str) -> Scene:
         )
     names = ", ".join(r.id for r in rows[:8])
     raise ToolInputError(f"{ref!r} matches several items: {names}.", hint="Use one of these item ids.")
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally anywhere (``%`` and ``_`` typed by a user match themselves)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _prefer_path_suffix(rows: list[CatalogItem], ref: str) -> list[CatalogItem]:
@@ -175,10 +201,10 @@ def match_items(db: Database, ref: str, *, limit: int = 50) -> list[Scene]:
         row = session.get(CatalogItem, ref)
         if row is not None:
             return [Scene(row.stac)]
-        pattern = f"%{ref.rsplit('/', 1)[-1]}%"
+        pattern = _contains(ref.rsplit("/", 1)[-1])
         rows = session.scalars(
             select(CatalogItem)
-            .where(or_(CatalogItem.source_path.ilike(pattern), CatalogItem.id.ilike(pattern)))
+            .where(or_(CatalogItem.source_path.ilike(pattern, escape="\\"), CatalogItem.id.ilike(pattern, escape="\\")))
             .order_by(CatalogItem.id)
             .limit(limit)
         ).all()

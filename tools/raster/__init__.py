@@ -9,9 +9,9 @@ The lowest room of the tool layer: it may import ``geovigie.core`` and the tool 
 from geovigie.tools.raster.cost import CostEstimate
 from geovigie.tools.raster.execution import Execution
 from geovigie.tools.raster.grid import Grid, Tile, iter_tiles
+from geovigie.tools.raster.radiometry import decision_of
 from geovigie.tools.raster.read import DatasetCache, RasterData, open_raster, read_bands, scene_grid
 from geovigie.tools.raster.render import (
-    add_legend,
     display_bands,
     downsample_for_display,
     draw_boxes,
@@ -23,6 +23,8 @@ from geovigie.tools.raster.runs import RunSummary, list_runs, recover_runs, requ
 from geovigie.tools.raster.scene import SENTINEL2_BANDS, BandRef, Scene, normalise_band_name
 from geovigie.tools.raster.tiling import NODATA, TILE_WORKERS, TiledResult, ordered_map, read_classes, run_tiled, to_cog
 from geovigie.tools.raster.vectorize import feature_collection, mask_to_features
+from geovigie.tools.raster.vsi import apply_http_options, host_allowed, register_tokens
+from geovigie.tools.raster.webmap import display_grid, hex_legend, map_picture, to_web_map
 
 __all__ = [
     "BandRef",
@@ -38,13 +40,18 @@ __all__ = [
     "TILE_WORKERS",
     "Tile",
     "TiledResult",
-    "add_legend",
+    "apply_http_options",
+    "decision_of",
     "display_bands",
+    "display_grid",
     "downsample_for_display",
     "draw_boxes",
     "feature_collection",
+    "hex_legend",
+    "host_allowed",
     "iter_tiles",
     "list_runs",
+    "map_picture",
     "mask_to_features",
     "normalise_band_name",
     "open_raster",
@@ -54,9 +61,11 @@ __all__ = [
     "read_classes",
     "recover_runs",
     "request_cancel",
+    "register_tokens",
     "run_tiled",
     "scene_grid",
     "side_by_side",
     "to_cog",
     "to_rgb",
+    "to_web_map",
 ]

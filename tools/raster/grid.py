@@ -25,6 +25,12 @@ class Grid:
     transform: Affine
     width: int
     height: int
+    aoi: BBox | None = None
+    """Lon/lat box the pixels must fall in (set on projected grids cut from a box; see ``raster.aoi``)."""
+
+    def with_aoi(self, aoi: BBox | None) -> Grid:
+        """The same grid, masked to ``aoi`` when read."""
+        return Grid(crs=self.crs, transform=self.transform, width=self.width, height=self.height, aoi=aoi)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -80,6 +86,7 @@ class Grid:
             transform=self.transform @ Affine.translation(col_off, row_off),
             width=int(window.width),
             height=int(window.height),
+            aoi=self.aoi,
         )
 
 

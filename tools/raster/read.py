@@ -27,8 +27,11 @@ from rasterio.windows import Window, from_bounds
 
 from geovigie.core.domain import BBox
 from geovigie.core.errors import NoDataError, ToolInputError
+from geovigie.tools.raster.aoi import outside_aoi
 from geovigie.tools.raster.grid import Grid
+from geovigie.tools.raster.radiometry import Radiometry, radiometry_of
 from geovigie.tools.raster.scene import BandRef, Scene
+from geovigie.tools.raster.vsi import readable_href, remote_env
 
 
 @dataclass
@@ -191,7 +194,7 @@ def scene_grid(scene: Scene, bbox: BBox | None, *, bands: Sequence[str] = (), ma
         ToolInputError: the AOI needs a georeferenced scene, or the grid is too large.
     """
     ref = _reference_band(scene, bands)
-    with open_raster(ref.href) as src:
+    with remote_env(scene.item), open_raster(readable_href(scene.item, ref.href)) as src:
         crs = src.crs if scene.georeferenced and src.crs is not None else None
         transform = src.transform if crs is not None else Affine.identity()
         full = Window(0, 0, src.width, src.height)
@@ -219,6 +222,9 @@ def scene_grid(scene: Scene, bbox: BBox | None, *, bands: Sequence[str] = (), ma
                     hint="Search imagery that covers this area.",
                 )
     grid = Grid(crs=crs, transform=transform, width=src.width, height=src.height).subgrid(window)
+    if bbox is not None and crs is not None and not crs.is_geographic:
+        # A lon/lat box is not a rectangle in UTM: pixels of the window outside it are masked when read.
+        grid = grid.with_aoi(bbox)
     if max_pixels is not None and grid.width * grid.height > max_pixels:
         raise ToolInputError(
             f"The request covers {grid.width}x{grid.height} pixels, over the limit of {max_pixels:,}.",
@@ -241,13 +247,22 @@ def _same_grid(src: DatasetReader, grid: Grid) -> bool:
 
 
 def _read_into(
-    src: DatasetReader, ref: BandRef, grid: Grid, resampling: Resampling, out: np.ndarray, scale: float | None
+    src: DatasetReader, ref: BandRef, grid: Grid, resampling: Resampling, out: np.ndarray, rad: Radiometry
 ) -> None:
     """Read one band of an open dataset onto ``grid``, into the float32 array ``out`` (NaN = no data).
 
-    Values are multiplied by ``scale`` when given.
+    Values are multiplied by ``rad.scale`` (when given), then ``rad.offset`` is added.
     """
-    nodata = src.nodatavals[ref.index - 1] if src.nodatavals else None
+    _read_scaled(src, ref, grid, resampling, out, rad.scale)
+    if rad.offset:
+        out += np.float32(rad.offset)
+
+
+def _read_scaled(
+    src: DatasetReader, ref: BandRef, grid: Grid, resampling: Resampling, out: np.ndarray, scale: float | None
+) -> None:
+    file_nodata = src.nodatavals[ref.index - 1] if src.nodatavals else None
+    nodata = file_nodata if file_nodata is not None else ref.nodata
     factor = np.float32(scale) if scale is not None else None
     if _same_grid(src, grid):
         if grid.crs is None:
@@ -348,10 +363,19 @@ def read_bands(
     by_file: dict[str, list[int]] = {}
     for i, ref in enumerate(refs):
         by_file.setdefault(ref.href, []).append(i)
-    for href, indices in by_file.items():
-        with _dataset(href, datasets) as src:
-            for i in indices:
-                _read_into(src, refs[i], grid, resampling, data[i], scene.scale)
+    probe = _probe_band(scene)
+    probe_href = readable_href(scene.item, probe.href) if probe is not None else None
+    with remote_env(scene.item):
+        for href, indices in by_file.items():
+            with _dataset(readable_href(scene.item, href), datasets) as src:
+                for i in indices:
+                    rad = radiometry_of(scene.item, refs[i], probe, probe_href)
+                    how = Resampling.nearest if refs[i].is_class else resampling
+                    _read_into(src, refs[i], grid, how, data[i], rad)
+    if grid.aoi is not None:
+        outside = outside_aoi(grid)
+        if outside is not None:
+            data[:, outside] = np.nan
     raster = RasterData(data=data, band_names=list(bands), grid=grid, scene=scene)
     if data.size and not raster.valid.any():
         raise NoDataError(
@@ -359,6 +383,17 @@ def read_bands(
             hint="Choose another scene or move the area of interest onto the imaged part.",
         )
     return raster
+
+
+def _probe_band(scene: Scene) -> BandRef | None:
+    """The band on which a remote scene's offset is checked against pixel values (a visible one)."""
+    if not scene.remote_api:
+        return None
+    for name in ("blue", "green", "red"):
+        band = scene.find_band(name)
+        if band is not None:
+            return band
+    return None
 
 
 def _check_plain_size(scene: Scene, ref: BandRef, grid: Grid) -> None:

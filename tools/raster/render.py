@@ -1,4 +1,8 @@
-"""Pure rendering for people and VLMs: robust stretch, true/false colour, mask overlays, boxes, legends."""
+"""Pure rendering for people and VLMs: robust stretch, true/false colour, mask overlays, boxes.
+
+Legends are never drawn into pictures (a strip under an image would misplace it on the map): they travel
+with the artifact (``ArtifactRef.legend``) and the map draws them as a control.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +50,8 @@ def stretch(data: np.ndarray, *, low: float = 2.0, high: float = 98.0) -> np.nda
         lo, hi = np.percentile(sample, [low, high])
         if hi <= lo:
             hi = lo + 1e-6
-        scaled = np.clip((band - lo) / (hi - lo), 0, 1)
+        # NaN (no data, outside the AOI) would warn when cast: they are 0 in the picture anyway.
+        scaled = np.nan_to_num(np.clip((band - lo) / (hi - lo), 0, 1), nan=0.0)
         out[..., i] = np.where(ok, (scaled * 255).astype(np.uint8), 0)
     return out
 
@@ -79,19 +84,6 @@ def draw_boxes(
     draw = ImageDraw.Draw(img)
     for xmin, ymin, xmax, ymax in boxes:
         draw.rectangle([xmin, ymin, xmax, ymax], outline=colour, width=width)
-    return np.asarray(img)
-
-
-def add_legend(rgb: np.ndarray, entries: Sequence[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
-    """Append a legend strip (colour swatch + label per entry) under an image."""
-    height = 18 * len(entries) + 6
-    img = Image.new("RGB", (rgb.shape[1], rgb.shape[0] + height), (255, 255, 255))
-    img.paste(Image.fromarray(rgb[..., :3]), (0, 0))
-    draw = ImageDraw.Draw(img)
-    for i, (label, colour) in enumerate(entries):
-        y = rgb.shape[0] + 4 + 18 * i
-        draw.rectangle([4, y, 16, y + 12], fill=colour)
-        draw.text((22, y), label, fill=(0, 0, 0))
     return np.asarray(img)
 
 

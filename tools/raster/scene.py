@@ -15,64 +15,15 @@ Extra item properties written by GeoVigie's ingest:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from geovigie.core.domain import BBox, SceneRef
 from geovigie.core.errors import ToolInputError
-
-SENTINEL2_BANDS: dict[str, tuple[str, float]] = {
-    "B01": ("coastal", 60.0),
-    "B02": ("blue", 10.0),
-    "B03": ("green", 10.0),
-    "B04": ("red", 10.0),
-    "B05": ("rededge1", 20.0),
-    "B06": ("rededge2", 20.0),
-    "B07": ("rededge3", 20.0),
-    "B08": ("nir", 10.0),
-    "B8A": ("nir08", 20.0),
-    "B09": ("nir09", 60.0),
-    "B10": ("cirrus", 60.0),
-    "B11": ("swir16", 20.0),
-    "B12": ("swir22", 20.0),
-}
-"""Sentinel-2 band id -> (GeoVigie common name, native GSD in metres)."""
-
-_ALIASES: dict[str, str] = {
-    "b1": "B01", "b2": "B02", "b3": "B03", "b4": "B04", "b5": "B05", "b6": "B06", "b7": "B07",
-    "b8": "B08", "b9": "B09", "b8a": "B8A", "b10": "B10", "b11": "B11", "b12": "B12",
-    "swir1": "swir16", "swir2": "swir22", "rededge": "rededge1", "panchromatic": "pan",
-}  # fmt: skip
-
-
-def normalise_band_name(name: str) -> str:
-    """Map user/band-file spellings (b4, B4, B04, swir1…) to one canonical key."""
-    key = name.strip()
-    low = key.lower()
-    if low in _ALIASES:
-        return _ALIASES[low]
-    if low.upper() in SENTINEL2_BANDS:
-        return low.upper()
-    return low
-
-
-def _common_of(band: BandRef) -> str | None:
-    if band.common_name:
-        return normalise_band_name(band.common_name)
-    if band.name in SENTINEL2_BANDS:
-        return SENTINEL2_BANDS[band.name][0]
-    return None
-
-
-@dataclass(frozen=True)
-class BandRef:
-    """Where one band lives: the asset file and the 1-based band index inside it."""
-
-    name: str
-    common_name: str | None
-    href: str
-    index: int
-    gsd: float | None
+from geovigie.tools.raster.bands import SENTINEL2_BANDS as SENTINEL2_BANDS
+from geovigie.tools.raster.bands import BandRef as BandRef
+from geovigie.tools.raster.bands import canonical_of, item_bands
+from geovigie.tools.raster.bands import normalise_band_name as normalise_band_name
 
 
 @dataclass(frozen=True)
@@ -80,6 +31,7 @@ class Scene:
     """A STAC item (as a dict) with band lookup helpers."""
 
     item: dict[str, Any]
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @property
     def id(self) -> str:
@@ -109,11 +61,35 @@ class Scene:
         """False for plain images without CRS."""
         return bool(self.properties.get("geovigie:georeferenced", True))
 
-    @property
-    def gsd(self) -> float | None:
-        """Ground sample distance in metres, when known."""
+    def _item_gsd(self) -> float | None:
         value = self.properties.get("gsd", self.properties.get("geovigie:pixel_size_m"))
         return float(value) if value is not None else None
+
+    @property
+    def gsd(self) -> float | None:
+        """Ground sample distance in metres: the item's, else its finest reflectance band's (per-asset metadata)."""
+        value = self._item_gsd()
+        if value is not None:
+            return value
+        sizes = [b.gsd for b in self.bands() if b.gsd and not b.is_class]
+        return min(sizes) if sizes else None
+
+    @property
+    def remote_api(self) -> str | None:
+        """The STAC API this item came from, or None for a local item."""
+        value = self.properties.get("geovigie:source_api")
+        return str(value) if value else None
+
+    @property
+    def self_link(self) -> str | None:
+        """The item's ``self`` link on its STAC API (kept for provenance), when known."""
+        value = self.properties.get("geovigie:self_link")
+        if value:
+            return str(value)
+        for link in self.item.get("links") or []:
+            if isinstance(link, dict) and link.get("rel") == "self" and link.get("href"):
+                return str(link["href"])
+        return None
 
     @property
     def cloud_cover(self) -> float | None:
@@ -136,34 +112,21 @@ class Scene:
         return (float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]))
 
     def bands(self) -> list[BandRef]:
-        """All bands of all data assets, in asset order."""
-        out: list[BandRef] = []
-        for key, asset in self.item.get("assets", {}).items():
-            roles = asset.get("roles") or ["data"]
-            if "data" not in roles:
-                continue
-            entries = asset.get("eo:bands") or asset.get("bands") or [{"name": key}]
-            for idx, band in enumerate(entries, start=1):
-                out.append(
-                    BandRef(
-                        name=normalise_band_name(str(band.get("name", key))),
-                        common_name=band.get("common_name") or band.get("eo:common_name"),
-                        href=str(asset["href"]),
-                        index=idx,
-                        gsd=asset.get("gsd") or self.gsd,
-                    )
-                )
-        return out
+        """Readable bands of the data assets, one per name, in asset order (see :mod:`.bands`)."""
+        cached = self._cache.get("bands")
+        if cached is None:
+            cached = self._cache["bands"] = item_bands(self.item, self._item_gsd())
+        return list(cached)
 
     def band_names(self) -> list[str]:
         """Common names (or names) of the available bands."""
-        return [_common_of(b) or b.name for b in self.bands()]
+        return list(dict.fromkeys(canonical_of(b) or b.name for b in self.bands()))
 
     def find_band(self, wanted: str) -> BandRef | None:
         """Band by common name (red, nir…) or id (B04), or None."""
         key = normalise_band_name(wanted)
         for band in self.bands():
-            if key in (band.name, _common_of(band)):
+            if key in (band.name, canonical_of(band)):
                 return band
         return None
 
@@ -186,8 +149,9 @@ class Scene:
         return band
 
     def to_ref(self) -> SceneRef:
-        """Provenance reference of this scene."""
-        first = self.bands()[0].href if self.bands() else None
+        """Provenance reference of this scene: the STAC ``self`` link for remote items, else the first band file."""
+        bands = self.bands()
+        first = bands[0].href if bands else None
         return SceneRef(
             item_id=self.id,
             collection=self.collection,
@@ -195,5 +159,5 @@ class Scene:
             platform=self.properties.get("platform") or self.properties.get("constellation"),
             gsd_m=self.gsd,
             cloud_cover=self.cloud_cover,
-            href=first,
+            href=self.self_link or first,
         )

@@ -1,4 +1,4 @@
-"""Cloud masks: s2cloudless on Sentinel-2 L1C, a documented threshold test otherwise.
+"""Cloud masks: the product's SCL / QA_PIXEL first, s2cloudless on Sentinel-2 L1C, a threshold test otherwise.
 
 Stable API (used by ``segment``, ``landcover`` and ``detect_change``)::
 
@@ -33,6 +33,7 @@ from geovigie.core.errors import ToolInputError
 from geovigie.tools.raster import RasterData
 from geovigie.tools.segment.indices import normalised_difference
 from geovigie.tools.segment.masks import S2CLOUDLESS_BANDS, MaskMethod, ThresholdSource, band_of, has_band
+from geovigie.tools.segment.qa_masks import qa_cloud_mask
 
 if TYPE_CHECKING:
     from s2cloudless.cloud_detector import S2PixelCloudDetector
@@ -136,6 +137,9 @@ def cloud_mask(
         ToolInputError: neither method is possible (needs at least green and red).
     """
     ok = raster.valid if valid is None else valid
+    from_qa = qa_cloud_mask(raster, ok)
+    if from_qa is not None:
+        return from_qa
     if can_use_s2cloudless(raster):
         return _s2cloudless_mask(raster, ok, threshold)
     if not (has_band(raster, "green") and has_band(raster, "red")):

@@ -35,6 +35,7 @@ from geovigie.tools.segment.indices import band_of as band_of
 from geovigie.tools.segment.indices import has_band as has_band
 from geovigie.tools.segment.indices import index_of as index_of
 from geovigie.tools.segment.indices import merge_bands as merge_bands
+from geovigie.tools.segment.qa_masks import qa_band
 from geovigie.tools.segment.sar import sar_water_mask
 from geovigie.tools.segment.thresholds import MaskMethod as MaskMethod
 from geovigie.tools.segment.thresholds import ThresholdSource as ThresholdSource
@@ -86,6 +87,9 @@ def bands_for(target: str, scene: Scene) -> list[str]:
             _raise_missing(scene, target, need)
         return need + (["green"] if scene.has_bands("green") else [])
     if target == "cloud":
+        qa = qa_band(scene)
+        if qa is not None:  # the producer's cloud and shadow classes (L2A SCL, Landsat QA_PIXEL) come first
+            return [qa]
         if scene.has_bands(*S2CLOUDLESS_BANDS):
             return list(S2CLOUDLESS_BANDS)
         if scene.has_bands("green", "red"):

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from rasterio.windows import Window
 
-from geovigie.core.errors import ToolInputError
+from geovigie.core.errors import NoDataError, ToolInputError
 from geovigie.tools.raster import NODATA, Grid, RasterData, Scene, read_bands
 from geovigie.tools.segment import landcover
 from geovigie.tools.segment.cloud import cloud_mask
@@ -193,7 +193,19 @@ def read_sample(scene: Scene, bands: list[str], grid: Grid, windows: list[Window
     """Bands over the sample windows, placed side by side in one raster (threshold and statistics input)."""
     if covers(windows, grid):
         return read_bands(scene, bands, grid)
-    parts = [read_bands(scene, bands, grid.subgrid(w)).data for w in windows]
+    parts = []
+    for window in windows:
+        sub = grid.subgrid(window)
+        try:
+            parts.append(read_bands(scene, bands, sub).data)
+        except NoDataError:
+            # A window at a swath or tile edge may hold no valid pixel: it adds nothing to the sample.
+            parts.append(np.full((len(bands), sub.height, sub.width), np.nan, np.float32))
+    if not any(np.isfinite(p).any() for p in parts):
+        raise NoDataError(
+            f"Scene {scene.id} has no valid pixels in the sampled windows of the area (all nodata).",
+            hint="Choose another scene or move the area of interest onto the imaged part.",
+        )
     first = grid.subgrid(windows[0])
     data = np.concatenate(parts, axis=2)
     sample_grid = Grid(crs=first.crs, transform=first.transform, width=data.shape[2], height=data.shape[1])

@@ -59,6 +59,11 @@ ITEMS = [
 ]
 
 
+def _rid(item_id: str) -> str:
+    """A remote id as cached: namespaced by the API's host and the collection."""
+    return item_id.rsplit("/", 1)[-1]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,7 +115,13 @@ def stac_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _ctx(tmp_path: Path, urls: list[str]) -> ToolContext:
-    settings = Settings(home=tmp_path / "home", stac_api_urls=urls, stac_timeout_s=5, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        home=tmp_path / "home",
+        stac_api_urls=urls,
+        stac_timeout_s=5,
+        stac_asset_hosts=["example.invalid"],
+        _env_file=None,  # type: ignore[call-arg]
+    )
     return ToolContext.from_settings(settings)
 
 
@@ -118,16 +129,17 @@ def test_search_remote_filters_on_the_server(stac_api: str) -> None:
     query = RemoteQuery(bbox=AOI, start=None, end=None, collections=["remote-s2"])
     result = search_remote(stac_api, query, timeout_s=5)
     assert result.ok, result.error
-    assert sorted(i["id"] for i in result.items) == ["s2-july", "s2-june-clear", "s2-june-cloudy"]
+    assert sorted(_rid(i["id"]) for i in result.items) == ["s2-july", "s2-june-clear", "s2-june-cloudy"]
+    assert all(i["id"].startswith(stac_api.split("//")[1] + "/remote-s2/") for i in result.items)
     june = search_remote(
         stac_api,
         RemoteQuery(bbox=AOI, start=date(2021, 6, 1), end=date(2021, 6, 30)),
         timeout_s=5,
     )
-    assert sorted(i["id"] for i in june.items) == ["l8-june", "s2-june-clear", "s2-june-cloudy"]
+    assert sorted(_rid(i["id"]) for i in june.items) == ["l8-june", "s2-june-clear", "s2-june-cloudy"]
     assert all(i["properties"]["geovigie:source_api"] == stac_api for i in june.items)
     by_id = search_remote(stac_api, RemoteQuery(ids=["s2-far-away"]), timeout_s=5)
-    assert [i["id"] for i in by_id.items] == ["s2-far-away"]
+    assert [_rid(i["id"]) for i in by_id.items] == ["s2-far-away"]
 
 
 def test_search_imagery_uses_the_remote_api_and_caches_items(stac_api: str, tmp_path: Path) -> None:
@@ -135,7 +147,7 @@ def test_search_imagery_uses_the_remote_api_and_caches_items(stac_api: str, tmp_
     out = search_imagery.run(
         {"bbox": AOI, "start": "2021-06-01", "end": "2021-07-31", "max_cloud": 20, "collections": ["remote-s2"]}, ctx
     )
-    assert [i.item_id for i in out.result.items] == ["s2-july", "s2-june-clear"]  # latest first, cloudy one dropped
+    assert [_rid(i.item_id) for i in out.result.items] == ["s2-july", "s2-june-clear"]  # latest first, cloudy dropped
     assert out.result.excluded == {"too cloudy": 1}
     assert all(i.source == stac_api for i in out.result.items)
     assert out.result.items[0].coverage_pct == pytest.approx(100.0)
@@ -143,16 +155,16 @@ def test_search_imagery_uses_the_remote_api_and_caches_items(stac_api: str, tmp_
     # the items now live in the local catalog: other tools can address them by id
     cached = get_scene(ctx.db, "s2-june-clear")
     assert cached.cloud_cover == 3.0 and cached.require_band("red").href.endswith("B04.tif")
-    assert fingerprint_index(ctx.db)["s2-june-clear"][1] == stac_api
+    assert fingerprint_index(ctx.db)[cached.id][1] == stac_api
     # a second search finds them both locally and remotely, without duplicates
     again = search_imagery.run({"bbox": AOI, "collections": ["remote-s2"], "max_cloud": 20}, ctx)
-    assert sorted(i.item_id for i in again.result.items) == ["s2-july", "s2-june-clear"]
+    assert sorted(_rid(i.item_id) for i in again.result.items) == ["s2-july", "s2-june-clear"]
 
 
 def test_remote_lookup_by_id(stac_api: str, tmp_path: Path) -> None:
     ctx = _ctx(tmp_path, [stac_api])
     out = search_imagery.run({"item_ids": ["s2-far-away"]}, ctx)
-    assert [i.item_id for i in out.result.items] == ["s2-far-away"]
+    assert [_rid(i.item_id) for i in out.result.items] == ["s2-far-away"]
 
 
 def test_cache_is_idempotent(stac_api: str, tmp_path: Path) -> None:
@@ -166,7 +178,7 @@ def test_unreachable_api_is_a_note_when_another_source_answers(stac_api: str, tm
     dead = f"http://127.0.0.1:{_free_port()}"
     ctx = _ctx(tmp_path, [dead, stac_api])
     out = search_imagery.run({"bbox": AOI, "collections": ["remote-l8"]}, ctx)
-    assert [i.item_id for i in out.result.items] == ["l8-june"]
+    assert [_rid(i.item_id) for i in out.result.items] == ["l8-june"]
     assert out.result.unreachable == [dead]
     assert any(f"remote catalog {dead} unreachable" in n for n in out.notes)
 

@@ -1,0 +1,420 @@
+"""A loopback replica of Earth Search v1 and Planetary Computer for the remote-reading tests.
+
+* item JSON: the real-shaped templates of ``tests/fixtures/stac_replica`` (see its README), rewritten so that
+  ids, dates, footprints, ``proj:*`` and hrefs describe the replica's files;
+* pixels: OSCD Bordeaux (Sentinel-2 L1C, EPSG:4326) reprojected onto MGRS tile 30TXQ's UTM grid (EPSG:32630,
+  10/20/60 m, tile origin 699960 E, 5000040 N) and written as one COG per band;
+* files: a small Starlette app (uvicorn) that honours single ``Range`` requests and logs every byte range; the
+  Planetary-Computer-like host refuses URLs without the SAS token its ``/api/sas/v1/token/<collection>`` issues;
+* STAC APIs: ``rustac serve`` (memory backend) over the items.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import rasterio
+import uvicorn
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.warp import Resampling, reproject, transform_bounds, transform_geom
+from shapely.geometry import box, mapping
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stac_replica"
+UTM = CRS.from_epsg(32630)
+ORIGIN = (699960.0, 5000040.0)
+ES_KEYS = {
+    "coastal": "B01", "blue": "B02", "green": "B03", "red": "B04", "rededge1": "B05", "rededge2": "B06",
+    "rededge3": "B07", "nir": "B08", "nir08": "B8A", "nir09": "B09", "swir16": "B11", "swir22": "B12",
+}  # fmt: skip
+GSD = {"B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10, "B8A": 20,
+       "B09": 60, "B11": 20, "B12": 20, "SCL": 20}  # fmt: skip
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class FileServer:
+    """COGs over HTTP with Range support; optionally refusing unsigned requests (Planetary Computer blobs)."""
+
+    root: Path
+    signed: bool = False
+    token: str = "st=2026-01-01T00%3A00%3A00Z&se=2099-01-01T00%3A00%3A00Z&sp=rl&sv=2021-06-08&sr=c&sig=replica"
+    log: list[tuple[str, int, int]] = field(default_factory=list)
+    refused: int = 0
+    tokens_issued: int = 0
+    port: int = 0
+    _server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        """``host:port``."""
+        return f"127.0.0.1:{self.port}"
+
+    def bytes_served(self) -> int:
+        """Bytes sent so far."""
+        return sum(n for _, _, n in self.log)
+
+    def distinct_bytes(self) -> int:
+        """Bytes of the union of the ranges served (what was needed at least once)."""
+        total = 0
+        by_file: dict[str, list[tuple[int, int]]] = {}
+        for path, start, n in self.log:
+            by_file.setdefault(path, []).append((start, start + n))
+        for spans in by_file.values():
+            spans.sort()
+            end = -1
+            for a, b in spans:
+                if a > end:
+                    total += b - a
+                    end = b
+                elif b > end:
+                    total += b - end
+                    end = b
+        return total
+
+    async def _token(self, request: Request) -> Response:
+        self.tokens_issued += 1
+        expiry = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+        return JSONResponse({"msft:expiry": expiry, "token": self.token})
+
+    async def _file(self, request: Request) -> Response:
+        rel = request.path_params["path"]
+        path = (self.root / rel).resolve()
+        if self.root.resolve() not in path.parents or not path.is_file():
+            return Response(status_code=404)
+        if self.signed and request.query_params.get("sig") != "replica":
+            self.refused += 1
+            return Response("AuthenticationFailed: Server failed to authenticate the request.", status_code=403)
+        size = path.stat().st_size
+        header = request.headers.get("range")
+        match = _RANGE.match(header.strip()) if header else None
+        if request.method == "HEAD":
+            return Response(headers={"Content-Length": str(size), "Accept-Ranges": "bytes"})
+        if match is None:  # no (or a multi-) range: the whole file, as RFC 9110 allows
+            data = path.read_bytes()
+            self.log.append((rel, 0, len(data)))
+            return Response(data, headers={"Accept-Ranges": "bytes"}, media_type="image/tiff")
+        start = int(match[1])
+        end = min(int(match[2]) if match[2] else size - 1, size - 1)
+        if start >= size:
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+        with path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read(end - start + 1)
+        self.log.append((rel, start, len(data)))
+        return Response(
+            data,
+            status_code=206,
+            headers={"Content-Range": f"bytes {start}-{end}/{size}", "Accept-Ranges": "bytes"},
+            media_type="image/tiff",
+        )
+
+    @contextmanager
+    def running(self) -> Iterator[FileServer]:
+        """Serve in a background thread until the block ends."""
+        routes = [Route("/files/{path:path}", self._file, methods=["GET", "HEAD"])]
+        if self.signed:
+            routes.append(Route("/api/sas/v1/token/{collection}", self._token))
+        self.port = free_port()
+        config = uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=self.port, log_level="error")
+        self._server = uvicorn.Server(config)
+        thread = threading.Thread(target=self._server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("file server did not start")
+            time.sleep(0.02)
+        try:
+            yield self
+        finally:
+            self._server.should_exit = True
+            thread.join(timeout=5)
+
+
+def rustac_exe() -> str | None:
+    """The rustac CLI of this environment, or None."""
+    local = Path(sys.executable).parent / "rustac"
+    return str(local) if local.exists() else shutil.which("rustac")
+
+
+@contextmanager
+def stac_api(items: list[dict[str, Any]], folder: Path) -> Iterator[str]:
+    """``rustac serve`` (memory backend) over ``items`` on a free port; yields its URL."""
+    exe = rustac_exe()
+    if exe is None:
+        raise FileNotFoundError("rustac")
+    folder.mkdir(parents=True, exist_ok=True)
+    ndjson = folder / "items.ndjson"
+    ndjson.write_text("\n".join(json.dumps(i) for i in items) + "\n")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (folder / "serve.log").open("w")
+    cmd = [exe, "serve", "--addr", f"127.0.0.1:{port}", "--use-duckdb", "false", "--create-collections", str(ndjson)]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((folder / "serve.log").read_text()[-500:]) from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.close()
+
+
+def utm_grid(bounds: tuple[float, float, float, float], gsd: int) -> tuple[Affine, int, int]:
+    """The 30TXQ grid at ``gsd`` covering a lon/lat box (snapped to the tile origin)."""
+    left, bottom, right, top = transform_bounds("EPSG:4326", UTM, *bounds, densify_pts=21)
+    x0 = ORIGIN[0] + np.floor((left - ORIGIN[0]) / gsd) * gsd
+    y0 = ORIGIN[1] - np.floor((ORIGIN[1] - top) / gsd) * gsd
+    width = int(np.ceil((right - x0) / gsd))
+    height = int(np.ceil((y0 - bottom) / gsd))
+    return Affine(gsd, 0, x0, 0, -gsd, y0), width, height
+
+
+def to_utm(src_path: Path, gsd: int) -> tuple[np.ndarray, Affine]:
+    """One OSCD band reprojected (nearest) onto the 30TXQ grid; 0 where the source has no pixel."""
+    with rasterio.open(src_path) as src:
+        transform, width, height = utm_grid(tuple(src.bounds), gsd)
+        out = np.zeros((height, width), np.uint16)
+        reproject(
+            rasterio.band(src, 1),
+            out,
+            src_transform=src.transform,
+            src_crs=src.crs,
+            dst_transform=transform,
+            dst_crs=UTM,
+            dst_nodata=0,
+            resampling=Resampling.nearest,
+        )
+    return out, transform
+
+
+def write_cog(path: Path, data: np.ndarray, transform: Affine, nodata: int = 0) -> None:
+    """A tiled, DEFLATE-compressed COG with overviews."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile = {"driver": "COG", "dtype": str(data.dtype), "count": 1, "width": data.shape[1],
+               "height": data.shape[0], "crs": UTM, "transform": transform, "nodata": nodata,
+               "blocksize": 256, "compress": "deflate", "overview_resampling": "nearest"}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+
+
+def footprint(transform: Affine, width: int, height: int) -> tuple[dict[str, Any], list[float]]:
+    """WGS84 footprint and bbox of a UTM grid."""
+    left, top = transform.c, transform.f
+    right, bottom = left + width * transform.a, top + height * transform.e
+    geom = transform_geom(UTM, "EPSG:4326", mapping(box(left, bottom, right, top).segmentize(200)))
+    west, south, east, north = transform_bounds(UTM, "EPSG:4326", left, bottom, right, top, densify_pts=21)
+    return geom, [west, south, east, north]
+
+
+def template(name: str) -> dict[str, Any]:
+    """A fixture item (deep copy)."""
+    return copy.deepcopy(json.loads((FIXTURES / name).read_text()))
+
+
+OSCD = "oscd/bordeaux"
+CLOUD_DISK = (0.5, 0.35, 0.12)
+"""Synthetic cloud of the cloudy item: centre (fraction of width, of height) and radius (fraction of width)."""
+
+
+def _band_files(folder: Path) -> dict[str, Path]:
+    out = {}
+    for path in sorted(folder.glob("*.tif")):
+        out[path.stem.rsplit("_", 1)[-1]] = path
+    return out
+
+
+@dataclass
+class Scenario:
+    """One replica item: which pixels, which changes to them, which metadata."""
+
+    item_id: str
+    date: str
+    pixels: str
+    """imgs_1 or imgs_2."""
+    baseline: str
+    add_offset: bool = False
+    cloudy: bool = False
+    swath_edge: bool = False
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+def _cloud_disk(shape: tuple[int, int]) -> np.ndarray:
+    h, w = shape
+    cx, cy, r = CLOUD_DISK
+    rows, cols = np.mgrid[0:h, 0:w]
+    return (cols - cx * w) ** 2 + (rows - cy * h) ** 2 <= (r * w) ** 2
+
+
+def build_files(data_dir: Path, out: Path, scenario: Scenario) -> dict[str, tuple[str, Affine, int, int]]:
+    """Write the COGs of one scenario; band id -> (relative path, transform, width, height)."""
+    files = _band_files(data_dir / OSCD / scenario.pixels)
+    written: dict[str, tuple[str, Affine, int, int]] = {}
+    cloud10: np.ndarray | None = None
+    for band_id, gsd in GSD.items():
+        if band_id == "SCL":
+            continue
+        data, transform = to_utm(files[band_id], gsd)
+        valid = data > 0
+        if scenario.cloudy:
+            disk = _cloud_disk(data.shape)
+            data = np.where(disk & valid, np.uint16(6500 if band_id not in ("B11", "B12") else 3500), data)
+            cloud10 = disk if gsd == 20 else cloud10
+        if scenario.swath_edge:
+            data[:, : data.shape[1] // 2] = 0
+            valid = data > 0
+        if scenario.add_offset:
+            data = np.where(valid, data + np.uint16(1000), data).astype(np.uint16)
+        rel = f"{scenario.item_id}/{band_id}.tif"
+        write_cog(out / rel, data, transform)
+        written[band_id] = (rel, transform, data.shape[1], data.shape[0])
+    _, t20, w20, h20 = written["B11"]
+    scl = np.full((h20, w20), 4, np.uint8)  # vegetation
+    if cloud10 is not None:
+        scl[cloud10] = 9  # cloud, high probability
+    ref = (rasterio.open(out / written["B11"][0])).read(1)
+    scl[ref == 0] = 0
+    rel = f"{scenario.item_id}/SCL.tif"
+    write_cog(out / rel, scl, t20)
+    written["SCL"] = (rel, t20, w20, h20)
+    return written
+
+
+def _set_proj(asset: dict[str, Any], transform: Affine, width: int, height: int) -> None:
+    asset["proj:shape"] = [height, width]
+    asset["proj:transform"] = [transform.a, 0.0, transform.c, 0.0, transform.e, transform.f]
+    if "proj:bbox" in asset:
+        asset["proj:bbox"] = [transform.c, transform.f + height * transform.e, transform.c + width * transform.a,
+                              transform.f]  # fmt: skip
+
+
+def earth_search_item(scenario: Scenario, files: dict[str, tuple[str, Affine, int, int]], base: str) -> dict[str, Any]:
+    """An Earth Search v1 ``sentinel-2-l2a`` item for the scenario's files."""
+    item = template("earth_search_v1_sentinel-2-l2a.json")
+    for key, asset in item["assets"].items():
+        band_id = ES_KEYS.get(key.removesuffix("-jp2")) or ("SCL" if key == "scl" else None)
+        if band_id is not None and not key.endswith("-jp2"):
+            rel, transform, width, height = files[band_id]
+            asset["href"] = f"{base}/files/{rel}"
+            _set_proj(asset, transform, width, height)
+        elif not asset["href"].startswith("s3://"):
+            asset["href"] = f"{base}/files/{scenario.item_id}/{asset['href'].rsplit('/', 1)[-1]}"
+    _, transform, width, height = files["B02"]
+    geometry, bbox = footprint(transform, width, height)
+    props = item["properties"]
+    props.update(
+        {"datetime": scenario.date, "s2:processing_baseline": scenario.baseline, "proj:epsg": 32630,
+         "mgrs:utm_zone": 30, "mgrs:latitude_band": "T", "mgrs:grid_square": "XQ", "grid:code": "MGRS-30TXQ",
+         "eo:cloud_cover": 30.0 if scenario.cloudy else 0.5,
+         "earthsearch:boa_offset_applied": scenario.add_offset, **scenario.props}
+    )  # fmt: skip
+    item.update({"id": scenario.item_id, "geometry": geometry, "bbox": bbox, "links": []})
+    return item
+
+
+def planetary_item(scenario: Scenario, files: dict[str, tuple[str, Affine, int, int]], base: str) -> dict[str, Any]:
+    """A Planetary Computer ``sentinel-2-l2a`` item (no raster:bands) for the scenario's files."""
+    item = template("planetary_computer_sentinel-2-l2a.json")
+    for key, asset in item["assets"].items():
+        if key in files:
+            rel, transform, width, height = files[key]
+            asset["href"] = f"{base}/files/{rel}"
+            _set_proj(asset, transform, width, height)
+        elif asset["href"].startswith("https://sentinel2l2a01"):
+            asset["href"] = f"{base}/files/{scenario.item_id}/{asset['href'].rsplit('/', 1)[-1]}"
+    _, transform, width, height = files["B02"]
+    geometry, bbox = footprint(transform, width, height)
+    item["properties"].update({"datetime": scenario.date, "s2:processing_baseline": scenario.baseline})
+    item.update({"id": scenario.item_id, "geometry": geometry, "bbox": bbox, "links": []})
+    return item
+
+
+ES_SCENARIOS = [
+    # Before 04.00 the offset Earth Search declares is wrong (element84/earth-search issues 65-71).
+    Scenario("S2A_30TXQ_20160504_0_L2A", "2016-05-04T11:03:55Z", "imgs_1", "02.02"),
+    Scenario("S2B_30TXQ_20231026_0_L2A", "2023-10-26T10:50:39Z", "imgs_2", "05.09", add_offset=True),
+    Scenario("S2A_30TXQ_20160524_0_L2A", "2016-05-24T11:03:55Z", "imgs_1", "02.02", cloudy=True),
+    Scenario("S2A_30TXQ_20160514_0_L2A", "2016-05-14T11:03:55Z", "imgs_1", "02.02", swath_edge=True),
+]
+PC_SCENARIO = Scenario(
+    "S2B_MSIL2A_20231026T105039_R051_T30TXQ_20231026T132406",
+    "2023-10-26T10:50:39Z",
+    "imgs_2",
+    "05.09",
+    add_offset=True,
+)
+
+
+@dataclass
+class Replica:
+    """The running replica."""
+
+    earth_search: str
+    planetary: str
+    cogs: FileServer
+    blobs: FileServer
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def replica(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[Replica]:
+    """Earth Search + Planetary Computer replicas on loopback (skips without rustac or the OSCD sample)."""
+    if not (data_dir / OSCD).is_dir():
+        pytest.skip(f"OSCD sample not found under {data_dir}")
+    if rustac_exe() is None:
+        pytest.skip("rustac CLI not installed (pip install rustac)")
+    root = tmp_path_factory.mktemp("replica")
+    cogs, blobs = FileServer(root / "cogs"), FileServer(root / "blobs", signed=True)
+    with cogs.running(), blobs.running():
+        es_items = [earth_search_item(s, build_files(data_dir, cogs.root, s), cogs.url) for s in ES_SCENARIOS]
+        pc_files = build_files(data_dir, blobs.root, PC_SCENARIO)
+        pc_items = [planetary_item(PC_SCENARIO, pc_files, blobs.url)]
+        with stac_api(es_items, root / "es") as es, stac_api(pc_items, root / "pc") as pc:
+            yield Replica(earth_search=es, planetary=pc, cogs=cogs, blobs=blobs, root=root)
