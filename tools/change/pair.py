@@ -35,6 +35,7 @@ from geovigie.tools.change.score import Calibration, classify_tile, clouds, scor
 from geovigie.tools.raster import (
     TILE_WORKERS,
     DatasetCache,
+    Execution,
     Grid,
     RasterData,
     Scene,
@@ -244,6 +245,7 @@ def run_pair(
     out_path: Path | None,
     pixel_area_m2: float | None,
     progress: ProgressFn | None = None,
+    execution: Execution | None = None,
 ) -> PairOutcome:
     """Calibrate then classify every tile; the class raster goes to ``out_path`` (COG) when given.
 
@@ -251,7 +253,14 @@ def run_pair(
         NoDataError, TooCloudyError: see :func:`calibrate`; TooCloudyError also when the full pass finds
             more than 80 % of the valid pixels cloudy.
     """
+    if execution is not None:  # the cost check comes before any pixel is read
+        execution.check([before, after], [plan.bands_before, plan.bands_after], grid, tile_size=tile_size,
+                        overlap=overlap)  # fmt: skip
     cal = calibrate(plan, before, after, grid, tile_size=tile_size, overlap=overlap, progress=progress)
+    if execution is not None:
+        execution.params = {"preset": plan.preset, "method": plan.method, "threshold": cal.threshold,
+                            "water": cal.water, "vegetation": cal.vegetation,
+                            "min_area_m2": plan.min_area_m2}  # fmt: skip
     min_px = cm.min_pixels(plan.min_area_m2, pixel_area_m2)
 
     def fn(rasters: list[RasterData]) -> np.ndarray:
@@ -271,6 +280,7 @@ def run_pair(
         out_path=out_path,
         progress=tiled_progress,
         workers=TILE_WORKERS,
+        execution=execution,
     )
     outcome = PairOutcome(plan, cal, tiled, grid, min_px)
     if outcome.tiled.valid_pixels and outcome.pixels(cm.EXCLUDED) / outcome.tiled.valid_pixels > MAX_CLOUD_FRACTION:

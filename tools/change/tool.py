@@ -18,7 +18,7 @@ from geovigie.tools.change.artifacts import ChangeArtifacts, save_change_artifac
 from geovigie.tools.change.pair import PairOutcome, run_pair
 from geovigie.tools.change.presets import ChangePlan, plan_change
 from geovigie.tools.change.series import first_change_map, scene_date, validate_series
-from geovigie.tools.raster import Grid, Scene, open_raster, scene_grid
+from geovigie.tools.raster import Execution, Grid, Scene, open_raster, scene_grid
 
 
 class DetectChangeInput(BaseModel):
@@ -214,9 +214,10 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
             def progress(f: float, m: str, k: int = k, share: float = share) -> None:
                 ctx.progress(0.9 * (k + f) * share, m)
 
+            execution = Execution.from_context(ctx, tool="detect_change", title=f"{args.preset} {b.id} -> {a.id}")
             outcomes.append(run_pair(plan, b, a, grid, tile_size=ctx.settings.tile_size,
                                      overlap=ctx.settings.tile_overlap, out_path=Path(tmp) / f"interval{k}.tif",
-                                     pixel_area_m2=area, progress=progress))  # fmt: skip
+                                     pixel_area_m2=area, progress=progress, execution=execution))  # fmt: skip
         result_path, histogram = _combined(outcomes, grid, Path(tmp), ctx.settings.tile_size)
         ctx.progress(0.92, "rendering")
         arts = save_change_artifacts(ctx, scenes, grid, outcomes, result_path, notes)
@@ -293,6 +294,10 @@ def _output(
         notes.append("The change magnitude has no spread over the area (identical images?): nothing is changed.")
     if excluded > 0:
         notes.append(f"{100 * excluded:.1f} % of the valid pixels were cloudy on one date and excluded.")
+    coverage = min(o.tiled.coverage for o in outcomes)
+    if coverage < 1:
+        notes.append(f"Partial result: {coverage:.1%} of the AOI's tiles were processed (cancelled or failed "
+                     "tiles); areas cover only those tiles. Ask again to resume the run.")  # fmt: skip
     unit: Literal["m2", "px"] = "m2" if area is not None else "px"
     result = DetectChangeResult(
         preset=args.preset, method=main.plan.method, threshold_method=args.threshold_method, threshold=threshold,

@@ -14,7 +14,7 @@ from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_
 from geovigie.core.errors import TooCloudyError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
-from geovigie.tools.raster import Grid, Scene, TiledResult, feature_collection, run_tiled, scene_grid
+from geovigie.tools.raster import Execution, Grid, Scene, TiledResult, feature_collection, run_tiled, scene_grid
 from geovigie.tools.segment import landcover
 from geovigie.tools.segment.class_map import MAX_FEATURES, MIN_POLYGON_PIXELS, PolygonSet, class_polygons, overlay_png
 from geovigie.tools.segment.indices import IndexName
@@ -106,6 +106,10 @@ class SegmentResult(BaseModel):
     clear_pixels: int
     thresholds: dict[str, Any] = Field(default_factory=dict)
     tiles: int
+    coverage: float = 1.0
+    """Share of the AOI's tiles in the result (below 1 when tiles failed or the run was cancelled)."""
+    run_id: str | None = None
+    """Id of the persisted Dask run (cancel or resume it), None for in-process runs."""
 
 
 @geo_tool(name="segment", input_model=SegmentInput)
@@ -129,11 +133,15 @@ def segment(args: SegmentInput, ctx: ToolContext) -> ToolOutput[SegmentResult]:
     scene = get_scene(ctx.db, args.item_id)
     plan = SegmentPlan(scene, args.target, index=args.index, threshold=args.threshold)
     grid = scene_grid(scene, bbox, bands=plan.read, max_pixels=ctx.settings.max_pixels)
+    execution = Execution.from_context(ctx, tool="segment", title=f"segment {args.target} {scene.id}")
+    overlap = ctx.settings.tile_overlap if plan.needs_context else 0
+    execution.check([scene], [plan.read], grid, tile_size=ctx.settings.tile_size, overlap=overlap)  # before any read
     ctx.progress(0.02, "sampling the area to fix thresholds")
     windows = sample_windows(grid)
     sample_cloud, stats = plan.calibrate(read_sample(scene, plan.read, grid, windows))
     if covers(windows, grid):
         _check_cloud(sample_cloud, plan, scene, None)
+    execution.params = {"target": args.target, "index": args.index, **_thresholds(plan)}
     cog = ctx.artifacts.root / f".segment-{uuid.uuid4().hex}.tif"
     try:
         # One GDAL environment for the whole run: otherwise every band read of every tile sets one up.
@@ -144,10 +152,11 @@ def segment(args: SegmentInput, ctx: ToolContext) -> ToolOutput[SegmentResult]:
                 grid=grid,
                 fn=plan.classify,
                 tile_size=ctx.settings.tile_size,
-                overlap=ctx.settings.tile_overlap if plan.needs_context else 0,
+                overlap=overlap,
                 out_path=cog,
                 progress=lambda f, m: ctx.progress(0.1 + 0.75 * f, m),
                 workers=TILE_WORKERS,
+                execution=execution,
             )
         cloud_code = landcover.CLOUD if args.target == "landcover" else CLOUDY
         cloud_fraction = tiled.fraction(cloud_code) if plan.cloud_bands else None
@@ -277,6 +286,8 @@ def _output(
         clear_pixels=clear,
         thresholds=_thresholds(plan),
         tiles=tiled.tiles,
+        coverage=round(tiled.coverage, 6),
+        run_id=tiled.run_id,
     )
     return ToolOutput(
         summary=_summary(result, scene, clear, px_area),
@@ -342,6 +353,11 @@ def _figures(result: SegmentResult, px_area: float | None) -> list[Figure]:
 
 def _notes(plan: SegmentPlan, result: SegmentResult, polys: PolygonSet, windows: int, grid: Grid) -> list[str]:
     notes = [plan.cloud_note] if plan.cloud_note else []
+    if result.coverage < 1:
+        notes.append(
+            f"Partial result: {result.coverage:.1%} of the AOI's tiles were processed (the run was cancelled or "
+            "tiles failed); areas and shares cover only those tiles. Ask again to resume the run."
+        )
     if plan.sar:
         notes.append(SAR_CAVEAT)
     for m in (plan.method, plan.cloud_method):
