@@ -135,6 +135,10 @@ def _register_subcommands() -> None:
     cli_model.register(app)
     cli_models.register(app)
     eval_cli.register(app)
+    from geovigie.serving import cli_bundle, cli_mcp  # MCP server; answer bundles (export, replay)
+
+    cli_mcp.register(app)
+    cli_bundle.register(app)
     for key, tool in TOOLS.items():
         _make_tool_command(key, tool.description)
 

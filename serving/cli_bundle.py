@@ -1,0 +1,105 @@
+"""CLI commands ``geovigie export`` and ``geovigie replay``: answer bundles anyone can re-run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geovigie.core.errors import GeoVigieError
+from geovigie.core.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(exc: GeoVigieError) -> typer.Exit:
+    err_console.print(f"[bold red]Error:[/] {exc.message}")
+    if exc.hint:
+        err_console.print(f"[yellow]What to do:[/] {exc.hint}")
+    return typer.Exit(code=2)
+
+
+def export(
+    target: Annotated[str, typer.Argument(help="THREAD_ID (every answered turn) or THREAD_ID:N (its N-th turn).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder to write, or a path ending in .zip.")] = None,
+) -> None:
+    """Export an answer as a self-contained bundle: STAC of inputs (checksummed) and outputs, plus run.json."""
+    from geovigie.core.db.store import Database
+    from geovigie.serving.bundle import export_bundle
+
+    settings = Settings()
+    dest = out or Path(f"geovigie-bundle-{target.replace(':', '-turn')}")
+    try:
+        written = export_bundle(Database(settings.resolved_db_url), settings, target, dest)
+    except GeoVigieError as exc:
+        raise _fail(exc) from None
+    console.print(f"bundle written to {written}")
+
+
+def replay(
+    bundle: Annotated[Path, typer.Argument(help="A bundle folder or zip written by `geovigie export`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Re-run a bundle's recorded calls on its recorded inputs; exit 1 when a figure drifts beyond tolerance."""
+    from geovigie.serving.bundle import replay_bundle
+
+    try:
+        report = replay_bundle(bundle, Settings())
+    except GeoVigieError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        rows = [
+            {
+                "turn": c.turn,
+                "tool": c.tool,
+                "name": c.name,
+                "unit": c.unit,
+                "old": c.old,
+                "new": c.new,
+                "diff": c.diff,
+                "tolerance": c.tolerance,
+                "basis": c.basis,
+                "ok": c.ok,
+            }
+            for c in report.checks
+        ]
+        doc = {"ok": report.ok, "figures": rows, "problems": report.problems, "notes": report.notes}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        table = Table("turn", "tool", "figure", "old", "new", "diff", "tolerance", "")
+        for c in report.checks:
+            new = "—" if c.new is None else f"{c.new:.6g}"
+            diff = "—" if c.diff is None else f"{c.diff:+.3g}"
+            mark = "[green]ok[/]" if c.ok else "[red]DRIFT[/]"
+            table.add_row(
+                str(c.turn),
+                c.tool,
+                f"{c.name} ({c.unit})",
+                f"{c.old:.6g}",
+                new,
+                diff,
+                f"{c.tolerance:.3g} ({c.basis})",
+                mark,
+            )
+        console.print(table)
+        for problem in report.problems:
+            console.print(f"[red]problem:[/] {problem}")
+        for note in report.notes:
+            console.print(f"[dim]{note}[/]")
+        drifted = sum(not c.ok for c in report.checks)
+        verdict = "[green]replayed: no drift[/]" if report.ok else f"[red]replay failed: {drifted} figure(s) drifted[/]"
+        console.print(verdict)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``export`` and ``replay`` on the main CLI."""
+    app.command("export")(export)
+    app.command("replay")(replay)
