@@ -38,6 +38,8 @@ class Detection:
     ymax: float
     score: float
     label: str
+    polygon: tuple[tuple[float, float], ...] | None = None
+    """Corners of an oriented box (learned detectors), in the same pixel coordinates; None for axis-aligned boxes."""
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -46,7 +48,10 @@ class Detection:
 
     def shifted(self, dx: float, dy: float) -> Detection:
         """The same box moved by (dx, dy) pixels (tile to image coordinates)."""
-        return replace(self, xmin=self.xmin + dx, xmax=self.xmax + dx, ymin=self.ymin + dy, ymax=self.ymax + dy)
+        poly = None if self.polygon is None else tuple((x + dx, y + dy) for x, y in self.polygon)
+        return replace(
+            self, xmin=self.xmin + dx, xmax=self.xmax + dx, ymin=self.ymin + dy, ymax=self.ymax + dy, polygon=poly
+        )
 
 
 class ObjectDetector(Protocol):

@@ -57,7 +57,8 @@ def boxes_geojson(
     to_wgs = _to_wgs84(grid)
     features = []
     for i, det in enumerate(detections[:MAX_FEATURES]):
-        geom = _pixel_geometry(box(det.xmin, det.ymin, det.xmax, det.ymax), grid, to_wgs)
+        outline = Polygon(det.polygon) if det.polygon else box(det.xmin, det.ymin, det.xmax, det.ymax)
+        geom = _pixel_geometry(outline, grid, to_wgs)
         props: dict[str, Any] = {"id": i, "label": det.label, "score": round(det.score, 3)}
         width, height = det.xmax - det.xmin, det.ymax - det.ymin
         if pixel_size_m is not None:

@@ -9,7 +9,7 @@ method's expected error measured by ``benchmarks/accuracy_count.py``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, cast
 
 import numpy as np
@@ -29,8 +29,8 @@ from geovigie.tools.count.detectors import (
     DetectedClass,
     Detection,
     ObjectDetector,
-    get_detector,
 )
+from geovigie.tools.count.learned import choose_detector, cite_model
 from geovigie.tools.count.output import boxes_geojson, boxes_overlay, regions_geojson, regions_overlay, thumbnail_factor
 from geovigie.tools.count.read import display_sample, nodata_values, read_window, stretch_of, to_uint8
 from geovigie.tools.count.regions import RegionCount, count_fields, count_water_bodies
@@ -173,9 +173,9 @@ def _detect(
 
 
 def _clip(det: Detection, grid: Grid) -> Detection:
-    return Detection(
-        max(0.0, det.xmin), max(0.0, det.ymin), min(float(grid.width), det.xmax), min(float(grid.height), det.ymax),
-        det.score, det.label,
+    return replace(
+        det, xmin=max(0.0, det.xmin), ymin=max(0.0, det.ymin), xmax=min(float(grid.width), det.xmax),
+        ymax=min(float(grid.height), det.ymax),
     )  # fmt: skip
 
 
@@ -201,7 +201,8 @@ def _count_detections(
     if not label.startswith("true colour") and obj in COLOUR_CLASSES and not args.detector_path:
         notes.append(f"The image is {label}: the {obj} detector relies on true colour (green foliage, white hulls), "
                      "so this count is unreliable.")  # fmt: skip
-    detector = get_detector(cast(DetectedClass, obj), args.detector_path)
+    detector, model_notes = choose_detector(cast(DetectedClass, obj), args.detector_path, scale.work_m, ctx.settings)
+    notes += model_notes
     assert scale.work_m is not None
     tile = max(ctx.settings.tile_size, MIN_DETECT_TILE)
     overlap = _overlap_px(obj, scale.work_m, tile, ctx.settings.tile_overlap)
@@ -209,13 +210,14 @@ def _count_detections(
         scene, bands, grid, detector, order=[bands.index(b) for b in shown], work_m=scale.work_m, tile_size=tile,
         overlap=overlap, progress=ctx.progress,
     )  # fmt: skip
-    return _finish(
+    output = _finish(
         args, scene, bbox, ctx, grid=grid, scale=scale, notes=notes, method=detector.name, count=len(run.detections),
         valid_pixels=run.valid_pixels, detections=run.detections, thumb=run.thumb, factor=run.factor,
         parameters={**detector.parameters(scale.work_m), "tile_size": tile, "overlap_px": overlap,
                     "tiles": run.tiles, "display": label},
         checkpoint=bool(args.detector_path),
     )  # fmt: skip
+    return cite_model(output, detector)
 
 
 # --- regions -------------------------------------------------------------------------------------------------

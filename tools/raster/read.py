@@ -28,10 +28,11 @@ from rasterio.windows import Window, from_bounds
 from geovigie.core.domain import BBox
 from geovigie.core.errors import NoDataError, ToolInputError
 from geovigie.tools.raster.aoi import outside_aoi
+from geovigie.tools.raster.budget import at_overview, check_read_budget
 from geovigie.tools.raster.grid import Grid
 from geovigie.tools.raster.radiometry import Radiometry, radiometry_of
 from geovigie.tools.raster.scene import BandRef, Scene
-from geovigie.tools.raster.vsi import readable_href, remote_env
+from geovigie.tools.raster.vsi import readable_href, remote_env, resolve
 
 
 @dataclass
@@ -95,7 +96,7 @@ def open_raster(href: str) -> Iterator[DatasetReader]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(href) as src:
+            with rasterio.open(resolve(href)) as src:
                 yield src
     except RasterioIOError as exc:
         raise _unreadable(href, exc) from exc
@@ -136,7 +137,7 @@ class DatasetCache:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                    src = rasterio.open(href)
+                    src = rasterio.open(resolve(href))
             except RasterioIOError as exc:
                 raise _unreadable(href, exc) from exc
             handles[href] = src
@@ -367,11 +368,14 @@ def read_bands(
     probe_href = readable_href(scene.item, probe.href) if probe is not None else None
     with remote_env(scene.item):
         for href, indices in by_file.items():
-            with _dataset(readable_href(scene.item, href), datasets) as src:
-                for i in indices:
-                    rad = radiometry_of(scene.item, refs[i], probe, probe_href)
-                    how = Resampling.nearest if refs[i].is_class else resampling
-                    _read_into(src, refs[i], grid, how, data[i], rad)
+            readable = readable_href(scene.item, href)
+            with _dataset(readable, datasets) as full:
+                level = check_read_budget(full, grid, scene_id=scene.id, band=refs[indices[0]].index)
+                with at_overview(full, readable, level) as src:
+                    for i in indices:
+                        rad = radiometry_of(scene.item, refs[i], probe, probe_href)
+                        how = Resampling.nearest if refs[i].is_class else resampling
+                        _read_into(src, refs[i], grid, how, data[i], rad)
     if grid.aoi is not None:
         outside = outside_aoi(grid)
         if outside is not None:

@@ -24,6 +24,7 @@ from geovigie.tools.raster.bands import SENTINEL2_BANDS as SENTINEL2_BANDS
 from geovigie.tools.raster.bands import BandRef as BandRef
 from geovigie.tools.raster.bands import canonical_of, item_bands
 from geovigie.tools.raster.bands import normalise_band_name as normalise_band_name
+from geovigie.tools.raster.vsi import remember
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class Scene:
         cached = self._cache.get("bands")
         if cached is None:
             cached = self._cache["bands"] = item_bands(self.item, self._item_gsd())
+            remember(self.item, [b.href for b in cached])
         return list(cached)
 
     def band_names(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 * **GDAL options** (:func:`http_options`), set once per process before the first remote read: no directory
   listing or sidecar probes on open (``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR``, only ``.tif`` names probed),
-  no HEAD request, consecutive ranges merged, HTTP/2 multiplexing, a block cache sized by
+  one HEAD per file (a GET without range would stream the whole file), consecutive ranges merged, HTTP/2 multiplexing, a block cache sized by
   ``GEOVIGIE_GDAL_VSI_CACHE_MB`` (shared by the threads, so a follow-up question on the same item re-reads no
   block), and GDAL's own retry on 429/5xx.
 * **Which hrefs** (:func:`check_href`): a remote item's asset is read only over http(s) and only from the hosts
@@ -35,6 +35,10 @@ _OPTIONS_SET = threading.Event()
 _SAS: dict[tuple[str, str], tuple[str, float]] = {}
 _SAS_LOCK = threading.Lock()
 _TOKENS: dict[str, str] = {}
+_OWNERS: dict[str, dict[str, Any]] = {}
+"""Raw href of a remote item's band -> the item (id, collection, ``geovigie:*`` properties): lets every opener
+(``open_raster``, ``DatasetCache``) check and sign an href it is handed without being given the item."""
+_OWNERS_LOCK = threading.Lock()
 
 
 def http_options(vsi_cache_mb: int = 64) -> dict[str, str]:
@@ -43,7 +47,6 @@ def http_options(vsi_cache_mb: int = 64) -> dict[str, str]:
     return {
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff,.TIF,.TIFF",
-        "CPL_VSIL_CURL_USE_HEAD": "NO",
         "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
         "GDAL_HTTP_MULTIPLEX": "YES",
         "GDAL_HTTP_VERSION": "2",
@@ -175,6 +178,24 @@ def readable_href(item: Mapping[str, Any], href: str) -> str:
     if sas_url:
         return sign(href, str(sas_url), str(props.get("geovigie:remote_collection") or item.get("collection")))
     return href
+
+
+def remember(item: Mapping[str, Any], hrefs: list[str]) -> None:
+    """Record that ``hrefs`` belong to the remote ``item`` (see :func:`resolve`)."""
+    props = item.get("properties") or {}
+    if not props.get("geovigie:source_api"):
+        return
+    owner = {"id": item.get("id"), "collection": item.get("collection"), "properties": props}
+    with _OWNERS_LOCK:
+        for href in hrefs:
+            _OWNERS[href] = owner
+
+
+def resolve(href: str) -> str:
+    """The href to open: a remote item's band checked and signed (:func:`readable_href`), others unchanged."""
+    with _OWNERS_LOCK:
+        owner = _OWNERS.get(href)
+    return readable_href(owner, href) if owner is not None else href
 
 
 @contextmanager

@@ -35,7 +35,7 @@ import uvicorn
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.warp import Resampling, reproject, transform_bounds, transform_geom
-from shapely.geometry import box, mapping
+from shapely.geometry import Point, Polygon, box, mapping
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -401,6 +401,8 @@ class Replica:
     cogs: FileServer
     blobs: FileServer
     root: Path
+    cloud_disk: Polygon
+    """The cloudy item's synthetic cloud in EPSG:32630 (as drawn on its 20 m grid)."""
 
 
 @pytest.fixture(scope="module")
@@ -413,8 +415,12 @@ def replica(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterato
     root = tmp_path_factory.mktemp("replica")
     cogs, blobs = FileServer(root / "cogs"), FileServer(root / "blobs", signed=True)
     with cogs.running(), blobs.running():
-        es_items = [earth_search_item(s, build_files(data_dir, cogs.root, s), cogs.url) for s in ES_SCENARIOS]
+        es_files = [build_files(data_dir, cogs.root, s) for s in ES_SCENARIOS]
+        es_items = [earth_search_item(s, f, cogs.url) for s, f in zip(ES_SCENARIOS, es_files, strict=True)]
+        _, t20, w20, h20 = next(f for s, f in zip(ES_SCENARIOS, es_files, strict=True) if s.cloudy)["SCL"]
+        cx, cy, r = CLOUD_DISK
+        disk = Point(t20.c + cx * w20 * t20.a, t20.f + cy * h20 * t20.e).buffer(r * w20 * t20.a, 256)
         pc_files = build_files(data_dir, blobs.root, PC_SCENARIO)
         pc_items = [planetary_item(PC_SCENARIO, pc_files, blobs.url)]
         with stac_api(es_items, root / "es") as es, stac_api(pc_items, root / "pc") as pc:
-            yield Replica(earth_search=es, planetary=pc, cogs=cogs, blobs=blobs, root=root)
+            yield Replica(earth_search=es, planetary=pc, cogs=cogs, blobs=blobs, root=root, cloud_disk=disk)
