@@ -26,8 +26,10 @@ from geovigie.tools.catalog.store import upsert_item
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings whose database and artifacts live in a temporary folder."""
-    return Settings(home=tmp_path / "home", stac_api_urls=[], llm_base_url=None, _env_file=None)  # type: ignore[call-arg]
+    """Settings whose database and artifacts live in a temporary folder (learned models off: tests opt in)."""
+    return Settings(  # type: ignore[call-arg]
+        home=tmp_path / "home", stac_api_urls=[], llm_base_url=None, _env_file=None, models_enabled=False
+    )
 
 
 @pytest.fixture

@@ -15,9 +15,11 @@ from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
 from geovigie.tools.change import methods as cm
 from geovigie.tools.change.artifacts import ChangeArtifacts, save_change_artifacts
+from geovigie.tools.change.learned import change_model, cite_change_model, run_learned_pair
 from geovigie.tools.change.pair import PairOutcome, run_pair
 from geovigie.tools.change.presets import ChangePlan, plan_change
 from geovigie.tools.change.series import first_change_map, scene_date, validate_series
+from geovigie.tools.models import ModelCard
 from geovigie.tools.raster import Execution, Grid, Scene, open_raster, scene_grid
 
 
@@ -208,6 +210,7 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
     ctx.artifacts.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ctx.artifacts.root) as tmp:
         outcomes = []
+        used: ModelCard | None = None
         for k, (plan, b, a) in enumerate(zip(plans, scenes, scenes[1:], strict=False)):
             share = 1 / len(plans)
 
@@ -215,6 +218,13 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
                 ctx.progress(0.9 * (k + f) * share, m)
 
             execution = Execution.from_context(ctx, tool="detect_change", title=f"{args.preset} {b.id} -> {a.id}")
+            model, model_notes = change_model(plan, b, a, grid, ctx.settings)
+            notes += [n for n in model_notes if n not in notes]
+            if model is not None:
+                used = model.card
+                outcomes.append(run_learned_pair(model, plan, b, a, grid, out_path=Path(tmp) / f"interval{k}.tif",
+                                                 progress=progress))  # fmt: skip
+                continue
             outcomes.append(run_pair(plan, b, a, grid, tile_size=ctx.settings.tile_size,
                                      overlap=ctx.settings.tile_overlap, out_path=Path(tmp) / f"interval{k}.tif",
                                      pixel_area_m2=area, progress=progress, execution=execution))  # fmt: skip
@@ -222,7 +232,7 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
         ctx.progress(0.92, "rendering")
         arts = save_change_artifacts(ctx, scenes, grid, outcomes, result_path, notes)
     ctx.progress(1.0, "done")
-    return _output(args, scenes, days, grid, area, outcomes, histogram, arts, notes, bbox)
+    return cite_change_model(_output(args, scenes, days, grid, area, outcomes, histogram, arts, notes, bbox), used)
 
 
 def _combined(outcomes: list[PairOutcome], grid: Grid, tmp: Path, tile_size: int) -> tuple[Path, dict[int, int] | None]:

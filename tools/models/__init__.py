@@ -22,9 +22,12 @@ Using the registry (the whole API other rooms and helpers need):
 """
 
 from geovigie.tools.models.cards import Accuracy, ModelCard, ModelFile, Task
+from geovigie.tools.models.change import ChangeModel
+from geovigie.tools.models.detect import OrientedDetector
 from geovigie.tools.models.errors import ModelDomainError, ModelUnavailableError, WeightsIntegrityError
-from geovigie.tools.models.export import export_onnx, onnx_path, torch_available
+from geovigie.tools.models.export import export_onnx, onnx_cache_path, onnx_path, torch_available
 from geovigie.tools.models.known import CARDS, DOTA_CLASSES, TINYCD_LEVIR, TINYCD_WHU, YOLO_DOTA_OBB
+from geovigie.tools.models.obb import OrientedBox, decode, letterbox, rotated_iou, rotated_nms
 from geovigie.tools.models.registry import get_card, list_cards, register_card, unregister_card
 from geovigie.tools.models.runtime import clear_sessions, providers, run_batched, session
 from geovigie.tools.models.weights import (
@@ -41,11 +44,14 @@ __all__ = [
     "Accuracy",
     "Availability",
     "CARDS",
+    "ChangeModel",
     "DOTA_CLASSES",
     "ModelCard",
     "ModelDomainError",
     "ModelFile",
     "ModelUnavailableError",
+    "OrientedBox",
+    "OrientedDetector",
     "ResolvedFile",
     "TINYCD_LEVIR",
     "TINYCD_WHU",
@@ -54,14 +60,19 @@ __all__ = [
     "YOLO_DOTA_OBB",
     "availability",
     "clear_sessions",
+    "decode",
     "export_onnx",
     "get_card",
+    "letterbox",
     "list_cards",
+    "onnx_cache_path",
     "onnx_path",
     "providers",
     "register_card",
     "resolve",
     "resolve_file",
+    "rotated_iou",
+    "rotated_nms",
     "run_batched",
     "session",
     "sha256_of",

@@ -1,0 +1,120 @@
+"""The learned detector of ``count_objects``: the DOTA-trained YOLOv8n-OBB when its weights are present.
+
+It replaces the classical detector of ships, vehicles (small + large) and storage tanks when the weights are found
+and verified and the pixel size is in the model's range (0.1–0.6 m); otherwise the classical method runs and a
+note says why. Trees and buildings have no class in the model and always use the classical method. The model is
+AGPL-3.0: optional, and cited (with its measured accuracy) in the answer whenever it produced the count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from geovigie.core.domain import ToolOutput
+from geovigie.core.settings import Settings
+from geovigie.tools.count.detection import DetectedClass, Detection, ObjectDetector
+from geovigie.tools.count.detectors import get_detector
+from geovigie.tools.models import (
+    YOLO_DOTA_OBB,
+    ModelCard,
+    ModelUnavailableError,
+    OrientedBox,
+    OrientedDetector,
+    WeightsIntegrityError,
+)
+
+MODEL_CLASSES: dict[str, tuple[str, ...]] = {
+    "ship": ("ship",),
+    "vehicle": ("small_vehicle", "large_vehicle"),
+    "storage_tank": ("storage_tank",),
+}
+"""Counted object -> DOTA classes of the detector."""
+ACCURACY_METRIC = {"ship": "ship", "vehicle": "vehicle", "storage_tank": "storage_tank"}
+
+
+@dataclass
+class LearnedDetector:
+    """Adapter of an :class:`OrientedDetector` to the ``ObjectDetector`` protocol (oriented boxes kept as polygons)."""
+
+    model: OrientedDetector
+    obj: str
+
+    @property
+    def card(self) -> ModelCard:
+        """The model card."""
+        return self.model.card
+
+    @property
+    def name(self) -> str:
+        """Method name cited in provenance."""
+        return f"{self.card.name} {self.card.version} (learned, {self.card.licence})"
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Object classes it finds here."""
+        return MODEL_CLASSES[self.obj]
+
+    def detect(self, rgb: np.ndarray, pixel_size_m: float | None) -> list[Detection]:
+        """Oriented boxes of the object's classes, as detections carrying their polygon."""
+        image = rgb if rgb.dtype == np.uint8 else (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+        return [_detection(b) for b in self.model.detect(image, classes=set(self.classes))]
+
+    def parameters(self, pixel_size_m: float | None) -> dict[str, Any]:
+        """Thresholds and tiling of the model."""
+        return {"model": self.card.name, "conf": self.model.conf, "nms_iou": self.model.iou,
+                "model_tile_px": self.model.input_size, "model_overlap_px": self.model.overlap}  # fmt: skip
+
+
+def _detection(box: OrientedBox) -> Detection:
+    xmin, ymin, xmax, ymax = box.bounds()
+    corners = tuple((float(x), float(y)) for x, y in box.corners())
+    return Detection(xmin, ymin, xmax, ymax, box.score, box.label.replace("_", " "), polygon=corners)
+
+
+def choose_detector(
+    obj: DetectedClass, checkpoint: str | None, pixel_size_m: float | None, settings: Settings
+) -> tuple[ObjectDetector, list[str]]:
+    """The learned detector when it applies, else the classical one, with notes saying why.
+
+    Raises:
+        ToolInputError, ConfigError: from a user checkpoint (see ``get_detector``).
+    """
+    if checkpoint or obj not in MODEL_CLASSES or not settings.models_enabled:
+        return get_detector(obj, checkpoint), []
+    card = YOLO_DOTA_OBB
+    problem = card.domain_problem(pixel_size_m=pixel_size_m)
+    if problem is not None:
+        return get_detector(obj), [f"The learned detector {card.title} was not used ({problem}): classical method."]
+    try:
+        model = OrientedDetector.from_settings(card, settings)
+    except ModelUnavailableError:
+        return get_detector(obj), [f"The learned detector {card.title} is not installed: classical method."]
+    except WeightsIntegrityError as exc:
+        return get_detector(obj), [f"The learned detector {card.title} was not used ({exc.message}): classical method."]
+    return LearnedDetector(model, obj), []
+
+
+def cite_model(output: ToolOutput[Any], detector: ObjectDetector) -> ToolOutput[Any]:
+    """Name the model (version, licence) and its measured accuracy in the notes, figures and provenance."""
+    if not isinstance(detector, LearnedDetector):
+        return output
+    card = detector.card
+    accuracy = card.accuracy_text(ACCURACY_METRIC[detector.obj])
+    notes = [n for n in output.notes if not n.startswith("Approximate count (offline classical method")]
+    notes.append(f"Counted by the learned model {card.citation()} (optional, restrictive licence); measured "
+                 f"accuracy here: {accuracy}.")  # fmt: skip
+    figures = [f.model_copy(update={"uncertainty": f"model {card.name}: {accuracy}"}) if i == 0 else f
+               for i, f in enumerate(output.figures)]  # fmt: skip
+    params = {**output.provenance.parameters, "model": _model_info(card)}
+    provenance = output.provenance.model_copy(update={"parameters": params})
+    result = output.result.model_copy(update={"expected_error": accuracy})
+    return output.model_copy(update={"notes": notes, "figures": figures, "provenance": provenance, "result": result})
+
+
+def _model_info(card: ModelCard) -> dict[str, Any]:
+    return {"name": card.name, "title": card.title, "version": card.version, "licence": card.licence,
+            "restrictive": card.restrictive, "source": card.source,
+            "accuracy": [a.model_dump() for a in card.accuracy]}  # fmt: skip
