@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_bbox
 from geovigie.core.errors import ToolInputError, UpstreamError
 from geovigie.tools.base import ToolContext, geo_tool
+from geovigie.tools.catalog.hosts import RemoteApi
 from geovigie.tools.catalog.rank import (
     Aoi,
     Filters,
@@ -34,7 +35,6 @@ from geovigie.tools.catalog.rank import (
     score_item,
     window,
 )
-from geovigie.tools.catalog.hosts import RemoteApi
 from geovigie.tools.catalog.remote import RemoteQuery, cache_items, search_remote
 from geovigie.tools.catalog.store import match_items, query_items
 from geovigie.tools.raster import Scene, register_tokens

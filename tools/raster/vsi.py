@@ -2,9 +2,9 @@
 
 * **GDAL options** (:func:`http_options`), set once per process before the first remote read: no directory
   listing or sidecar probes on open (``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR``, only ``.tif`` names probed),
-  one HEAD per file (a GET without range would stream the whole file), consecutive ranges merged, HTTP/2 multiplexing, a block cache sized by
-  ``GEOVIGIE_GDAL_VSI_CACHE_MB`` (shared by the threads, so a follow-up question on the same item re-reads no
-  block), and GDAL's own retry on 429/5xx.
+  one HEAD per file (a GET without range would stream the whole file), consecutive ranges merged, HTTP/2
+  multiplexing, a block cache sized by ``GEOVIGIE_GDAL_VSI_CACHE_MB`` (shared by the threads, so a follow-up
+  question on the same item re-reads no block), and GDAL's own retry on 429/5xx.
 * **Which hrefs** (:func:`check_href`): a remote item's asset is read only over http(s) and only from the hosts
   recorded on the item when it was cached (``geovigie:asset_hosts``: the API's host, the known asset hosts of
   that API and ``GEOVIGIE_STAC_ASSET_HOSTS``); never ``file://``, a local path or another URL.
