@@ -84,7 +84,8 @@ def dask_client(settings: Settings) -> Client:
 
 
 @atexit.register
-def _close_clients() -> None:
+def close_dask_clients() -> None:
+    """Close the clients (and local clusters) this process started."""
     for client in list(_CLIENTS.values()):
         cluster = client.cluster
         client.close()
@@ -107,6 +108,11 @@ def _job(key: str, payload: bytes) -> tuple[TileJob, DatasetCache]:
             while len(_JOBS) > 2:
                 _JOBS.popitem(last=False)[1][1].close()
         return _JOBS[key]
+
+
+def warm(key: str, payload: bytes) -> None:
+    """Unpickle a run's job on this worker ahead of its tasks (``client.run`` on every worker)."""
+    _job(key, payload)
 
 
 def run_tile(key: str, payload: bytes, index: int, tile: Tile, tile_dir: str) -> dict[int, int]:
@@ -224,6 +230,8 @@ def _submit_all(
     from distributed import as_completed
 
     payload = cloudpickle.dumps(job)
+    # Every worker unpickles the job (importing the tool's modules) at once, not inside its first tile task.
+    client.run(warm, key, payload)
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     ahead = 4 * workers
     queue = iter(todo)

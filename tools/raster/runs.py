@@ -26,6 +26,8 @@ from geovigie.core.db import Database, TiledRun, TileState
 RUNNING, DONE, PARTIAL, CANCELLED, INTERRUPTED = "running", "done", "partial", "cancelled", "interrupted"
 CANCEL_POLL_S = 0.5
 """How often the driving process re-reads the cancel flag."""
+FLUSH_S = 1.0
+"""Longest time finished tiles wait before their states are written."""
 
 
 def owner_id() -> str:
@@ -90,6 +92,8 @@ class RunLedger:
     """Tiles found done when the run was opened."""
     _next_poll: float = 0.0
     _cancelled: bool = False
+    _pending: list[TileState] = field(default_factory=list)
+    _next_flush: float = 0.0
 
     @classmethod
     def open(
@@ -125,18 +129,32 @@ class RunLedger:
         return cls(db=db, id=key, work_dir=work_dir, total=total, done=done, resumed=len(done))
 
     def record(self, index: int, counts: dict[int, int] | None, error: str = "") -> None:
-        """A tile finished (``counts``) or finally failed (``error``)."""
+        """A tile finished (``counts``) or finally failed (``error``); written in batches (see :meth:`flush`)."""
         state = DONE if counts is not None else "failed"
-        with self.db.session() as s:
-            s.merge(TileState(run_id=self.id, index=index, state=state, counts=dict(counts or {}), error=error[:2000]))
-            row = s.get(TiledRun, self.id)
-            if row is not None:
-                if counts is not None:
-                    row.done_tiles += 1
-                else:
-                    row.failed_tiles += 1
+        self._pending.append(
+            TileState(run_id=self.id, index=index, state=state, counts=dict(counts or {}), error=error[:2000])
+        )
         if counts is not None:
             self.done[index] = counts
+        if time.monotonic() >= self._next_flush:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the recorded tiles (at most every FLUSH_S: a commit per tile would cost more than the tile).
+
+        A crash loses at most the last FLUSH_S of tiles, which the resumed run computes again.
+        """
+        self._next_flush = time.monotonic() + FLUSH_S
+        if not self._pending:
+            return
+        with self.db.session() as s:
+            for tile in self._pending:
+                s.merge(tile)
+            row = s.get(TiledRun, self.id)
+            if row is not None:
+                row.done_tiles += sum(t.state == DONE for t in self._pending)
+                row.failed_tiles += sum(t.state != DONE for t in self._pending)
+        self._pending = []
 
     def cancel_requested(self) -> bool:
         """True once :func:`request_cancel` was called for this run (polled at most every CANCEL_POLL_S)."""
@@ -150,6 +168,7 @@ class RunLedger:
 
     def finish(self, state: str) -> None:
         """Close the run with its final state."""
+        self.flush()
         with self.db.session() as s:
             row = s.get(TiledRun, self.id)
             if row is not None:
