@@ -50,6 +50,13 @@ class SceneRef(BaseModel):
     gsd_m: float | None = None
     cloud_cover: float | None = None
     href: str | None = None
+    """The STAC item's ``self`` link for remote items, else the first band file."""
+    assets_read: list[str] = Field(default_factory=list)
+    """Asset hrefs of a remote item read in this process (without signing tokens)."""
+    radiometry: list[str] = Field(default_factory=list)
+    """Scale/offset applied to a remote item's stored values, and where they came from."""
+    masks: list[str] = Field(default_factory=list)
+    """Class-map assets used for cloud/shadow screening (``scl``, ``qa_pixel``)."""
 
 
 class Provenance(BaseModel):
@@ -93,7 +100,10 @@ class ArtifactRef(BaseModel):
     role: str = "evidence"
     """What it shows: quicklook, overlay, before, after, mask, polygons, boxes..."""
     bbox: BBox | None = None
-    """WGS84 footprint, when georeferenced (used to place images on the map)."""
+    """WGS84 footprint, when georeferenced (used to place images on the map). For a PNG warped onto Web
+    Mercator (``tools/raster/webmap.py``) these are the exact bounds of its pixel edges."""
+    legend: list[tuple[str, str]] = Field(default_factory=list)
+    """Colour key of a picture as (label, ``#rrggbb``): drawn by the map and the chat, never baked into pixels."""
 
 
 class Figure(BaseModel):

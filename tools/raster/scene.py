@@ -24,7 +24,8 @@ from geovigie.tools.raster.bands import SENTINEL2_BANDS as SENTINEL2_BANDS
 from geovigie.tools.raster.bands import BandRef as BandRef
 from geovigie.tools.raster.bands import canonical_of, item_bands
 from geovigie.tools.raster.bands import normalise_band_name as normalise_band_name
-from geovigie.tools.raster.vsi import remember
+from geovigie.tools.raster.radiometry import decision_of
+from geovigie.tools.raster.vsi import hrefs_read, remember
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,19 @@ class Scene:
     def find_band(self, wanted: str) -> BandRef | None:
         """Band by common name (red, nir…) or id (B04), or None."""
         key = normalise_band_name(wanted)
-        for band in self.bands():
+        bands = self.bands()
+        for band in bands:
             if key in (band.name, canonical_of(band)):
                 return band
+        if key in SENTINEL2_BANDS and self._is_sentinel2():
+            # Earth Search names Sentinel-2 bands by common name only (``nir08`` for B8A).
+            common = SENTINEL2_BANDS[key][0]
+            return next((b for b in bands if canonical_of(b) == common), None)
         return None
+
+    def _is_sentinel2(self) -> bool:
+        platform = str(self.properties.get("platform") or self.properties.get("constellation") or "").lower()
+        return "sentinel-2" in (self.collection or "").lower() or platform.replace(" ", "-").startswith("sentinel-2")
 
     def has_bands(self, *wanted: str) -> bool:
         """True if every band named is available."""
@@ -154,6 +164,7 @@ class Scene:
         """Provenance reference of this scene: the STAC ``self`` link for remote items, else the first band file."""
         bands = self.bands()
         first = bands[0].href if bands else None
+        read = hrefs_read(self.id) if self.remote_api else []
         return SceneRef(
             item_id=self.id,
             collection=self.collection,
@@ -162,4 +173,7 @@ class Scene:
             gsd_m=self.gsd,
             cloud_cover=self.cloud_cover,
             href=self.self_link or first,
+            assets_read=read,
+            radiometry=decision_of(self.id) if self.remote_api else [],
+            masks=[b.asset for b in bands if b.is_class and b.href in read],
         )

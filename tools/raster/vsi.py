@@ -39,6 +39,8 @@ _OWNERS: dict[str, dict[str, Any]] = {}
 """Raw href of a remote item's band -> the item (id, collection, ``geovigie:*`` properties): lets every opener
 (``open_raster``, ``DatasetCache``) check and sign an href it is handed without being given the item."""
 _OWNERS_LOCK = threading.Lock()
+_READ: dict[str, set[str]] = {}
+"""Item id -> raw hrefs of its assets opened in this process (provenance)."""
 
 
 def http_options(vsi_cache_mb: int = 64) -> dict[str, str]:
@@ -173,6 +175,8 @@ def readable_href(item: Mapping[str, Any], href: str) -> str:
     check_href(props, href)
     if not props.get("geovigie:source_api"):
         return href
+    with _OWNERS_LOCK:
+        _READ.setdefault(str(item.get("id")), set()).add(href)
     apply_http_options()
     sas_url = props.get("geovigie:sas_url")
     if sas_url:
@@ -209,6 +213,12 @@ def remote_env(item: Mapping[str, Any]) -> Iterator[None]:
         return
     with rasterio.Env(GDAL_HTTP_HEADERS=f"Authorization: Bearer {token}"):
         yield
+
+
+def hrefs_read(item_id: str) -> list[str]:
+    """Raw hrefs of a remote item opened in this process, sorted."""
+    with _OWNERS_LOCK:
+        return sorted(_READ.get(item_id, ()))
 
 
 def api_host(url: str) -> str:

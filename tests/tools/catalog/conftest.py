@@ -165,6 +165,31 @@ class FileServer:
             thread.join(timeout=5)
 
 
+@contextmanager
+def serve_app(app: Starlette) -> Iterator[str]:
+    """Run an ASGI app on a free loopback port in a thread; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def serve() -> Any:
+    """:func:`serve_app`, for tests that need a small HTTP server of their own."""
+    return serve_app
+
+
 def rustac_exe() -> str | None:
     """The rustac CLI of this environment, or None."""
     local = Path(sys.executable).parent / "rustac"

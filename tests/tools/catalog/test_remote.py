@@ -207,3 +207,41 @@ def test_all_sources_failing_is_an_upstream_error(tmp_path: Path) -> None:
     assert [i.item_id for i in out.result.items] == ["local-one"]
     assert out.result.items[0].source == "local catalog"
     assert any("unreachable" in n for n in out.notes)
+
+
+def test_429_and_5xx_are_retried_with_retry_after(stac_api: str, serve: Any) -> None:
+    """A proxy in front of the API answers 429 (Retry-After: 1) then 503 before letting each path through."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    seen: dict[str, int] = {}
+
+    async def proxy(request: Request) -> Response:
+        path = request.url.path
+        seen[path] = seen.get(path, 0) + 1
+        if seen[path] == 1:
+            return Response("slow down", status_code=429, headers={"Retry-After": "1"})
+        if seen[path] == 2:
+            return Response("busy", status_code=503)
+        body = await request.body()
+        target = stac_api + path + (f"?{request.url.query}" if request.url.query else "")
+        req = urllib.request.Request(
+            target,
+            data=body or None,
+            method=request.method,
+            headers={"Content-Type": request.headers.get("content-type", "application/json")},
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            text = resp.read().decode().replace(stac_api, str(request.base_url).rstrip("/"))
+            return Response(text, media_type=resp.headers.get("content-type"))
+
+    app = Starlette(routes=[Route("/{path:path}", proxy, methods=["GET", "POST"])])
+    with serve(app) as url:
+        start = time.monotonic()
+        result = search_remote(url, RemoteQuery(bbox=AOI, collections=["remote-s2"]), timeout_s=5, attempts=1)
+        elapsed = time.monotonic() - start
+    assert result.ok, result.error
+    assert len(result.items) == 3
+    assert seen["/"] >= 3 and elapsed >= 1.0  # the Retry-After second was waited

@@ -66,7 +66,11 @@ def test_water_matches_the_local_sample(replica: Any, local: ToolContext, tmp_pa
     assert remote.result.area_m2 == pytest.approx(base.result.area_m2, rel=0.04)
     # the wrong pre-04.00 offset of the metadata was dropped, and provenance says so and links the item
     assert any("dropped: baseline 02.02" in d for d in decision_of(ids[0]))
-    assert (remote.provenance.scenes[0].href or "").startswith(replica.earth_search)
+    ref = remote.provenance.scenes[0]
+    assert (ref.href or "").startswith(replica.earth_search) and (ref.href or "").endswith("/S2A_30TXQ_20160504_0_L2A")
+    assert {h.rsplit("/", 1)[-1] for h in ref.assets_read} >= {"B03.tif", "B11.tif", "SCL.tif"}
+    assert ref.masks == ["scl"] and ref.radiometry and "dropped" in ref.radiometry[0]
+    assert not any(h.startswith("s3://") or "AOT" in h or "TCI" in h for h in ref.assets_read)
 
 
 def test_landcover_matches_the_local_sample(replica: Any, local: ToolContext, tmp_path: Path) -> None:

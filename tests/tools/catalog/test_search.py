@@ -215,3 +215,12 @@ def test_mission_collection_ids_select_local_items(ctx: ToolContext) -> None:
     assert ids(run(ctx, bbox=AOI, collections=["landsat-c2-l2"])) == ["pucallpa-x"]
     assert sorted(ids(run(ctx, bbox=AOI, collections=["naip", "oscd-sentinel-2-l1c"]))) == ["naip-x", "oscd-x"]
     assert ids(run(ctx, bbox=AOI, collections=["sentinel-1-grd"])) == []
+
+
+def test_an_empty_catalog_says_there_is_no_imagery_not_that_the_dates_are_wrong(ctx: ToolContext) -> None:
+    out = run(ctx, bbox=[-1.0, 38.0, -0.9, 38.1], start="2019-09-01", end="2019-09-30")
+    assert out.result.items == [] and out.result.catalog_empty
+    assert "no imagery at all" in out.summary and "widening the dates" not in out.summary
+    add(ctx, make_item("elsewhere", bbox=[10.0, 40.0, 10.1, 40.1]))
+    out = run(ctx, bbox=[-1.0, 38.0, -0.9, 38.1], start="2019-09-01", end="2019-09-30")
+    assert out.result.items == [] and not out.result.catalog_empty  # imagery exists, just not here

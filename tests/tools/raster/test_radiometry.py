@@ -1,0 +1,72 @@
+"""Scale/offset decisions: metadata, collection knowledge, known metadata faults and the pixel check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+
+from geovigie.tools.raster import Scene
+from geovigie.tools.raster.radiometry import metadata_radiometry, radiometry_of
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stac_replica"
+
+
+def _item(name: str, **props: Any) -> dict[str, Any]:
+    item: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    item["properties"].update(props)
+    item["properties"]["geovigie:source_api"] = "http://api.example"
+    return item
+
+
+def _cog(path: Path, values: np.ndarray) -> str:
+    profile = {"driver": "GTiff", "dtype": "uint16", "count": 1, "width": values.shape[1], "height": values.shape[0],
+               "crs": "EPSG:32630", "transform": Affine(10, 0, 700000, 0, -10, 5000000), "nodata": 0}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values, 1)
+    return str(path)
+
+
+def test_metadata_rules() -> None:
+    es_old = _item("earth_search_v1_sentinel-2-l2a.json", **{"s2:processing_baseline": "03.01"})
+    red = Scene(es_old).require_band("red")
+    assert metadata_radiometry(es_old, red).offset == 0.0  # known wrong -0.1 before baseline 04.00
+    es_new = _item("earth_search_v1_sentinel-2-l2a.json")
+    assert metadata_radiometry(es_new, Scene(es_new).require_band("red")).offset == -0.1
+    pc_old = _item("planetary_computer_sentinel-2-l2a.json", **{"s2:processing_baseline": "02.12"})
+    rad = metadata_radiometry(pc_old, Scene(pc_old).require_band("red"))
+    assert (rad.scale, rad.offset) == (0.0001, 0.0)
+    pc_new = _item("planetary_computer_sentinel-2-l2a.json")
+    rad = metadata_radiometry(pc_new, Scene(pc_new).require_band("red"))
+    assert (rad.scale, rad.offset) == (0.0001, -0.1)
+    assert metadata_radiometry(pc_new, Scene(pc_new).require_band("scl")).scale is None
+
+
+def test_pixel_check_overrides_an_offset_the_pixels_contradict(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    harmonised = rng.integers(50, 3000, (300, 300)).astype(np.uint16)  # dark water well below 1000 DN
+    href = _cog(tmp_path / "b02.tif", harmonised)
+    item = _item("earth_search_v1_sentinel-2-l2a.json")
+    item["id"] = "harmonised-already"
+    scene = Scene(item)
+    probe = scene.require_band("blue")
+    rad = radiometry_of(item, scene.require_band("red"), probe, href)
+    assert rad.offset == 0.0 and "offset not applied" in rad.source
+
+
+def test_pixel_check_adds_a_missing_offset(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    shifted = rng.integers(1050, 4000, (300, 300)).astype(np.uint16)
+    href = _cog(tmp_path / "b02.tif", shifted)
+    item = _item("earth_search_v1_sentinel-2-l2a.json")
+    item["id"] = "offset-undeclared"
+    for asset in item["assets"].values():
+        for band in asset.get("raster:bands", []):
+            band["offset"] = 0
+    scene = Scene(item)
+    rad = radiometry_of(item, scene.require_band("red"), scene.require_band("blue"), href)
+    assert rad.offset == -0.1 and "no pixel < 1000 DN" in rad.source
