@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,9 @@ from geovigie.serving.api.errors import error_response, install_error_handlers
 from geovigie.serving.api.routes import router
 from geovigie.serving.api.security import RateLimiter, is_loopback
 from geovigie.serving.api.service import TurnService
+from geovigie.tools.raster import recover_runs
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, service: TurnService | None = None, mount_ui: bool = False) -> FastAPI:
@@ -27,6 +31,9 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "service", None) is None:
             app.state.service = build_service(settings)
+        for run in recover_runs(app.state.service.ctx.db):  # long tiled runs left by a previous process
+            logger.warning("tiled run %s (%s) was interrupted at %.0f %% of its tiles; asking again resumes it",
+                           run.id, run.title, 100 * run.coverage)  # fmt: skip
         yield
 
     app = FastAPI(
@@ -52,6 +59,9 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
         return await call_next(request)
 
     app.include_router(router)
+    from geovigie.serving.api.runs_routes import runs_router  # GET /v1/runs, POST /v1/runs/{id}/cancel
+
+    app.include_router(runs_router)
     if mount_ui:
         from geovigie.serving.api.ui_mount import mount_chat_ui
 

@@ -49,7 +49,8 @@ def readyz(service: Service) -> JSONResponse:
 @router.post("/v1/ask", tags=["agent"], dependencies=[Auth])
 async def ask(body: AskRequest, service: Service) -> dict[str, Any]:
     """Ask a question; returns the answer, figures, provenance, artifacts and tool trace."""
-    answer = await run_in_threadpool(service.ask, body.question, thread_id=body.thread_id)
+    answer = await run_in_threadpool(service.ask, body.question, thread_id=body.thread_id,
+                                     confirm_large_runs=body.confirm_large_runs)  # fmt: skip
     return answer.model_dump(mode="json")
 
 
@@ -70,7 +71,8 @@ async def chat(body: AskRequest, service: Service) -> StreamingResponse:
 
     Events: plan, tool_started, tool_progress, tool_finished, answer, then ``final`` with the structured answer.
     """
-    stream = service.stream(body.question, thread_id=body.thread_id or uuid.uuid4().hex)
+    stream = service.stream(body.question, thread_id=body.thread_id or uuid.uuid4().hex,
+                            confirm_large_runs=body.confirm_large_runs)  # fmt: skip
     return StreamingResponse(iterate_in_threadpool(_sse(stream)), media_type="text/event-stream")
 
 

@@ -14,6 +14,10 @@ class AskRequest(BaseModel):
 
     question: str = Field(min_length=1, max_length=4000)
     thread_id: str | None = Field(default=None, pattern=THREAD_ID)
+    confirm_large_runs: bool = Field(
+        default=False,
+        description="Run large analyses (over GEOVIGIE_CONFIRM_PIXELS) whose cost estimate the user has seen.",
+    )
 
 
 class ErrorDetail(BaseModel):

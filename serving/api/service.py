@@ -19,6 +19,7 @@ from geovigie.agent.runner import Agent, validate_question
 from geovigie.core.settings import Settings
 from geovigie.serving.api.recorder import record_turn
 from geovigie.tools.base import ToolContext
+from geovigie.tools.raster import LARGE_RUNS_CONFIRMED
 
 logger = logging.getLogger(__name__)
 
@@ -56,16 +57,18 @@ class TurnService:
         with self._guard:
             return self._locks.setdefault(thread_id, threading.Lock())
 
-    def ask(self, question: str, *, thread_id: str | None = None) -> Answer:
+    def ask(self, question: str, *, thread_id: str | None = None, confirm_large_runs: bool = False) -> Answer:
         """Run a turn to completion and record it."""
         final: dict[str, Any] | None = None
-        for event in self.stream(question, thread_id=thread_id):
+        for event in self.stream(question, thread_id=thread_id, confirm_large_runs=confirm_large_runs):
             if event.get("type") == "final":
                 final = event["answer"]
         assert final is not None
         return Answer.model_validate(final)
 
-    def stream(self, question: str, *, thread_id: str | None = None) -> Iterator[dict[str, Any]]:
+    def stream(
+        self, question: str, *, thread_id: str | None = None, confirm_large_runs: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """Run a turn in a worker thread and yield its events.
 
         The turn always runs to completion and is recorded, even if the consumer stops reading (a client that
@@ -74,7 +77,7 @@ class TurnService:
         text = validate_question(question)
         tid = thread_id or uuid.uuid4().hex
         events: queue.Queue[object] = queue.Queue()
-        worker = threading.Thread(target=self._run, args=(text, tid, events), daemon=True)
+        worker = threading.Thread(target=self._run, args=(text, tid, events, confirm_large_runs), daemon=True)
         worker.start()
         while True:
             item = events.get()
@@ -85,7 +88,9 @@ class TurnService:
             assert isinstance(item, dict)
             yield item
 
-    def _run(self, text: str, thread_id: str, events: queue.Queue[object]) -> None:
+    def _run(self, text: str, thread_id: str, events: queue.Queue[object], confirm_large_runs: bool = False) -> None:
+        # The turn's tools see the confirmation through a context variable (this thread's context).
+        LARGE_RUNS_CONFIRMED.set(confirm_large_runs)
         try:
             with self._thread_lock(thread_id), self._slots:
                 for event in self.agent.stream(text, thread_id=thread_id):

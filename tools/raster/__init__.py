@@ -7,7 +7,7 @@ The lowest room of the tool layer: it may import ``geovigie.core`` and the tool 
 """
 
 from geovigie.tools.raster.cost import CostEstimate
-from geovigie.tools.raster.execution import Execution
+from geovigie.tools.raster.execution import LARGE_RUNS_CONFIRMED, Execution
 from geovigie.tools.raster.grid import Grid, Tile, iter_tiles
 from geovigie.tools.raster.radiometry import decision_of
 from geovigie.tools.raster.read import DatasetCache, RasterData, open_raster, read_bands, scene_grid
@@ -32,6 +32,7 @@ __all__ = [
     "DatasetCache",
     "Execution",
     "Grid",
+    "LARGE_RUNS_CONFIRMED",
     "NODATA",
     "RasterData",
     "RunSummary",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ from geovigie.tools.base import ToolContext
 from geovigie.tools.raster.cost import CostEstimate, check_cost, estimate_cost
 from geovigie.tools.raster.grid import Grid
 from geovigie.tools.raster.scene import Scene
+
+LARGE_RUNS_CONFIRMED: ContextVar[bool] = ContextVar("geovigie_large_runs_confirmed", default=False)
+"""Set by an edge (API request with ``confirm_large_runs``) for the turn it runs: the tools' runs are confirmed."""
 
 
 @dataclass
@@ -53,7 +57,7 @@ class Execution:
             params=dict(params or {}),
             db=ctx.db,
             cancel=ctx.cancel,
-            confirmed=ctx.confirm_large_runs,
+            confirmed=ctx.confirm_large_runs or LARGE_RUNS_CONFIRMED.get(),
         )
 
     def kind(self, pixels: int) -> str:
