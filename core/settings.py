@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("../shared/data")
     """Root of the labelled sample data used by `geovigie ingest --samples`, benchmarks and evals."""
 
+    places_cache_dir: Path | None = None
+    """Where the offline gazetteer keeps its index of small towns and regions (built once, about 20 s); defaults
+    to ``~/.cache/geovigie``, shared by every GeoVigie home of the user."""
+
     models_dir: Path = Path("../shared/models")
     """Folder of pretrained model weights (`geovigie models list` shows what is found there)."""
 
@@ -209,6 +213,11 @@ class Settings(BaseSettings):
     def resolved_artifacts_dir(self) -> Path:
         """The artifacts folder, defaulting to ``home/artifacts``."""
         return self.artifacts_dir if self.artifacts_dir is not None else self.home / "artifacts"
+
+    @property
+    def resolved_places_cache_dir(self) -> Path:
+        """The gazetteer's index folder, defaulting to ``~/.cache/geovigie``."""
+        return self.places_cache_dir if self.places_cache_dir is not None else Path.home() / ".cache" / "geovigie"
 
     @property
     def resolved_models_cache_dir(self) -> Path:
