@@ -5,7 +5,8 @@ Markdown report (the README reproduces it), and writes the rows as JSON to ``ben
 
 * change detection — :mod:`benchmarks.accuracy_change` (OSCD 8 cities, LEVIR-CD, DSIFN-CD, Landsat Taizhou);
 * segmentation — :mod:`benchmarks.accuracy_segment` (Sen1Floods11 water IoU, eo-learn Slovenia land cover);
-* counting — :mod:`benchmarks.accuracy_count` (NEON trees, DOTA ships and vehicles, SpaceNet buildings).
+* counting — :mod:`benchmarks.accuracy_count` (NEON trees, DOTA ships and vehicles, SpaceNet buildings);
+* learned models beside the classical ones — :mod:`benchmarks.accuracy_models` (TinyCD, YOLOv8n-OBB, AID presence).
 
 What was tuned on what is stated in each module's docstring.
 """
@@ -19,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import accuracy_change, accuracy_count, accuracy_segment
+from benchmarks import accuracy_change, accuracy_count, accuracy_models, accuracy_segment
 from geovigie.core.settings import Settings
 
 
@@ -43,6 +44,12 @@ def main(argv: list[str]) -> int:
         rows = module.run(data_dir)
         report[name] = rows
         sections.append(f"### {name} ({time.perf_counter() - start:.0f} s)\n\n{module.markdown(rows)}")
+    start = time.perf_counter()
+    count_rows = report.get("count")
+    learned = accuracy_models.run(data_dir, count_rows if isinstance(count_rows, list) else None)
+    report["learned"] = learned
+    took = time.perf_counter() - start
+    sections.append(f"### learned vs classical ({took:.0f} s)\n\n{accuracy_models.markdown(learned)}")
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
     (out / "accuracy.json").write_text(json.dumps(report, indent=1, default=str))

@@ -9,17 +9,18 @@ AGPL-3.0: optional, and cited (with its measured accuracy) in the answer wheneve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from geovigie.core.domain import ToolOutput
 from geovigie.core.settings import Settings
-from geovigie.tools.count.detection import DetectedClass, Detection, ObjectDetector
+from geovigie.tools.count.detection import DetectedClass, Detection, ModelOnlyClass, ObjectDetector
 from geovigie.tools.count.detectors import get_detector
 from geovigie.tools.models import (
     YOLO_DOTA_OBB,
     ModelCard,
+    ModelDomainError,
     ModelUnavailableError,
     OrientedBox,
     OrientedDetector,
@@ -30,9 +31,17 @@ MODEL_CLASSES: dict[str, tuple[str, ...]] = {
     "ship": ("ship",),
     "vehicle": ("small_vehicle", "large_vehicle"),
     "storage_tank": ("storage_tank",),
+    "plane": ("plane",),
+    "helicopter": ("helicopter",),
+    "harbor": ("harbor",),
+    "bridge": ("bridge",),
+    "swimming_pool": ("swimming_pool",),
+    "sports_field": ("tennis_court", "basketball_court", "soccer_ball_field", "baseball_diamond", "ground_track_field"),
+    "roundabout": ("roundabout",),
 }
 """Counted object -> DOTA classes of the detector."""
-ACCURACY_METRIC = {"ship": "ship", "vehicle": "vehicle", "storage_tank": "storage_tank"}
+MODEL_ONLY = frozenset(get_args(ModelOnlyClass))
+"""Objects without a classical method: no model, no count."""
 
 
 @dataclass
@@ -80,21 +89,29 @@ def choose_detector(
     """The learned detector when it applies, else the classical one, with notes saying why.
 
     Raises:
+        ModelDomainError: an object only the learned detector finds (planes, bridges...) and it cannot run.
         ToolInputError, ConfigError: from a user checkpoint (see ``get_detector``).
     """
-    if checkpoint or obj not in MODEL_CLASSES or not settings.models_enabled:
+    if checkpoint or obj not in MODEL_CLASSES:
         return get_detector(obj, checkpoint), []
     card = YOLO_DOTA_OBB
-    problem = card.domain_problem(pixel_size_m=pixel_size_m)
-    if problem is not None:
-        return get_detector(obj), [f"The learned detector {card.title} was not used ({problem}): classical method."]
-    try:
-        model = OrientedDetector.from_settings(card, settings)
-    except ModelUnavailableError:
-        return get_detector(obj), [f"The learned detector {card.title} is not installed: classical method."]
-    except WeightsIntegrityError as exc:
-        return get_detector(obj), [f"The learned detector {card.title} was not used ({exc.message}): classical method."]
-    return LearnedDetector(model, obj), []
+    problem = "learned models are disabled (GEOVIGIE_MODELS_ENABLED=false)" if not settings.models_enabled else None
+    problem = problem or card.domain_problem(pixel_size_m=pixel_size_m)
+    if problem is None:
+        try:
+            return LearnedDetector(OrientedDetector.from_settings(card, settings), obj), []
+        except ModelUnavailableError:
+            problem = "its weights are not installed"
+        except WeightsIntegrityError as exc:
+            problem = exc.message
+    if obj in MODEL_ONLY:
+        raise ModelDomainError(
+            f"Counting {obj.replace('_', ' ')}s needs the learned detector {card.title}, which cannot run: {problem}.",
+            hint="Install its weights under GEOVIGIE_MODELS_DIR and use imagery of 0.1-0.6 m pixels.",
+        )
+    if not settings.models_enabled:
+        return get_detector(obj), []
+    return get_detector(obj), [f"The learned detector {card.title} was not used ({problem}): classical method."]
 
 
 def cite_model(output: ToolOutput[Any], detector: ObjectDetector) -> ToolOutput[Any]:
@@ -102,7 +119,7 @@ def cite_model(output: ToolOutput[Any], detector: ObjectDetector) -> ToolOutput[
     if not isinstance(detector, LearnedDetector):
         return output
     card = detector.card
-    accuracy = card.accuracy_text(ACCURACY_METRIC[detector.obj])
+    accuracy = card.accuracy_text(detector.obj)
     notes = [n for n in output.notes if not n.startswith("Approximate count (offline classical method")]
     notes.append(f"Counted by the learned model {card.citation()} (optional, restrictive licence); measured "
                  f"accuracy here: {accuracy}.")  # fmt: skip

@@ -31,6 +31,7 @@ from geovigie.tools.count.detectors import (
     ObjectDetector,
 )
 from geovigie.tools.count.learned import choose_detector, cite_model
+from geovigie.tools.count.learned import choose_detector, cite_model
 from geovigie.tools.count.output import boxes_geojson, boxes_overlay, regions_geojson, regions_overlay, thumbnail_factor
 from geovigie.tools.count.read import display_sample, nodata_values, read_window, stretch_of, to_uint8
 from geovigie.tools.count.regions import RegionCount, count_fields, count_water_bodies
@@ -53,7 +54,8 @@ class CountObjectsInput(BaseModel):
     item_id: str = Field(description="Catalog item id (from search_imagery) or image file name.")
     object: CountedObject = Field(
         description="What to count: tree, ship, vehicle, building, storage_tank (detected one by one in imagery "
-        "of about 1 m or finer), or water_body, field (connected areas, any resolution)."
+        "of about 1 m or finer), plane, helicopter, harbor, bridge, swimming_pool, sports_field, roundabout "
+        "(learned DOTA detector only, 0.1-0.6 m imagery), or water_body, field (connected areas, any resolution)."
     )
     bbox: BBox | None = Field(default=None, description="[west, south, east, north] EPSG:4326; None = whole scene.")
     pixel_size_m: float | None = Field(
@@ -92,15 +94,17 @@ class CountObjectsResult(BaseModel):
 
 @geo_tool(name="count_objects", input_model=CountObjectsInput)
 def count_objects(args: CountObjectsInput, ctx: ToolContext) -> ToolOutput[CountObjectsResult]:
-    """Count trees, ships, vehicles, buildings, storage tanks, water bodies or fields in a scene.
+    """Count trees, ships, vehicles, buildings, storage tanks, planes, water bodies or fields in a scene.
 
     Use it for "how many ..." questions on very-high-resolution imagery (aerial, drone, Pléiades, DOTA/NEON
     samples). Objects need fine pixels (vehicles and trees 1 m or finer, buildings 2.5 m, storage tanks 3 m,
     ships 10 m for large ones only); coarser imagery is refused with an explanation. Water bodies and fields
-    work at any resolution (Sentinel-2 included). Runs offline classical detectors unless a checkpoint path is
-    given. Returns the count, density per km² when the pixel size is known, the GeoJSON of boxes (EPSG:4326,
-    or pixel coordinates for plain images), an overlay PNG, and the method's measured expected error: counts
-    are approximate.
+    work at any resolution (Sentinel-2 included). Ships, vehicles, storage tanks, planes, harbours, bridges,
+    pools and sports fields use the learned DOTA detector (YOLOv8n-OBB, oriented boxes) when installed and the
+    pixels are 0.1-0.6 m; otherwise the offline classical detectors run (trees and buildings always). Returns
+    the count, density per km² when the pixel size is known, the GeoJSON of boxes (EPSG:4326, or pixel
+    coordinates for plain images), an overlay PNG, and the method's measured expected error: counts are
+    approximate.
     """
     bbox = validate_bbox(args.bbox) if args.bbox else None
     scene = get_scene(ctx.db, args.item_id)
@@ -217,6 +221,7 @@ def _count_detections(
                     "tiles": run.tiles, "display": label},
         checkpoint=bool(args.detector_path),
     )  # fmt: skip
+    return cite_model(output, detector)
     return cite_model(output, detector)
 
 

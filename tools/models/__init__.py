@@ -27,7 +27,7 @@ from geovigie.tools.models.detect import OrientedDetector
 from geovigie.tools.models.errors import ModelDomainError, ModelUnavailableError, WeightsIntegrityError
 from geovigie.tools.models.export import export_onnx, onnx_cache_path, onnx_path, torch_available
 from geovigie.tools.models.known import CARDS, DOTA_CLASSES, TINYCD_LEVIR, TINYCD_WHU, YOLO_DOTA_OBB
-from geovigie.tools.models.obb import OrientedBox, decode, letterbox, rotated_iou, rotated_nms
+from geovigie.tools.models.obb import OrientedBox, decode, letterbox, polygons, rotated_iou, rotated_nms
 from geovigie.tools.models.registry import get_card, list_cards, register_card, unregister_card
 from geovigie.tools.models.runtime import clear_sessions, providers, run_batched, session
 from geovigie.tools.models.weights import (
@@ -67,6 +67,7 @@ __all__ = [
     "list_cards",
     "onnx_cache_path",
     "onnx_path",
+    "polygons",
     "providers",
     "register_card",
     "resolve",

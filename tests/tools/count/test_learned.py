@@ -63,3 +63,28 @@ def test_corrupt_weights_fall_back_with_the_reason(settings, register, data_dir,
     item = register(broken, _image(data_dir), item_id="p1888", bands=RGB, gsd=None, georeferenced=False, datetime=None)
     out = count_objects.run({"item_id": item, "object": "ship", "pixel_size_m": 0.266}, broken)
     assert "yolov8n" not in out.result.method and any("truncated" in n for n in out.notes)
+
+
+def test_objects_only_the_model_finds_are_refused_with_the_reason(settings, register, data_dir, tmp_path):
+    from geovigie.core.errors import TerminalError
+
+    ctx = _ctx(settings, models_dir=tmp_path / "no-models")
+    item = register(ctx, _image(data_dir), item_id="p1888", bands=RGB, gsd=None, georeferenced=False, datetime=None)
+    with pytest.raises(TerminalError, match="needs the learned detector") as err:
+        count_objects.run({"item_id": item, "object": "plane", "pixel_size_m": 0.266}, ctx)
+    assert "not installed" in err.value.message and "GEOVIGIE_MODELS_DIR" in err.value.hint
+
+
+def test_oriented_boxes_reach_the_geojson(settings, register, data_dir):
+    import json
+
+    ctx = _ctx(settings)
+    _weights(ctx.settings)
+    item = register(ctx, _image(data_dir), item_id="p1888", bands=RGB, gsd=None, georeferenced=False, datetime=None)
+    out = count_objects.run({"item_id": item, "object": "vehicle", "pixel_size_m": 0.266}, ctx)
+    collection = json.loads(Path(ctx.artifacts.path_of(out.result.geojson_artifact_id)).read_text())
+    rings = [f["geometry"]["coordinates"][0] for f in collection["features"]]
+    assert len(rings) == out.result.count and all(len(r) == 5 for r in rings)
+    # Oriented: most vehicle boxes in this car park are not axis-aligned rectangles.
+    tilted = sum(len({round(x) for x, _ in r[:4]}) > 2 for r in rings)
+    assert tilted > len(rings) // 2
