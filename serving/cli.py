@@ -125,8 +125,7 @@ def _progress_printer() -> Any:
 def _register_subcommands() -> None:
     """Mount the command groups of each area (kept in their own modules)."""
     from geovigie.evals import cli as eval_cli
-    from geovigie.serving import cli_agent, cli_catalog, cli_chat, cli_model
-    from geovigie.serving import cli_models
+    from geovigie.serving import cli_agent, cli_bundle, cli_catalog, cli_chat, cli_mcp, cli_model, cli_models
     from geovigie.tools.registry import TOOLS
 
     cli_catalog.register(app)
@@ -135,6 +134,8 @@ def _register_subcommands() -> None:
     cli_model.register(app)
     cli_models.register(app)
     eval_cli.register(app)
+    cli_mcp.register(app)
+    cli_bundle.register(app)
     from geovigie.serving import cli_bundle, cli_mcp  # MCP server; answer bundles (export, replay)
 
     cli_mcp.register(app)

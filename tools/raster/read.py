@@ -9,17 +9,12 @@ simply leaves a NaN border that every tool masks out.
 from __future__ import annotations
 
 import math
-import threading
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import rasterio
 from affine import Affine
 from rasterio.enums import MaskFlags, Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.io import DatasetReader
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
@@ -29,10 +24,13 @@ from geovigie.core.domain import BBox
 from geovigie.core.errors import NoDataError, ToolInputError
 from geovigie.tools.raster.aoi import outside_aoi
 from geovigie.tools.raster.budget import at_overview, check_read_budget
+from geovigie.tools.raster.datasets import DatasetCache as DatasetCache
+from geovigie.tools.raster.datasets import cached_or_open
+from geovigie.tools.raster.datasets import open_raster as open_raster
 from geovigie.tools.raster.grid import Grid
 from geovigie.tools.raster.radiometry import Radiometry, radiometry_of
 from geovigie.tools.raster.scene import BandRef, Scene
-from geovigie.tools.raster.vsi import readable_href, remote_env, resolve
+from geovigie.tools.raster.vsi import readable_href, remote_env
 
 
 @dataclass
@@ -88,90 +86,6 @@ def all_finite(data: np.ndarray) -> np.ndarray:
     for band in data[1:]:
         mask &= np.isfinite(band)
     return mask
-
-
-@contextmanager
-def open_raster(href: str) -> Iterator[DatasetReader]:
-    """Open a raster, turning GDAL failures into actionable errors."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(resolve(href)) as src:
-                yield src
-    except RasterioIOError as exc:
-        raise _unreadable(href, exc) from exc
-
-
-def _unreadable(href: str, exc: Exception) -> ToolInputError:
-    return ToolInputError(
-        f"Cannot read raster {href}: {exc}.",
-        hint="Check that the file exists and is a valid GeoTIFF/COG/PNG, then re-ingest it.",
-    )
-
-
-class DatasetCache:
-    """Datasets kept open for the length of a tiled run: one handle per file and per thread.
-
-    Re-opening a file for every tile costs ~1 ms per band and drops its blocks from GDAL's block cache, so
-    neighbouring tiles whose overlapping windows share border blocks would read and decode them twice. GDAL
-    handles are not thread-safe, so each thread gets its own. Use as a context manager (closes them all).
-    """
-
-    def __init__(self) -> None:
-        """An empty cache."""
-        self._local = threading.local()
-        self._opened: list[DatasetReader] = []
-        self._lock = threading.Lock()
-
-    def get(self, href: str) -> DatasetReader:
-        """This thread's open handle on ``href``.
-
-        Raises:
-            ToolInputError: the file cannot be opened.
-        """
-        handles: dict[str, DatasetReader] | None = getattr(self._local, "handles", None)
-        if handles is None:
-            handles = self._local.handles = {}
-        src = handles.get(href)
-        if src is None:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                    src = rasterio.open(resolve(href))
-            except RasterioIOError as exc:
-                raise _unreadable(href, exc) from exc
-            handles[href] = src
-            with self._lock:
-                self._opened.append(src)
-        return src
-
-    def close(self) -> None:
-        """Close every handle (of every thread)."""
-        with self._lock:
-            for src in self._opened:
-                src.close()
-            self._opened.clear()
-            self._local = threading.local()
-
-    def __enter__(self) -> DatasetCache:
-        """Context manager entry."""
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Close every handle."""
-        self.close()
-
-
-@contextmanager
-def _dataset(href: str, datasets: DatasetCache | None) -> Iterator[DatasetReader]:
-    if datasets is None:
-        with open_raster(href) as src:
-            yield src
-        return
-    try:
-        yield datasets.get(href)
-    except RasterioIOError as exc:
-        raise _unreadable(href, exc) from exc
 
 
 def _reference_band(scene: Scene, bands: Sequence[str]) -> BandRef:
@@ -369,7 +283,7 @@ def read_bands(
     with remote_env(scene.item):
         for href, indices in by_file.items():
             readable = readable_href(scene.item, href)
-            with _dataset(readable, datasets) as full:
+            with cached_or_open(readable, datasets) as full:
                 level = check_read_budget(full, grid, scene_id=scene.id, band=refs[indices[0]].index)
                 with at_overview(full, readable, level) as src:
                     for i in indices:
