@@ -136,10 +136,6 @@ def _register_subcommands() -> None:
     eval_cli.register(app)
     cli_mcp.register(app)
     cli_bundle.register(app)
-    from geovigie.serving import cli_bundle, cli_mcp  # MCP server; answer bundles (export, replay)
-
-    cli_mcp.register(app)
-    cli_bundle.register(app)
     for key, tool in TOOLS.items():
         _make_tool_command(key, tool.description)
 
