@@ -25,6 +25,7 @@ from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_
 from geovigie.core.errors import ToolInputError, UpstreamError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog.hosts import RemoteApi
+from geovigie.tools.catalog.mosaic import mosaic_items
 from geovigie.tools.catalog.rank import (
     Aoi,
     Filters,
@@ -36,7 +37,7 @@ from geovigie.tools.catalog.rank import (
     window,
 )
 from geovigie.tools.catalog.remote import RemoteQuery, cache_items, search_remote
-from geovigie.tools.catalog.store import match_items, query_items
+from geovigie.tools.catalog.store import catalog_size, match_items, query_items
 from geovigie.tools.raster import Scene, register_tokens
 
 LOCAL_SOURCE = "local catalog"
@@ -95,6 +96,14 @@ class SearchImageryResult(BaseModel):
     total_matches: int
     excluded: dict[str, int] = Field(default_factory=dict)
     unreachable: list[str] = Field(default_factory=list)
+    catalog_empty: bool = False
+    """No imagery at all: the local catalog is empty and no STAC API is configured (dates are not the issue)."""
+
+
+NO_CATALOG = (
+    "There is no imagery at all: the local catalog is empty and no STAC API is configured. Upload a GeoTIFF "
+    "(chat Data tab or `geovigie ingest PATH`), set GEOVIGIE_STAC_API_URLS, or run `geovigie ingest --samples`."
+)
 
 
 def _validate(args: SearchImageryInput, ctx: ToolContext) -> BBox | None:
@@ -204,6 +213,7 @@ def _remote(
             unreachable.append(url)
             notes.append(f"remote catalog {url} unreachable ({result.error}).")
             continue
+        result.items += mosaic_items(result.items, bbox, url)
         cache_items(ctx.db, result)
         out.update((item["id"], (Scene(item), url)) for item in result.items)
     return out, unreachable, notes
@@ -283,13 +293,16 @@ def search_imagery(args: SearchImageryInput, ctx: ToolContext) -> ToolOutput[Sea
     total = len(result)
     items = result[: args.limit]
     sources = [LOCAL_SOURCE, *ctx.settings.stac_api_urls]
+    empty = not candidates and not ctx.settings.stac_api_urls and catalog_size(ctx.db) == 0
     figures = [Figure(name="items_found", value=float(total), unit="items")]
     if items and items[0].coverage_pct is not None:
         figures.append(Figure(name="best_item_coverage", value=items[0].coverage_pct, unit="%"))
     ctx.progress(1.0, "search done")
     return ToolOutput(
-        summary=_summary(items, total, excluded, sources),
-        result=SearchImageryResult(items=items, total_matches=total, excluded=excluded, unreachable=unreachable),
+        summary=NO_CATALOG if empty else _summary(items, total, excluded, sources),
+        result=SearchImageryResult(
+            items=items, total_matches=total, excluded=excluded, unreachable=unreachable, catalog_empty=empty
+        ),
         provenance=Provenance(
             tool="search_imagery",
             method="catalog search: SQL prefilter (bbox, dates), collection/mission match, exact footprint "

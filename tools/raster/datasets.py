@@ -93,6 +93,7 @@ class DatasetCache:
 
 @contextmanager
 def cached_or_open(href: str, datasets: DatasetCache | None) -> Iterator[DatasetReader]:
+    """This thread's cached handle on ``href`` when ``datasets`` is given, else a handle opened for the block."""
     if datasets is None:
         with open_raster(href) as src:
             yield src

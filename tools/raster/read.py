@@ -125,7 +125,8 @@ def scene_grid(scene: Scene, bbox: BBox | None, *, bands: Sequence[str] = (), ma
             window = from_bounds(left, bottom, right, top, transform=transform)
             window = window.round_offsets(op="floor").round_lengths(op="ceil")
             try:
-                window = window.intersection(full)
+                # A mosaic's parts extend beyond its first part's file: its grid is the whole AOI.
+                window = window if scene.properties.get("geovigie:parts") else window.intersection(full)
             except Exception as exc:  # rasterio raises WindowError when disjoint
                 raise NoDataError(
                     f"The area {bbox} is outside scene {scene.id} (footprint {scene.bbox}).",
@@ -270,6 +271,10 @@ def read_bands(
         ToolInputError: a band is missing, or two non-georeferenced images have different sizes.
         NoDataError: nothing valid in the window.
     """
+    if scene.properties.get("geovigie:parts"):
+        from geovigie.tools.raster.mosaic import read_mosaic  # reads its parts through this function
+
+        return read_mosaic(scene, bands, grid, resampling=resampling, datasets=datasets)
     refs = [scene.require_band(b) for b in bands]
     if grid.crs is None:
         _check_plain_size(scene, refs[0], grid)

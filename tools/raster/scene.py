@@ -164,7 +164,10 @@ class Scene:
         """Provenance reference of this scene: the STAC ``self`` link for remote items, else the first band file."""
         bands = self.bands()
         first = bands[0].href if bands else None
-        read = hrefs_read(self.id) if self.remote_api else []
+        parts = [str(p.get("id")) for p in self.properties.get("geovigie:parts") or [] if isinstance(p, dict)]
+        ids = parts or [self.id]
+        read = sorted({h for i in ids for h in hrefs_read(i)}) if self.remote_api else []
+        links = [str(x) for x in self.properties.get("geovigie:mosaic_of") or []]
         return SceneRef(
             item_id=self.id,
             collection=self.collection,
@@ -172,8 +175,16 @@ class Scene:
             platform=self.properties.get("platform") or self.properties.get("constellation"),
             gsd_m=self.gsd,
             cloud_cover=self.cloud_cover,
-            href=self.self_link or first,
+            href=" + ".join(links) if links else self.self_link or first,
             assets_read=read,
-            radiometry=decision_of(self.id) if self.remote_api else [],
-            masks=[b.asset for b in bands if b.is_class and b.href in read],
+            radiometry=sorted({d for i in ids for d in decision_of(i)}) if self.remote_api else [],
+            masks=sorted(
+                {b.asset for b in bands if b.is_class and any(h.endswith(b.href.rsplit("/", 1)[-1]) for h in read)}
+            ),
         )
+
+
+def _read_file(href: str, read: list[str]) -> bool:
+    """True when a file of the same name as ``href`` was read (mosaic parts have their own hrefs)."""
+    name = href.rsplit("/", 1)[-1]
+    return any(h.rsplit("/", 1)[-1] == name for h in read)

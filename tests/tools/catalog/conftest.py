@@ -308,6 +308,8 @@ class Scenario:
     add_offset: bool = False
     cloudy: bool = False
     swath_edge: bool = False
+    rows: tuple[float, float] | None = None
+    """Keep only these rows (fractions of the height): one MGRS tile of an AOI across two."""
     props: dict[str, Any] = field(default_factory=dict)
 
 
@@ -337,6 +339,9 @@ def build_files(data_dir: Path, out: Path, scenario: Scenario) -> dict[str, tupl
             valid = data > 0
         if scenario.add_offset:
             data = np.where(valid, data + np.uint16(1000), data).astype(np.uint16)
+        if scenario.rows is not None:
+            r0, r1 = (int(round(f * data.shape[0])) for f in scenario.rows)
+            data, transform = data[r0:r1], transform * Affine.translation(0, r0)
         rel = f"{scenario.item_id}/{band_id}.tif"
         write_cog(out / rel, data, transform)
         written[band_id] = (rel, transform, data.shape[1], data.shape[0])
@@ -407,6 +412,16 @@ ES_SCENARIOS = [
     Scenario("S2B_30TXQ_20231026_0_L2A", "2023-10-26T10:50:39Z", "imgs_2", "05.09", add_offset=True),
     Scenario("S2A_30TXQ_20160524_0_L2A", "2016-05-24T11:03:55Z", "imgs_1", "02.02", cloudy=True),
     Scenario("S2A_30TXQ_20160514_0_L2A", "2016-05-14T11:03:55Z", "imgs_1", "02.02", swath_edge=True),
+    # one pass, two MGRS tiles: the AOI lies across their edge
+    Scenario("S2A_30TXQ_20160604_0_L2A", "2016-06-04T11:03:55Z", "imgs_1", "02.02", rows=(0.45, 1.0)),
+    Scenario(
+        "S2A_30TXR_20160604_0_L2A",
+        "2016-06-04T11:03:56Z",
+        "imgs_1",
+        "02.02",
+        rows=(0.0, 0.6),
+        props={"mgrs:grid_square": "XR", "grid:code": "MGRS-30TXR"},
+    ),  # fmt: skip
 ]
 PC_SCENARIO = Scenario(
     "S2B_MSIL2A_20231026T105039_R051_T30TXQ_20231026T132406",

@@ -162,3 +162,29 @@ def test_swath_edge_item_is_read_on_its_covered_half_and_blocks_are_read_once(re
     before, distinct = replica.cogs.bytes_served(), replica.cogs.distinct_bytes()
     segment.run({"item_id": edge, "target": "vegetation", "bbox": AOI}, ctx)
     assert replica.cogs.bytes_served() - before <= 1.05 * (replica.cogs.distinct_bytes() - distinct)
+
+
+def test_aoi_across_two_tiles_is_read_as_a_mosaic_of_the_pass(replica: Any, local: ToolContext, tmp_path: Path) -> None:
+    ctx = _remote_ctx(tmp_path, replica, replica.earth_search)
+    found = search_imagery.run(
+        {"bbox": AOI, "start": "2016-06-01", "end": "2016-06-06", "collections": ["sentinel-2-l2a"]}, ctx
+    )
+    best, *others = found.result.items
+    assert "/mosaic-2016-06-04-" in best.item_id and best.coverage_pct == pytest.approx(100, abs=1)
+    assert sorted(round(o.coverage_pct or 0) for o in others) == pytest.approx([55, 67], abs=12)
+    remote = segment.run({"item_id": best.item_id, "target": "water", "bbox": AOI}, ctx)
+    base = segment.run({"item_id": "oscd-bordeaux-2016-05-04", "target": "water", "bbox": AOI}, local)
+    print("mosaic water", remote.result.area_m2, base.result.area_m2, [o.coverage_pct for o in others])
+    assert remote.result.area_m2 == pytest.approx(base.result.area_m2, rel=0.04)
+    assert remote.result.valid_pixels == pytest.approx(
+        segment.run(
+            {"item_id": _find(ctx, "2016-05-01", "2016-05-06")[0], "target": "water", "bbox": AOI}, ctx
+        ).result.valid_pixels,
+        rel=0.01,
+    )
+    ref = remote.provenance.scenes[0]
+    assert "S2A_30TXQ_20160604_0_L2A" in (ref.href or "") and "S2A_30TXR_20160604_0_L2A" in (ref.href or "")
+    assert {h.split("/files/")[1].split("/")[0] for h in ref.assets_read} == {
+        "S2A_30TXQ_20160604_0_L2A",
+        "S2A_30TXR_20160604_0_L2A",
+    }

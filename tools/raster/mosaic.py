@@ -1,0 +1,77 @@
+"""Reading a mosaic item: each part read onto the same grid, every pixel taken from the first part with data.
+
+Parts are ordered best-coverage first by the catalog (:mod:`geovigie.tools.catalog.mosaic`); parts in another
+UTM zone are warped onto the grid like any co-registered scene. A part that holds no valid pixel of the
+window is skipped. The share of the window each part supplied is kept for provenance (:func:`part_shares`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from rasterio.enums import Resampling
+
+from geovigie.core.errors import NoDataError
+from geovigie.tools.raster.datasets import DatasetCache
+from geovigie.tools.raster.grid import Grid
+from geovigie.tools.raster.read import RasterData, all_finite, read_bands
+from geovigie.tools.raster.scene import Scene
+
+_SHARES: dict[str, dict[str, int]] = {}
+_LOCK = threading.Lock()
+
+
+def parts_of(scene: Scene) -> list[dict[str, Any]]:
+    """The part items of a mosaic scene (empty for a plain scene)."""
+    parts = scene.properties.get("geovigie:parts")
+    return [p for p in parts if isinstance(p, dict)] if isinstance(parts, list) else []
+
+
+def read_mosaic(
+    scene: Scene,
+    bands: Sequence[str],
+    grid: Grid,
+    *,
+    resampling: Resampling = Resampling.bilinear,
+    datasets: DatasetCache | None = None,
+) -> RasterData:
+    """Bands of a mosaic scene on ``grid`` (see the module docstring).
+
+    Raises:
+        NoDataError: no part has valid pixels in the window.
+    """
+    data = np.full((len(bands), grid.height, grid.width), np.nan, np.float32)
+    empty = np.ones(grid.shape, bool)
+    counts: dict[str, int] = {}
+    for part in parts_of(scene):
+        if not empty.any():
+            break
+        try:
+            raster = read_bands(Scene(part), bands, grid, resampling=resampling, datasets=datasets)
+        except NoDataError:
+            continue
+        take = empty & all_finite(raster.data)
+        data[:, take] = raster.data[:, take]
+        empty &= ~take
+        counts[str(part["id"])] = int(take.sum())
+    if empty.all():
+        raise NoDataError(
+            f"No part of mosaic {scene.id} has valid pixels in the requested area.",
+            hint="Search imagery that covers this area.",
+        )
+    with _LOCK:
+        total = _SHARES.setdefault(scene.id, {})
+        for key, n in counts.items():
+            total[key] = total.get(key, 0) + n
+    return RasterData(data=data, band_names=list(bands), grid=grid, scene=scene)
+
+
+def part_shares(scene_id: str) -> dict[str, float]:
+    """Share of the pixels read for a mosaic that each part supplied (this process)."""
+    with _LOCK:
+        counts = dict(_SHARES.get(scene_id, {}))
+    total = sum(counts.values())
+    return {k: round(v / total, 4) for k, v in counts.items()} if total else {}
