@@ -91,7 +91,18 @@ class ChatController:
             self.download_path(a) for a in artifacts if a.get("kind") in DOWNLOAD_KINDS and Path(a["path"]).is_file()
         ]
         md, page = write_reports(answer, self.options.work_dir / "reports", static_map=Path(static) if static else None)
-        return map_html, static, [*files, str(md), str(page)]
+        return map_html, static, [*files, str(md), str(page), *self._bundle(answer)]
+
+    def _bundle(self, answer: Mapping[str, Any]) -> list[str]:
+        # The replayable bundle of this turn, with the other downloads; a failure never breaks the chat.
+        if self.hooks.bundle is None or not answer.get("thread_id"):
+            return []
+        try:
+            path = self.hooks.bundle(str(answer["thread_id"]), self.options.work_dir / "bundles")
+        except Exception:
+            logger.exception("answer bundle failed")
+            return []
+        return [str(path)] if path else []
 
     def thread_update(self, selected: str | None = None) -> Any:
         """The recent-threads dropdown, refreshed."""

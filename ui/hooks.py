@@ -24,6 +24,8 @@ class ChatHooks:
         catalog: Local catalog rows: ``[{"id", "datetime", "collection", "gsd", "bbox"}]``.
         ingest: Ingest uploaded files (temporary paths); returns the ingest report as a dict.
         status: Active planner, image interpreter, catalog size and remote STAC APIs.
+        bundle: ``(thread_id, out_dir) -> zip`` of the answer bundle of the thread's latest turn (replayable with
+            ``geovigie replay``), or None; the chat offers it with the downloads when given.
     """
 
     stream: Callable[[str, str], Iterable[dict[str, Any]]]
@@ -32,6 +34,7 @@ class ChatHooks:
     catalog: Callable[[], list[dict[str, Any]]]
     ingest: Callable[[list[Path]], dict[str, Any]]
     status: Callable[[], dict[str, Any]]
+    bundle: Callable[[str, Path], Path | None] | None = None
 
 
 @dataclass(frozen=True)

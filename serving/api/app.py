@@ -59,6 +59,9 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
         return await call_next(request)
 
     app.include_router(router)
+    from geovigie.serving.api.bundle_routes import bundle_router  # GET /v1/threads/{id}/bundle
+
+    app.include_router(bundle_router)
     from geovigie.serving.api.runs_routes import runs_router  # GET /v1/runs, POST /v1/runs/{id}/cancel
 
     app.include_router(runs_router)

@@ -21,6 +21,9 @@ _TOOL_NAME_CHARS = 64
 
 def record_turn(db: Database, answer: Answer) -> None:
     """Persist a finished turn: the question, the answer with its payload, tool runs and artifacts."""
+    # Lazy: the bundle package reads threads through this module. The replay record keeps what replay needs.
+    from geovigie.serving.bundle.record import REPLAY_KEY, replay_record
+
     with db.session() as session:
         thread = session.get(Thread, answer.thread_id)
         if thread is None:
@@ -33,7 +36,7 @@ def record_turn(db: Database, answer: Answer) -> None:
                 thread_id=answer.thread_id,
                 role="assistant",
                 content=answer.text,
-                payload=answer.model_dump(mode="json"),
+                payload={**answer.model_dump(mode="json"), REPLAY_KEY: replay_record(session, answer)},
             )
         )
         for step, prov in zip(answer.trace, _provenance_per_step(answer), strict=False):

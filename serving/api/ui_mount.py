@@ -104,7 +104,14 @@ def build_hooks(service: Callable[[], TurnService]) -> ChatHooks:
         catalog=lambda: catalog_rows(service()),
         ingest=lambda paths: ingest_uploads(service(), paths),
         status=lambda: service_status(service()),
+        bundle=lambda thread_id, out_dir: _latest_bundle(service(), thread_id, out_dir),
     )
+
+
+def _latest_bundle(service: TurnService, thread_id: str, out_dir: Path) -> Path | None:
+    from geovigie.serving.bundle import export_latest
+
+    return export_latest(service.ctx.db, service.settings, thread_id, out_dir)
 
 
 def mount_chat_ui(app: FastAPI, settings: Settings) -> None:

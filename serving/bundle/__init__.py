@@ -6,7 +6,7 @@ checksums, outputs), ``run.json`` (calls, arguments, thresholds, models, figures
 the replay that re-runs the recorded calls on the recorded bytes and compares every figure.
 """
 
-from geovigie.serving.bundle.export import export_bundle, parse_target, write_bundle
+from geovigie.serving.bundle.export import export_bundle, export_latest, parse_target, write_bundle
 from geovigie.serving.bundle.record import REPLAY_KEY, code_version, replay_record
 from geovigie.serving.bundle.replay import FigureCheck, ReplayReport, replay_bundle, tolerance_of
 from geovigie.serving.bundle.stac import validate_folder
@@ -17,6 +17,7 @@ __all__ = [
     "ReplayReport",
     "code_version",
     "export_bundle",
+    "export_latest",
     "parse_target",
     "replay_bundle",
     "replay_record",

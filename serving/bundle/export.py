@@ -213,3 +213,17 @@ def export_bundle(db: Database, settings: Settings, ref: str, dest: Path) -> Pat
         dest.parent.mkdir(parents=True, exist_ok=True)
         archive = shutil.make_archive(str(dest.with_suffix("")), "zip", root_dir=Path(tmp) / "bundle")
     return Path(archive)
+
+
+def export_latest(db: Database, settings: Settings, thread_id: str, out_dir: Path) -> Path | None:
+    """Zip of the bundle of a thread's latest answered turn in ``out_dir`` (the chat's download); None if none."""
+    record = thread_record(db, thread_id)
+    if record is None:
+        return None
+    answered = [m for m in record["messages"] if m["role"] == "assistant" and m.get("payload")]
+    if not answered:
+        return None
+    turn = len(answered)
+    return export_bundle(
+        db, settings, f"{thread_id}:{turn}", out_dir / f"geovigie-bundle-{thread_id[:8]}-turn{turn}.zip"
+    )
