@@ -38,7 +38,10 @@ def finalize_node(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     planner_text = str(last.content) if isinstance(last, AIMessage) and not last.tool_calls else ""
     meta: dict[str, Any] = last.additional_kwargs.get("geovigie", {}) if isinstance(last, AIMessage) else {}
     stop_reason = state.get("stop_reason")
-    figures, provenance, artifacts = collect_evidence(steps)
+    reuse_turn = meta.get("reuse_turn")
+    # "show me the polygons": nothing ran this turn; the answer carries the results of the turn it refers to
+    evidence = [s for s in state.get("steps", []) if s.get("turn") == reuse_turn] if reuse_turn else steps
+    figures, provenance, artifacts = collect_evidence(evidence)
     if stop_reason and not planner_text:
         text, status = _stopped_text(stop_reason, language), "error"
     else:

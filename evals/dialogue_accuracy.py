@@ -73,8 +73,8 @@ class RecordingPlanner(OfflinePlanner):
     def _known_items(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*super()._known_items(), *self.extra_items)))
 
-    def _understand(self, question: str, previous: Sequence[str]) -> Understanding:
-        u = super()._understand(question, previous)
+    def _understand(self, *args: Any, **kwargs: Any) -> Understanding:
+        u = super()._understand(*args, **kwargs)
         self.understood.append(u)
         return u
 

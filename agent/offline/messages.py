@@ -18,6 +18,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "navires ou de voitures...) ?",
     },
     "which_place": {"en": "Which place or image?", "fr": "Quel lieu ou quelle image ?"},
+    "nearest_date": {
+        "en": "No image of {where} between {start} and {end}; I used the nearest available date, {day}.",
+        "fr": "Aucune image de {where} entre le {start} et le {end} ; j'ai pris la date disponible la plus proche, "
+        "le {day}.",
+    },
+    "which_image": {"en": "Which image do you mean: {options}?", "fr": "De quelle image parlez-vous : {options} ?"},
     "what_about": {
         "en": "What would you like to know about {place}: flooding, burnt areas, forest loss, urban growth, "
         "land cover, or counting objects?",
@@ -78,6 +84,16 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "no_data_hint": {
         "en": "Try a wider date range or another period.",
         "fr": "Essayez une période plus large ou d'autres dates.",
+    },
+    "no_catalog": {
+        "en": "There is no imagery yet: the local catalog is empty and no STAC API is configured.",
+        "fr": "Il n'y a encore aucune image : le catalogue local est vide et aucune API STAC n'est configurée.",
+    },
+    "no_catalog_hint": {
+        "en": "Upload a GeoTIFF in the Data tab, set GEOVIGIE_STAC_API_URLS to a STAC API, or ingest the samples "
+        "(`geovigie ingest --samples`).",
+        "fr": "Déposez un GeoTIFF dans l'onglet Data, définissez GEOVIGIE_STAC_API_URLS vers une API STAC, ou "
+        "ingérez les exemples (`geovigie ingest --samples`).",
     },
     "no_fine_data": {
         "en": "No image of {limit:g} m per pixel or finer covers {where} {when}; {objects} cannot be counted on "

@@ -3,14 +3,17 @@
 It is deterministic: :func:`geovigie.agent.offline.understanding.understand` reads the French/English question and
 :func:`geovigie.agent.offline.playbooks.next_step` replays the turn's tool records against a plan template. It emits
 the same
-``AIMessage.tool_calls`` an LLM would, so both planners share one graph. Follow-ups ("and in 2017?", "et à
-Nantes ?", "show me the polygons") reuse the thread's previous question.
+``AIMessage.tool_calls`` an LLM would, so both planners share one graph.
+
+Each final message carries the thread's dialogue state (:mod:`geovigie.agent.offline.dialogue`): a reply to a
+clarifying question fills the slot it asked for, a follow-up ("and in 2017?", "et à Nantes ?") replaces only the
+slots it names (:mod:`geovigie.agent.offline.followup`), and "show me the polygons" returns the latest analysis'
+results without running anything (:mod:`geovigie.agent.offline.reuse`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -26,22 +29,12 @@ from sqlalchemy import select
 
 from geovigie.agent.offline.compose import compose_answer
 from geovigie.agent.offline.decisions import Abstain, Clarify, Finish, ToolCall
+from geovigie.agent.offline.dialogue import STATE_KEY, DialogueState, last_state
+from geovigie.agent.offline.followup import combine, weak_language
 from geovigie.agent.offline.playbooks import next_step
+from geovigie.agent.offline.reuse import artifact_request, reuse_text
 from geovigie.agent.offline.understanding import Understanding, understand
 from geovigie.core.db.models import CatalogItem
-
-_SHOW_ARTIFACTS = re.compile(
-    r"\b(show|give|download|export|montre|montrez|donne|donnez|télécharger|telecharger|exporter)\b.*"
-    r"\b(polygons?|polygones?|geojson|mask|masque|contours?|overlay|carte|map)\b",
-    re.IGNORECASE,
-)
-
-
-_FOLLOW_UP = re.compile(
-    r"(?i)^(and|also|what about|how about|same (for|in|at)|now|then|et|aussi|et pour|et à|et a|et en|même chose|"
-    r"meme chose|pareil|idem|maintenant)\b"
-)
-"""Openings of a follow-up question that leans on the previous one ("and in 2017?", "et à Nantes ?")."""
 
 
 def _utc_today() -> date:
@@ -83,88 +76,80 @@ class OfflinePlanner(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=self.decide(messages))])
 
     def decide(self, messages: Sequence[BaseMessage]) -> AIMessage:
-        """The next message: tool calls, or the final text with its status."""
+        """The next message: tool calls, or the final text with its status and the thread's dialogue state."""
         humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
         if not humans:
             return self._final("", "clarify", "Which place or image, and what would you like to know?")
         current = messages[humans[-1]]
-        question = str(current.content)
         history = [dict(m.artifact) for m in messages[humans[-1] + 1 :] if isinstance(m, ToolMessage) and m.artifact]
-        previous = [str(messages[i].content) for i in humans[:-1]]
-        if _SHOW_ARTIFACTS.search(question) and previous and not history:
-            return self._show_previous_artifacts(messages[: humans[-1]], question)
-        u = self._understand(question, previous)
+        state = last_state(messages[: humans[-1]])
+        turn = len(humans)
+        fresh = understand(str(current.content), today=self.today(), known_items=self._known_items())
+        if not history and (kind := artifact_request(fresh)):
+            return self._reuse(kind, fresh, state)
+        u = self._understand(fresh, state)
         decision = next_step(u, history)
         if isinstance(decision, ToolCall):
-            call = {
-                "name": decision.tool,
-                "args": decision.args,
-                "id": f"call_{uuid.uuid4().hex[:12]}",
-                "type": "tool_call",
-            }
+            call = {"name": decision.tool, "args": decision.args, "id": f"call_{uuid.uuid4().hex[:12]}",
+                    "type": "tool_call"}  # fmt: skip
             return AIMessage(content=decision.reason or "", tool_calls=[call])
+        analysed = turn if any(r.get("ok") and (r.get("output") or {}).get("artifacts") for r in history) else None
+        after = DialogueState(task=u, analysis_turn=analysed or state.analysis_turn, language=u.language)
         if isinstance(decision, Clarify):
-            return self._final(u.language, "clarify", decision.question)
+            asks = u.asks if u.clarification else ("place" if decision.options else u.asks)
+            after = dataclasses.replace(after, asks=asks or "place", options=decision.options)
+            return self._final(u.language, "clarify", decision.question, state=after)
         if isinstance(decision, Abstain):
-            return self._final(
-                u.language, "abstain", f"{decision.reason} {decision.suggestion}".strip(), decision.notes
-            )
+            text = f"{decision.reason} {decision.suggestion}".strip()
+            return self._final(u.language, "abstain", text, decision.notes, state=after)
         assert isinstance(decision, Finish)
         text = compose_answer(
             history, u.language, fallback=decision.message, notes=decision.notes, change_expected=u.change
         )
-        return self._final(u.language, "answered", text)
+        return self._final(u.language, "answered", text, state=after)
 
-    def _understand(self, question: str, previous: Sequence[str]) -> Understanding:
-        today, known = self.today(), self._known_items()
-        u = understand(question, today=today, known_items=known)
-        follow_up = bool(_FOLLOW_UP.match(question.strip()))
-        generic = u.intent in ("unknown", "change_generic")
-        if not previous or u.item_refs or (u.has_aoi and not (follow_up and generic)):
-            return u
-        prior = understand(previous[-1], today=today, known_items=known)
-        if prior.clarification or prior.intent == "unknown":
-            return u
-        return _merge_followup(prior, u)
+    def _understand(self, fresh: Understanding, state: DialogueState) -> Understanding:
+        """This turn's task: the question read alone, combined with the thread's dialogue state."""
+        return combine(fresh, state)
 
-    def _show_previous_artifacts(self, earlier: Sequence[BaseMessage], question: str) -> AIMessage:
-        lang = (
-            "fr" if re.search(r"\b(montre|donne|télécharger|telecharger|polygones|carte)\b", question, re.I) else "en"
-        )
-        arts: list[str] = []
-        for msg in earlier:
-            if isinstance(msg, ToolMessage) and msg.artifact:
-                for art in (msg.artifact.get("output") or {}).get("artifacts", []):
-                    if art.get("kind") in ("geojson", "cog", "png"):
-                        arts.append(f"- {art.get('title')} ({art.get('role')}, {art.get('kind')}): {art.get('path')}")
-        if not arts:
-            text = "Aucun résultat précédent à montrer." if lang == "fr" else "There is no earlier result to show."
-            return self._final(lang, "clarify", text)
-        head = "Résultats de l'analyse précédente :" if lang == "fr" else "Results of the previous analysis:"
-        return self._final(lang, "answered", head + "\n" + "\n".join(dict.fromkeys(arts)))
+    def _reuse(self, kind: str, fresh: Understanding, state: DialogueState) -> AIMessage:
+        """Return the latest analysis' results without running anything."""
+        language = state.language if state.language and _weak(fresh) else fresh.language
+        if state.analysis_turn is None or state.task is None:
+            return self._final(language, "clarify", reuse_text("none", language), state=state)
+        task = state.task
+        what = ", ".join(p for p in (_TOPICS.get(task.intent, {}).get(language, ""), task.place or "") if p)
+        meta = {"reuse_turn": state.analysis_turn, "reuse": kind}
+        kept = dataclasses.replace(state, asks=None, options=(), language=language)
+        return self._final(language, "answered", reuse_text(kind, language, what), state=kept, extra=meta)
 
     @staticmethod
-    def _final(language: str, status: str, text: str, notes: Sequence[str] = ()) -> AIMessage:
+    def _final(
+        language: str, status: str, text: str, notes: Sequence[str] = (), *, state: DialogueState | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> AIMessage:  # fmt: skip
         body = text if not notes else text + "\n\n" + " ".join(dict.fromkeys(notes))
-        return AIMessage(content=body, additional_kwargs={"geovigie": {"status": status, "planner": "offline"}})
+        meta: dict[str, Any] = {"status": status, "planner": "offline", **(extra or {})}
+        if state is not None:
+            meta[STATE_KEY] = state.to_dict()
+        return AIMessage(content=body, additional_kwargs={"geovigie": meta})
 
 
-def _merge_followup(prior: Understanding, new: Understanding) -> Understanding:
-    """A follow-up inherits what it does not restate: intent, place and dates from the previous question."""
-    changes: dict[str, Any] = {"question": new.question, "clean_question": new.clean_question, "clarification": None}
-    changes["language"] = new.language
-    if new.intent not in ("unknown", "change_generic"):
-        changes.update(intent=new.intent, change=new.change, object=new.object or prior.object)
-    elif new.intent == "change_generic" and not prior.change:
-        changes["change"] = True
-    if new.has_aoi:
-        changes.update(place=new.place, country=new.country, bbox=new.bbox, point=new.point, radius_km=new.radius_km)
-        changes["place_options"] = new.place_options
-    if new.dates.period is not None or new.dates.kind != "none":
-        changes["dates"] = new.dates
-    if new.max_cloud is not None:
-        changes["max_cloud"] = new.max_cloud
-    merged = dataclasses.replace(prior, **changes)
-    if new.place_options and new.clarification:
-        return dataclasses.replace(merged, clarification=new.clarification)
-    return merged
+def _weak(u: Understanding) -> bool:
+    return weak_language(u.question)
+
+
+_TOPICS: dict[str, dict[str, str]] = {
+    "water_flood": {"en": "water and flooding", "fr": "eau et inondation"},
+    "burn": {"en": "burnt area", "fr": "surface brûlée"},
+    "deforestation": {"en": "forest loss", "fr": "perte de forêt"},
+    "urban_growth": {"en": "urban growth", "fr": "croissance urbaine"},
+    "industrial_activity": {"en": "industrial activity", "fr": "activité industrielle"},
+    "count_objects": {"en": "object count", "fr": "comptage"},
+    "land_cover": {"en": "land cover", "fr": "occupation du sol"},
+    "vegetation": {"en": "vegetation", "fr": "végétation"},
+    "cloud": {"en": "cloud cover", "fr": "couverture nuageuse"},
+    "describe": {"en": "image description", "fr": "description d'image"},
+    "change_generic": {"en": "change", "fr": "changement"},
+}
+"""The topic of a task, named in the answer of a reuse turn."""

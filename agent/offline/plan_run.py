@@ -26,6 +26,7 @@ from geovigie.agent.offline.decisions import (
 )
 from geovigie.agent.offline.intents import OBJECT_MAX_GSD_M, ObjectClass
 from geovigie.agent.offline.messages import object_name, say
+from geovigie.agent.offline.nearest import nearest_items
 from geovigie.agent.offline.scene_choice import Choice, Policy, choose, choose_across, choose_pair, coverage, normalise
 from geovigie.agent.offline.templates import Playbook, Step
 from geovigie.agent.offline.understanding import Understanding, bare_name
@@ -145,6 +146,8 @@ class _Plan:
         self.notes: list[str] = [self.pb.method]
         self.missing_reference: Period | None = None
         """The pre-event window that had no usable scene (the playbook's fallback steps then run)."""
+        self.catalog_empty = False
+        """A search said there is no imagery at all (empty catalog, no STAC API): not a question of dates."""
 
     def gates(self) -> None:
         """Refuse or ask before any tool runs."""
@@ -236,6 +239,7 @@ class _Plan:
             "limit": limit,
         }
         res = self.replay.call("search_imagery", _drop_none(args), "find scenes over the area and period")
+        self.catalog_empty = self.catalog_empty or bool(res.get("catalog_empty"))
         items = [normalise(i) for i in res.get("items", []) if isinstance(i, Mapping)]
         # The analysis tools work on optical bands: radar-only scenes (VV/VH) are kept only if nothing else exists,
         # so that the tool's own error explains what is missing.
@@ -250,6 +254,8 @@ class _Plan:
         limit = self.object_limit(u.object)
         objects = object_name(str(u.object), lang)
         problem = choice.problem or "no_data"
+        if problem == "no_data" and self.catalog_empty:
+            return Abstain(say("no_catalog", lang), say("no_catalog_hint", lang), "no_catalog")
         if problem == "no_data" and limit is not None:
             reason = say("no_fine_data", lang, limit=limit, where=where, when=when, objects=objects)
             return Abstain(reason, say("no_data_hint", lang) + " " + say("too_coarse_hint", lang), "too_coarse")
@@ -298,7 +304,7 @@ class _Plan:
     def two_windows(self, before: Period | None, after: Period | None, aoi: list[float] | None) -> dict[str, Any]:
         """A comparable before/after pair from two searches (or the event scene alone, with the fallback)."""
         max_cloud, max_gsd = self.limits()
-        before_items = self.search(aoi, before)
+        before_items = self.search(aoi, before) or self.nearest(aoi, before, after, side="before")
         reference = choose(before_items, policy=self.policy("before"), max_cloud=max_cloud, max_gsd=max_gsd)
         if reference.problem and not self.pb.fallback:
             raise _Stop(self.abstain_for(reference, before))  # no point searching the second date
@@ -309,6 +315,8 @@ class _Plan:
             after_items = self.search(aoi, wider)
             if after_items:
                 self.notes.append(say("since_latest", self.lang, start=after.start, end=after.end))
+        if not after_items:
+            after_items = self.nearest(aoi, after, before, side="after")
         policies = (self.policy("before"), self.policy("after"))
         choice = choose_across(before_items, after_items, policies=policies, max_cloud=max_cloud, max_gsd=max_gsd)
         if choice.problem and self.pb.fallback and choice.detail.get("side") != 1.0:
@@ -319,6 +327,17 @@ class _Plan:
         if choice.problem:
             raise _Stop(self.abstain_for(choice, after if choice.detail.get("side") == 1.0 else before))
         return dict(zip(("before", "after"), choice.items, strict=True))
+
+    def nearest(self, aoi: list[float] | None, period: Period | None, other: Period | None, *, side: str) -> list[
+            dict[str, Any]]:  # fmt: skip
+        """Nothing at the asked date of a comparison: the scenes of the nearest date on that side, said plainly."""
+        if period is None:
+            return []
+        items, day = nearest_items(self.search(aoi, None, limit=ALL_WINDOW_LIMIT), period, other, side=side)
+        if day is not None:
+            where = self.u.place or say("where_aoi", self.lang)
+            self.notes.append(say("nearest_date", self.lang, where=where, start=period.start, end=period.end, day=day))
+        return items
 
     def scenes(self, aoi: list[float] | None) -> dict[str, dict[str, Any]]:
         """Chosen scene per label (``single`` or ``before``/``after``), searching when needed."""

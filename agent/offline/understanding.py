@@ -29,12 +29,14 @@ When it cannot plan, ``clarification`` holds one question for the user, in the q
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from geovigie.agent.offline.clarify import SLOT_ASKED, clarification_for
 from geovigie.agent.offline.dates import DateInfo, fold, parse_dates
 from geovigie.agent.offline.intents import (
     CHANGE_CUES,
@@ -53,8 +55,10 @@ from geovigie.agent.offline.intents import (
     fix_typos,
     intent_scores,
 )
+from geovigie.agent.offline.linking import link_items
 from geovigie.agent.offline.mentions import Mentions, blank, find_mentions, split_injection
 from geovigie.agent.offline.messages import say
+from geovigie.agent.offline.place_phrase import expand_phrase, expand_place
 
 PlaceFinder = Callable[[str], Sequence[Any]]
 """``text -> matches`` with ``text``, ``start``, ``candidates`` (``name``, ``kind``, ``country_code``),
@@ -113,6 +117,8 @@ class Understanding:
     """``injection``, ``future``, ``out_of_scope``, ``unknown_event``, ``inverted``, ``clamped``, ``near``,
     ``footprint`` (an industrial site's growth in area, not its activity)."""
     today: date
+    asks: str | None = None
+    """The slot ``clarification`` asks for: ``place``, ``date``, ``image`` or ``topic`` (None: nothing to fill)."""
 
     @property
     def has_aoi(self) -> bool:
@@ -235,13 +241,16 @@ def _read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str 
         if feature and after_locative(feature.start()) and not after_locative(best.start):
             return feature.group().strip(), country_hint, ()  # "levels at Lake Mead", not the town "Reservoir"
         options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
+        span = expand_place(text, best.start, best.start + len(str(best.text)))
+        if not best.country_filter and span != (best.start, best.start + len(str(best.text))):
+            return text[span[0] : span[1]].strip(), country_hint, ()  # "Bussy-Saint-Georges": not the gazetteer's
         if not best.country_filter and (water := _WATER_BODY.search(text[: best.start])):
             # "Lake Kariba" is the lake, not the town it is named after: geocode the whole name (plan_run retries
             # with the bare name when the offline gazetteer lacks it)
             return text[water.start() : best.start + len(best.text)].strip(), country_hint, ()
         return _query_text(best), best.country_filter or country_hint, options
     if fallback := _fallback_place(text, [fold(str(m.text)) for m in countries]):
-        return fallback, country_hint, ()
+        return expand_phrase(text, fallback), country_hint, ()
     if countries:
         return str(countries[0].text), None, ()
     return None, None, ()
@@ -287,29 +296,6 @@ def _is_change(intent: Intent, folded: str, dates: DateInfo) -> bool:
     return bool(CHANGE_CUES.search(folded))
 
 
-def _clarification(
-    *, clean: str, lang: Language, intent: Intent, change: bool, place: str | None, refs: tuple[str, ...],
-    has_aoi: bool, dates: DateInfo, flags: set[str],
-) -> str | None:  # fmt: skip
-    """The one question to ask back, or None when a plan can start."""
-    if not clean.strip() or (intent == "unknown" and not has_aoi and not refs and "out_of_scope" not in flags):
-        return say("empty", lang)
-    if flags & {"future", "out_of_scope"}:
-        return None  # the planner abstains with an explanation instead
-    if intent == "unknown":
-        return say("what_about", lang, place=place or "this area") if has_aoi else say("empty", lang)
-    if not has_aoi and not refs and intent != "find_imagery":
-        return say("which_place", lang)
-    needs_date = dates.kind in ("none", "latest") and not refs
-    if "unknown_event" in flags and needs_date:
-        return say("when_event", lang)
-    if intent in EVENT_INTENTS and change and needs_date:
-        return say("when_event", lang)
-    if change and len(refs) == 1 and not has_aoi and intent not in ("find_imagery", "describe"):
-        return say("second_image", lang, item=refs[0])
-    return None
-
-
 def understand(
     question: str,
     *,
@@ -342,6 +328,17 @@ def understand(
     intent = _decide_intent(
         cues, obj=obj, has_aoi=has_aoi or bool(mentions.item_refs), dates=dates, sensor=bool(sensor)
     )
+    refs: tuple[str, ...] = mentions.item_refs
+    tied: tuple[str, ...] = ()
+    if known_items and intent != "find_imagery" and not set(refs) & set(known_items):
+        link = link_items(clean, known_items, dates, change=_is_change(intent, cues, dates))
+        if link.items:  # "the SJER_477 plot", "the Taizhou Landsat pair": the images, not the place
+            refs, place, country, options = link.items, None, None, ()
+            has_aoi = bool(mentions.bbox or mentions.point)
+            intent = intent if intent != "unknown" else _decide_intent(
+                cues, obj=obj, has_aoi=True, dates=dates, sensor=bool(sensor))  # fmt: skip
+        tied = link.tied
+    mentions = dataclasses.replace(mentions, item_refs=tuple(refs))
     change = _is_change(intent, cues, dates) and (len(mentions.item_refs) != 1 or intent in ALWAYS_CHANGE)
     flags = set(dates.flags) | ({"injection"} if injected else set())
     if intent == "unknown" and OUT_OF_SCOPE.search(cues):
@@ -351,10 +348,14 @@ def understand(
     if intent == "industrial_activity" and change and EXPANSION_CUES.search(cues) and not obj and "activit" not in cues:
         flags.add("footprint")  # growth in area: the new built-up area answers it, tank and ship counts do not
     lang = detect_language(fold(question or "").replace("’", "'"), question or "")
-    clarification = _clarification(
-        clean=clean, lang=lang, intent=intent, change=change, place=place, refs=mentions.item_refs,
-        has_aoi=has_aoi, dates=dates, flags=flags,
+    asks = clarification_for(
+        intent=intent, change=change, refs=mentions.item_refs, has_aoi=has_aoi, dates=dates, flags=flags,
+        empty=not clean.strip(),
     )  # fmt: skip
+    if tied and not mentions.item_refs and not has_aoi:
+        asks = "which_image"
+    clarification = say(asks, lang, place=place or say("where_aoi", lang), options=" / ".join(tied[:4]),
+                        item=(mentions.item_refs or ("",))[0]) if asks else None  # fmt: skip
     return Understanding(
         question=question,
         clean_question=clean,
@@ -378,4 +379,5 @@ def understand(
         clarification=clarification,
         flags=frozenset(flags),
         today=today,
+        asks=SLOT_ASKED.get(asks or ""),
     )

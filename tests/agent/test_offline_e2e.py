@@ -67,7 +67,11 @@ def test_follow_up_reuses_the_thread_intent(world):
     change = next(s for s in answer.trace if s.tool == "detect_change")
     assert change.args["preset"] == "urban" and "rennes" in change.args["before_item_id"]
     shown = agent.ask("Montre-moi les polygones", thread_id="follow")
-    assert shown.status == "answered" and ".geojson" in shown.text and not shown.trace
+    # the earlier result comes back as artifacts (map layers, downloads), never as server paths in the text
+    assert shown.status == "answered" and not shown.trace and "/" not in shown.text.split("**")[0]
+    earlier = {a["id"] for a in answer.artifacts}
+    assert any(a["kind"] == "geojson" and a["id"] in earlier for a in shown.artifacts)
+    assert shown.figures and {f.name for f in shown.figures} <= {f.name for f in answer.figures}
 
 
 def test_french_flood_question_measures_water_on_the_flood_chip(world):
@@ -137,3 +141,13 @@ def test_llm_planner_answers_in_two_round_trips_with_run_playbook(world):
     direct = TOOLS["count_objects"].run({"item_id": "OSBS_029.tif", "object": "tree"}, ctx)
     assert _figure(answer, "count_objects", "trees count") == direct.result.count
     assert any(a["kind"] == "geojson" for a in answer.artifacts)
+
+
+def test_an_empty_catalog_answer_says_there_is_no_imagery_and_how_to_get_some(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    ctx = ToolContext.from_settings(settings)
+    planner = OfflinePlanner(ctx=ctx, today=lambda: date(2026, 11, 25))
+    agent = build_agent(settings=settings, ctx=ctx, model=planner, planner_name="offline")
+    text = agent.ask("Flood extent near Almoradí in September 2019?", thread_id="empty").text
+    assert text.startswith("There is no imagery yet") and "date" not in text.split(".")[0]
+    assert "Upload a GeoTIFF" in text and "GEOVIGIE_STAC_API_URLS" in text and "ingest --samples" in text

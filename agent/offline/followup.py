@@ -1,0 +1,144 @@
+"""How a turn combines with the dialogue state: a reply fills the pending slot, a follow-up replaces only what it names.
+
+- A reply to the agent's own question fills the slot it asked for: "Spain", "the Spanish one", "celle du
+  Mexique" pick one of the homonyms offered (by country or region); a date answers "when?"; a theme answers "what
+  would you like to know about X?"; an image answers "which image?". The topic, dates and language are kept.
+- A follow-up ("et à Rennes ?", "and in 2017?", "same for ships", "the one in Mexico?") replaces only the slots
+  it names; everything else comes from the current task.
+- A question complete in itself (its own theme and its own place or image) starts a new task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from geovigie.agent.offline.dates import fold
+from geovigie.agent.offline.dialogue import DialogueState
+from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
+from geovigie.agent.offline.understanding import ALWAYS_CHANGE, Understanding
+
+_GENERIC = ("unknown", "change_generic")
+_DEMONYMS = {
+    "ES": r"spain|spanish|espagne|espagnol\w*", "MX": r"mexico|mexican|mexique|mexicain\w*",
+    "FR": r"france|french|francais\w*", "US": r"usa|united states|american|etats-unis|americain\w*",
+    "VE": r"venezuela\w*|venezuelien\w*", "AR": r"argentin\w*", "NI": r"nicaragua\w*", "PH": r"philippin\w*",
+    "IN": r"india|indian|inde|indien\w*", "PK": r"pakistan\w*", "CO": r"colombi\w*", "CL": r"chile|chilean|chili\w*",
+    "CR": r"costa rica\w*|costaric\w*", "CA": r"canada|canadian|canadien\w*", "AU": r"australia\w*|australien\w*",
+    "GB": r"uk|united kingdom|british|england|angleterre|britannique\w*|royaume-uni", "RE": r"reunion|la reunion",
+    "CN": r"china|chinese|chine|chinois\w*", "IT": r"italy|italian|italie|italien\w*", "PT": r"portugal|portugu\w*",
+    "PE": r"peru|peruvian|perou|peruvien\w*", "BR": r"brazil\w*|bresil\w*",
+    "DE": r"germany|german|allemagne|allemand\w*",
+}  # fmt: skip
+"""Country names and demonyms a reply picks a homonym by ("the Spanish one", "celle du Mexique")."""
+_THE_ONE = re.compile(r"\b(the one|one in|that one|the other|celle|celui|l'autre|la ville)\b")
+
+
+def _country_of(text: str) -> str | None:
+    """The ISO code of the country (or of the region, via the gazetteer) a short reply names."""
+    folded = fold(text).lower()
+    for code, pattern in _DEMONYMS.items():
+        if re.search(rf"\b(?:{pattern})\b", folded):
+            return code
+    try:
+        from geovigie.tools.places import find_place_in_text
+    except ImportError:
+        return None
+    for match in find_place_in_text(text):
+        if match.candidates and match.candidates[0].kind in ("country", "state"):
+            return str(match.candidates[0].country_code)
+    return None
+
+
+def weak_language(question: str) -> bool:
+    """True when a reply has no word that tells French from English ("Spain", "León", "2019")."""
+    words = re.findall(r"[a-z]+", fold(question).lower())
+    return not any(w in _FR_WORDS or w in _EN_WORDS for w in words)
+
+
+def _pick_option(reply: Understanding, state: DialogueState, place: str) -> tuple[str, str | None] | None:
+    """(query, country) for the homonym a reply chooses, or None when it does not choose."""
+    code = reply.country or _country_of(reply.question)
+    options = [(m[1].strip(), m[2]) for o in state.options if (m := re.match(r"(.+?)\s*\(([A-Z]{2})\)\s*$", o))]
+    named = [o for o in options if fold(o[0]) in fold(reply.question) and fold(o[0]) != fold(place)]
+    chosen = named[0] if len(named) == 1 else next((o for o in options if o[1] == code), None)
+    if chosen is None:
+        return (place, code) if code else None
+    name = chosen[0] if fold(chosen[0]) == fold(place) else place  # "Mérida" keeps its accent, "León" stays León
+    return name, chosen[1]
+
+
+def _aoi(u: Understanding) -> dict[str, Any]:
+    return {"place": u.place, "country": u.country, "bbox": u.bbox, "point": u.point, "radius_km": u.radius_km,
+            "place_options": u.place_options, "item_refs": u.item_refs}  # fmt: skip
+
+
+def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Understanding | None:
+    """The task with the slot the pending question asked for, taken from the reply (None: not an answer)."""
+    changes: dict[str, Any] | None = None
+    if state.asks == "place" and task.place:
+        picked = _pick_option(reply, state, task.place)
+        if picked:
+            changes = {"place": picked[0], "country": picked[1], "place_options": ()}
+        elif reply.has_aoi and reply.intent in _GENERIC:
+            changes = _aoi(reply)
+    elif state.asks == "place" and (reply.has_aoi or reply.item_refs):
+        changes = _aoi(reply)
+    elif state.asks == "date" and reply.dates.kind != "none":
+        changes = {"dates": reply.dates}
+    elif state.asks == "image" and reply.item_refs:
+        changes = {"item_refs": reply.item_refs, "place": None, "country": None}
+    elif state.asks == "topic" and reply.intent not in _GENERIC:
+        aoi = {} if reply.has_aoi or reply.item_refs else _aoi(task)
+        return dataclasses.replace(reply, **aoi, clarification=None, asks=None)
+    if changes is None:
+        return None
+    return dataclasses.replace(task, **changes, clarification=None, asks=None)
+
+
+def _merge(task: Understanding, reply: Understanding) -> Understanding:
+    """A follow-up: the task with only the slots the reply names replaced."""
+    changes: dict[str, Any] = {}
+    if reply.intent not in _GENERIC:
+        changes.update(intent=reply.intent, change=reply.change, object=reply.object or task.object)
+    elif reply.intent == "change_generic" and not task.change:
+        changes["change"] = True
+    code = _country_of(reply.question) if _THE_ONE.search(fold(reply.question).lower()) else None
+    if code and task.place:  # "and the one in Mexico?": same name, another country
+        changes.update(country=code, place_options=())
+    elif reply.has_aoi:
+        changes.update(_aoi(reply), item_refs=())
+    elif reply.item_refs:
+        changes.update(item_refs=reply.item_refs, place=None, country=None, bbox=None, point=None)
+    if reply.dates.kind != "none":
+        changes["dates"] = reply.dates
+        if reply.intent in _GENERIC and reply.dates.kind in ("compare", "since"):
+            changes["change"] = True
+    if reply.max_cloud is not None:
+        changes["max_cloud"] = reply.max_cloud
+    merged = dataclasses.replace(task, **changes, clarification=None, asks=None)
+    if reply.place_options and reply.clarification:  # the new place is itself ambiguous
+        return dataclasses.replace(merged, clarification=reply.clarification, asks=reply.asks)
+    if merged.intent in ALWAYS_CHANGE and not merged.change:
+        merged = dataclasses.replace(merged, change=True)
+    return merged
+
+
+def combine(reply: Understanding, state: DialogueState) -> Understanding:
+    """The understanding to plan this turn with, given what the thread remembers."""
+    task = state.task
+    language = reply.language
+    if task is not None and state.language and weak_language(reply.question):
+        language = state.language  # type: ignore[assignment]
+    if task is None:
+        return dataclasses.replace(reply, language=language)
+    base: dict[str, Any] = {"question": reply.question, "clean_question": reply.clean_question, "language": language}
+    if state.asks and (filled := _fill(task, reply, state)) is not None:
+        return dataclasses.replace(filled, **base)
+    complete = reply.intent not in _GENERIC and (reply.has_aoi or reply.item_refs) and not reply.clarification
+    if complete or task.intent == "unknown" and not task.has_aoi:
+        return dataclasses.replace(reply, language=language)
+    if reply.has_aoi and reply.intent not in _GENERIC and reply.clarification:
+        return dataclasses.replace(reply, language=language)
+    return dataclasses.replace(_merge(task, reply), **base)

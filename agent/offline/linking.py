@@ -1,0 +1,181 @@
+"""Entity linking of images named the way people name them, against the catalog's item ids.
+
+People rarely type a full catalog id. They write the id's stem without the collection prefix ("P0706",
+"SJER_477", "picture 3_4"), the dataset and the place ("the Taizhou Landsat pair", "le chip sen1floods11
+espagnol"), or a description with a date ("the 2009 NAIP tile", "la scène slovène du 20 août 2015", "the first
+Hong Kong image"). :func:`link_items` scores every known id on the evidence the question gives:
+
+- tokens of the id (split on ``-``, ``_``, ``.``; "hong kong" also matches ``hongkong``), weighted by how rare
+  they are among the ids (a token shared by every item of a dataset tells little);
+- the item's date (``20150820``, ``2016-11-30`` or a year in the id) inside a period the question names;
+- the sensor words ("radar", "SAR", "S1" pick the Sentinel-1 twin; optical is the default);
+- ordinals ("first", "deuxième", "latest") among items that tie otherwise.
+
+It links only when the question talks about an image (an image word, a dataset name or a digit-bearing stem), so
+"urban growth in Rennes since 2016" stays a question about the place. Items that tie are returned together when
+they form a before/after pair (``-A-``/``-B-`` twins, or two dates of one place) and the question compares;
+otherwise a tie is reported so the planner can ask which one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from geovigie.agent.offline.dates import DateInfo, fold
+from geovigie.agent.offline.periods import Period
+
+_IMAGE_WORDS = re.compile(
+    r"\b(image|images|img|picture|pictures|pic|pics|photo|photos|scene|scenes|scène|tile|tiles|tuile|tuiles|chip|"
+    r"chips|patch|patchs|patches|pair|paire|plot|parcelle|dalle|extrait|crop|orthophoto|ortho|catalog|catalogue|"
+    r"version|sample|echantillon)\b"
+)
+_RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1)\b")
+_FIRST = re.compile(r"\b(first|1st|earliest|older|oldest|premiere|premier|1re|1ere|plus ancienne)\b")
+_SECOND = re.compile(
+    r"\b(second|2nd|last|latest|newer|newest|later|deuxieme|2e|2eme|seconde|derniere|dernier|plus recente)\b"
+)
+_ALIASES = {
+    "espagne": "spain", "espagnol": "spain", "espagnole": "spain", "spanish": "spain", "slovene": "slovenia",
+    "slovenie": "slovenia", "slovenian": "slovenia", "slovenes": "slovenia", "slovenes?": "slovenia",
+    "cars": "car", "tanks": "storagetanks", "cuves": "storagetanks",
+}  # fmt: skip
+"""FR/EN words for the places and contents that item ids spell in English."""
+_STOP = frozenset(
+    "the le la les de du des of in on a an and et image images img tile chip s2 l1c l2a mask road input sample "
+    "geotiff hand byte".split()
+)
+"""Words that say what is asked, not which image (``spacenet-road_mask_input`` is not a "water mask")."""
+MIN_SCORE = 1.5
+"""Evidence needed to link: one rare token, or a common one plus a date."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """The items a question names."""
+
+    items: tuple[str, ...] = ()
+    tied: tuple[str, ...] = ()
+    """Equally good candidates when the question does not say which (the planner asks)."""
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[^a-z0-9]+", fold(text).lower()) if t]
+
+
+def _item_date(item: str) -> date | None:
+    if m := re.search(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)", item):
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    if m := re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", item):
+        return date(int(m[1]), 7, 1)
+    return None
+
+
+def _periods(dates: DateInfo) -> list[Period]:
+    return [p for p in (dates.before, dates.after) if p] or ([dates.period] if dates.period else [])
+
+
+def _in(day: date | None, period: Period, year_only: bool) -> bool:
+    if day is None:
+        return False
+    return period.start.year <= day.year <= period.end.year if year_only else period.start <= day <= period.end
+
+
+def _question_tokens(folded: str) -> set[str]:
+    words = _tokens(folded)
+    joined = {a + b for a, b in zip(words, words[1:], strict=False)}  # "hong kong" -> "hongkong"
+    kept = {_ALIASES.get(w, w) for w in words if w not in _STOP and (len(w) >= 3 or any(c.isdigit() for c in w))}
+    return kept | joined
+
+
+def _scores(folded: str, items: Sequence[str], dates: DateInfo) -> dict[str, float]:
+    words = _question_tokens(folded)
+    item_tokens = {i: set(_tokens(i)) for i in items}
+    frequency: dict[str, int] = {}
+    for toks in item_tokens.values():
+        for t in toks:
+            frequency[t] = frequency.get(t, 0) + 1
+    periods = _periods(dates)
+    scores: dict[str, float] = {}
+    for item, toks in item_tokens.items():
+        hits = [t for t in toks & words if not (t.isdigit() and len(t) == 4 and _item_date(item))]
+        score = sum(1.0 + math.log(len(items) / frequency[t]) / math.log(len(items) + 1) for t in hits)
+        day = _item_date(item)
+        if any(_in(day, p, year_only=re.search(r"\d{8}|\d{4}-\d{2}", item) is None) for p in periods):
+            score += 1.5
+        if score:
+            scores[item] = score
+    return scores
+
+
+def _pair(items: Sequence[str]) -> tuple[str, ...] | None:
+    """Two items that are the before and after of one place (A/B twins or two dates), oldest first."""
+    if len(items) != 2:
+        return None
+    a, b = sorted(items, key=lambda i: (_item_date(i) or date.min, i))
+    twins = re.sub(r"-[AB]-", "-X-", a) == re.sub(r"-[AB]-", "-X-", b) and "-A-" in a
+    same_place = a.rsplit("-", 3)[0] == b.rsplit("-", 3)[0] and _item_date(a) != _item_date(b)
+    return (a, b) if twins or same_place else None
+
+
+def _by_period(folded: str, candidates: Sequence[str], dates: DateInfo) -> tuple[str, ...] | None:
+    """One item per compared date ("the pucallpa pics 1995 -> 2015")."""
+    if not (dates.before and dates.after):
+        return None
+    chosen = []
+    for period in (dates.before, dates.after):
+        inside = [i for i in candidates if _in(_item_date(i), period, year_only=True)]
+        if len(inside) != 1:
+            return None
+        chosen.append(inside[0])
+    return tuple(chosen) if chosen[0] != chosen[1] else None
+
+
+def _prefer(folded: str, tied: list[str]) -> list[str]:
+    """Break ties by sensor (optical unless radar is named) and ordinal words."""
+    radar = bool(_RADAR.search(folded))
+    twins = [i for i in tied if re.search(r"S1|S2", i)]
+    if len(twins) == len(tied) and len(tied) > 1:
+        kept = [i for i in tied if ("S1" in i) == radar]
+        tied = kept or tied
+    if len(tied) > 1 and (_FIRST.search(folded) or _SECOND.search(folded)):
+        ordered = sorted(tied, key=lambda i: (_item_date(i) or date.min, i))
+        tied = [ordered[0]] if _FIRST.search(folded) else [ordered[-1]]
+    return tied
+
+
+def link_items(question: str, known_items: Sequence[str], dates: DateInfo, *, change: bool) -> Link:
+    """The catalog items the question names without their full id.
+
+    Args:
+        question: The question (any case and accents).
+        known_items: The catalog's item ids.
+        dates: The dates the question names (an item's date inside them is evidence).
+        change: Whether the question compares two dates (a tied before/after pair is then the answer).
+    """
+    folded = fold(question).lower().replace("’", "'")
+    if not known_items or not _IMAGE_WORDS.search(folded) and not re.search(r"[a-z]+_?\d|\d_\d", folded):
+        return Link()
+    scores = _scores(folded, known_items, dates)
+    if not scores:
+        return Link()
+    best = max(scores.values())
+    if best < MIN_SCORE:
+        return Link()
+    tied = [i for i, s in scores.items() if s >= best - 1e-9]
+    if change and (pair := _by_period(folded, [i for i, s in scores.items() if s >= best - 1.5], dates)):
+        return Link(items=pair)
+    tied = _prefer(folded, tied)
+    if len(tied) == 1:
+        if change and (twin := _pair([i for i, s in scores.items() if s >= best - 1.6])):
+            return Link(items=twin)
+        return Link(items=(tied[0],))
+    if (pair := _pair(tied)) and change:
+        return Link(items=pair)
+    return Link(tied=tuple(sorted(tied)))

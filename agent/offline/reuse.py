@@ -1,0 +1,57 @@
+"""Requests for what the last analysis produced ("show me the polygons", "la carte stp", "et le rapport").
+
+Such a turn runs nothing: the answer returns the figures and artifacts of the thread's latest analysis turn
+(the finalize node reads them from the checkpointed steps), so the map keeps its layers and nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from geovigie.agent.offline.dates import fold
+from geovigie.agent.offline.understanding import Understanding
+
+_KINDS = (
+    ("polygons", r"polygon\w*|polygone\w*|geojson|contours?|shapes?|shapefile|vecteurs?|vectors?|outlines?|masks?|"
+                 r"masques?|boxes|boites"),
+    ("report", r"reports?|rapports?|pdf|summary|resume|synthese"),
+    ("figures", r"numbers?|figures?|chiffres?|tables?|tableau\w*|stats?|statisti\w*|values?|valeurs?|results?|"
+                r"resultats?|csv"),
+    ("map", r"maps?|cartes?|overlays?|layers?|couches?"),
+)  # fmt: skip
+
+_TEXTS = {
+    "polygons": {"en": "Here are the polygons of the previous analysis{what}: they are on the map and in the downloads "
+                       "(GeoJSON).",
+                 "fr": "Voici les polygones de l'analyse précédente{what} : ils sont sur la carte et dans les "
+                       "téléchargements (GeoJSON)."},
+    "map": {"en": "Here is the map of the previous analysis{what}; its layers are shown again.",
+            "fr": "Voici la carte de l'analyse précédente{what} ; ses couches sont de nouveau affichées."},
+    "report": {"en": "Here is the report of the previous analysis{what}: figures, sources and files are below.",
+               "fr": "Voici le rapport de l'analyse précédente{what} : chiffres, sources et fichiers ci-dessous."},
+    "figures": {"en": "Here are the figures of the previous analysis{what}:",
+                "fr": "Voici les chiffres de l'analyse précédente{what} :"},
+    "none": {"en": "There is no earlier result to show yet: ask a question about a place or an image first.",
+             "fr": "Il n'y a pas encore de résultat à montrer : posez d'abord une question sur un lieu ou une image."},
+}  # fmt: skip
+
+
+def artifact_request(u: Understanding) -> str | None:
+    """The kind of earlier result a turn asks for (``polygons``, ``map``, ``report``, ``figures``), or None.
+
+    Only a turn that names no place, image or date of its own qualifies: "the map of Nantes in 2020" is a new
+    question.
+    """
+    if u.has_aoi or u.item_refs or u.dates.kind != "none":
+        return None
+    folded = fold(u.question).lower()
+    for kind, pattern in _KINDS:
+        if re.search(rf"\b(?:{pattern})\b", folded):
+            return kind
+    return None
+
+
+def reuse_text(kind: str, language: str, what: str = "") -> str:
+    """The short answer of a reuse turn (``kind`` = ``none`` when there is nothing to show)."""
+    lang = "fr" if language == "fr" else "en"
+    return _TEXTS[kind][lang].format(what=f" ({what})" if what else "")
