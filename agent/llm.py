@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableLambda
 from langchain_openai import ChatOpenAI
 
 from geovigie.agent.graph import PlannerModel
@@ -65,6 +67,17 @@ def chat_model(settings: Settings, *, base_url: str | None = None, model: str | 
     )
 
 
+def cap_answer(message: AIMessage, limit: int) -> AIMessage:
+    """An LLM message whose text is at most ``limit`` characters (a runaway model cannot flood the thread)."""
+    text = message.content
+    if not isinstance(text, str) or len(text) <= limit:
+        return message
+    cut = text[:limit].rstrip() + f"\n\n… (answer cut at {limit:,} characters: GEOVIGIE_LLM_MAX_ANSWER_CHARS)"
+    return message.model_copy(update={"content": cut})
+
+
 def llm_planner(settings: Settings, tools: Mapping[str, GeoTool[Any]]) -> PlannerModel:
-    """The production planner: the endpoint's model bound to the tool registry."""
-    return chat_model(settings).bind_tools(openai_tool_specs(tools))  # type: ignore[return-value]
+    """The production planner: the endpoint's model bound to the tool registry, its answers capped in size."""
+    bound = chat_model(settings).bind_tools(openai_tool_specs(tools))
+    limit = settings.llm_max_answer_chars
+    return bound | RunnableLambda(lambda message: cap_answer(message, limit))  # type: ignore[return-value]

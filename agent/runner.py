@@ -28,7 +28,10 @@ def validate_question(question: str) -> str:
     Raises:
         ToolInputError: the question is empty or too long.
     """
-    text = (question or "").strip()
+    # Lone surrogates (a broken paste in the UI, undecodable CLI arguments) cannot be encoded as UTF-8: every
+    # later JSON or database write would fail the whole turn. They become U+FFFD.
+    text = (question or "").encode("utf-8", "surrogatepass").decode("utf-8", "replace").strip()
+    text = text.replace("\x00", "")
     if not text:
         raise ToolInputError(
             "The question is empty.",

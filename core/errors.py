@@ -92,3 +92,21 @@ class ConfirmationRequiredError(TerminalError):
 
     code = "confirmation_required"
     status_code = 409
+
+
+class OverloadedError(GeoVigieError):
+    """Too many turns are running or waiting; the client should retry after ``retry_after_s``."""
+
+    code = "overloaded"
+    status_code = 429
+
+    def __init__(self, message: str, *, hint: str = "", retry_after_s: int = 5) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after_s = retry_after_s
+
+
+class ThreadNotFoundError(GeoVigieError):
+    """The thread does not exist for this caller (it may be another principal's: that is not revealed)."""
+
+    code = "not_found"
+    status_code = 404

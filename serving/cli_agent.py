@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Annotated, Any
 
@@ -12,9 +13,17 @@ from rich.markdown import Markdown
 
 from geovigie.core.errors import GeoVigieError
 from geovigie.core.settings import Settings
+from geovigie.serving.api.schemas import THREAD_ID
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _valid_thread(value: str | None) -> str | None:
+    """Thread ids are 1-64 letters, digits, ``_``, ``.`` or ``-`` (the API's rule): refuse others at once."""
+    if value is not None and not re.fullmatch(THREAD_ID, value):
+        raise typer.BadParameter("use 1-64 letters, digits, '_', '.' or '-'")
+    return value
 
 
 def _fail(exc: GeoVigieError) -> typer.Exit:
@@ -26,9 +35,14 @@ def _fail(exc: GeoVigieError) -> typer.Exit:
 
 def ask(
     question: Annotated[str, typer.Argument(help="Your question, in French or English.")],
-    thread: Annotated[str | None, typer.Option("--thread", help="Continue this thread id.")] = None,
+    thread: Annotated[
+        str | None, typer.Option("--thread", help="Continue this thread id.", callback=_valid_thread)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the structured answer as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not show tool steps.")] = False,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Run large analyses (over GEOVIGIE_CONFIRM_PIXELS) without asking.")
+    ] = False,
 ) -> None:
     """Ask GeoVigie a question; prints the answer with its evidence (tool steps stream to stderr)."""
     from geovigie.serving.api.app import build_service
@@ -37,7 +51,7 @@ def ask(
     try:
         service = build_service(settings)
         final: dict[str, Any] | None = None
-        for event in service.stream(question, thread_id=thread):
+        for event in service.stream(question, thread_id=thread, confirm_large_runs=confirm):
             if event["type"] == "final":
                 final = event["answer"]
             elif not quiet and not as_json:
@@ -93,7 +107,7 @@ keys_app = typer.Typer(help="Manage API keys of the HTTP service.", no_args_is_h
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Argument(help="Who the key is for.")],
-    rate: Annotated[int, typer.Option(help="Requests per minute.")] = 60,
+    rate: Annotated[int, typer.Option(help="Requests per minute (1 or more).", min=1)] = 60,
 ) -> None:
     """Create an API key (the secret is shown once; only its hash is stored)."""
     from geovigie.core.db.store import Database

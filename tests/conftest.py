@@ -27,8 +27,10 @@ from geovigie.tools.catalog.store import upsert_item
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings whose database and artifacts live in a temporary folder (learned models off: tests opt in)."""
+    # "testserver" is the Host that Starlette's TestClient sends (the edge accepts loopback names only otherwise).
     return Settings(  # type: ignore[call-arg]
-        home=tmp_path / "home", stac_api_urls=[], llm_base_url=None, _env_file=None, models_enabled=False
+        home=tmp_path / "home", stac_api_urls=[], llm_base_url=None, api_allowed_hosts=["testserver"], _env_file=None,
+        models_enabled=False,
     )
 
 

@@ -62,15 +62,17 @@ class ArtifactStore:
         path = self.root / artifact_id
         if not path.exists():
             # Write then rename, so a crash or a full disk never leaves a half-written artifact.
+            tmp: str | None = None
             try:
                 fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".part")
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                 os.replace(tmp, path)
             except OSError as exc:
-                Path(tmp).unlink(missing_ok=True)
+                if tmp is not None:  # mkstemp itself fails in a read-only folder
+                    Path(tmp).unlink(missing_ok=True)
                 raise TerminalError(
-                    f"Could not write the {kind} artifact: {exc.strerror or exc}.",
+                    f"Could not write the {kind} artifact: {exc.strerror or type(exc).__name__}.",
                     hint="Free disk space in the artifacts folder (GEOVIGIE_ARTIFACTS_DIR) and retry.",
                 ) from exc
         return ArtifactRef(
@@ -83,12 +85,29 @@ class ArtifactStore:
             bbox=bbox,
         )
 
-    def save_png(self, rgb: np.ndarray, *, title: str, role: str, bbox: BBox | None = None) -> ArtifactRef:
-        """Save an (H, W, 3|4) uint8 array as PNG."""
+    def save_png(
+        self,
+        rgb: np.ndarray,
+        *,
+        title: str,
+        role: str,
+        bbox: BBox | None = None,
+        legend: list[tuple[str, str]] | None = None,
+    ) -> ArtifactRef:
+        """Save an (H, W, 3|4) uint8 array as PNG.
+
+        Args:
+            rgb: The picture.
+            title: Shown with the picture.
+            role: What it shows (quicklook, overlay, before, after, boxes...).
+            bbox: Exact WGS84 bounds of its pixel edges when it is a web-map picture (see ``to_web_map``).
+            legend: Colour key as (label, ``#rrggbb``), shown beside the picture rather than drawn into it.
+        """
         buf = io.BytesIO()
         # zlib level 1: half the encoding time of the default 6 for ~2 % larger files on satellite pictures.
         Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", optimize=False, compress_level=1)
-        return self._write(buf.getvalue(), kind="png", title=title, role=role, bbox=bbox)
+        ref = self._write(buf.getvalue(), kind="png", title=title, role=role, bbox=bbox)
+        return ref.model_copy(update={"legend": list(legend or [])})
 
     def save_geojson(
         self, collection: dict[str, Any], *, title: str, role: str, bbox: BBox | None = None

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +34,11 @@ from geovigie.tools.artifacts import ArtifactStore
 logger = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, str], None]
+
+
+PIXEL_BUDGET: ContextVar[int | None] = ContextVar("geovigie_pixel_budget", default=None)
+"""Source pixels one raster read may decode (``Settings.max_pixels`` of the running tool; see
+:func:`geovigie.tools.raster.read.check_read_budget`). Unset outside a tool: the settings default applies."""
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -107,9 +113,11 @@ class GeoTool(Generic[InT]):
         """Validate and run the tool."""
         args = self.parse(raw)
         start = time.perf_counter()
+        budget = PIXEL_BUDGET.set(ctx.settings.max_pixels)
         try:
             return self.func(args, ctx)
         finally:
+            PIXEL_BUDGET.reset(budget)
             logger.info("tool %s took %.2fs", self.name, time.perf_counter() - start)
 
     def json_schema(self) -> dict[str, Any]:

@@ -49,6 +49,9 @@ class Thread(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(255), default="")
+    owner: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    """Key id of the principal that started the thread (``anonymous`` on a keyless loopback server); threads
+    made before owners were recorded (NULL) belong to ``anonymous``."""
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[_dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
     messages: Mapped[list[Message]] = relationship(

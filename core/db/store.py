@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geovigie.core.db import migrate
-from geovigie.core.errors import ConfigError
+from geovigie.core.errors import ConfigError, UpstreamError
+
+logger = logging.getLogger(__name__)
 
 
 def normalize_url(url: str) -> str:
@@ -104,10 +108,44 @@ class Database:
                 hint="Check GEOVIGIE_DB_URL (or GEOVIGIE_HOME) points to a reachable, writable database.",
             ) from exc
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._shm = _shm_path(self.url) if self.engine.dialect.name == "sqlite" else None
+        self._shm_size = 0
+        self.check_shared_memory()
+
+    def check_shared_memory(self) -> None:
+        """Keep SQLite's WAL index (``-shm``) usable, or fail this request instead of the process.
+
+        SQLite maps the ``-shm`` file into memory: if something truncates it, the next access through a mapping
+        beyond the new end raises SIGBUS and kills the process without a log line. Extending the file back to the
+        size it had (zeros) makes SQLite rebuild the index from the WAL instead. Called on every session (one
+        ``stat``).
+
+        Raises:
+            UpstreamError: the file cannot be restored (not writable).
+        """
+        if self._shm is None:
+            return
+        try:
+            size = self._shm.stat().st_size
+        except FileNotFoundError:
+            return
+        if size >= self._shm_size and os.access(self._shm, os.W_OK):
+            self._shm_size = max(size, _SHM_REGION)
+            return
+        try:
+            with open(self._shm, "r+b") as fh:
+                fh.truncate(max(self._shm_size, _SHM_REGION))
+        except OSError as exc:
+            raise UpstreamError(
+                "The database's shared-memory file (-shm) was truncated or made read-only.",
+                hint="Make the database folder writable again (GEOVIGIE_HOME); no data was written.",
+            ) from exc
+        logger.warning("SQLite -shm was %d bytes (expected %d): restored", size, self._shm_size)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on error."""
+        self.check_shared_memory()
         session = self._factory()
         try:
             yield session
@@ -117,6 +155,16 @@ class Database:
             raise
         finally:
             session.close()
+
+
+_SHM_REGION = 32768
+"""SQLite maps its WAL index in regions of 32 KiB."""
+
+
+def _shm_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///") or ":memory:" in url:
+        return None
+    return Path(url.removeprefix("sqlite:///") + "-shm")
 
 
 def _redacted(url: str) -> str:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from geovigie.core.settings import Settings
-from geovigie.serving.api.errors import error_response, install_error_handlers
+from geovigie.serving.api.edge import EdgeGuard
+from geovigie.serving.api.errors import install_error_handlers
+from geovigie.serving.api.recorder import mark_interrupted
 from geovigie.serving.api.routes import router
 from geovigie.serving.api.security import RateLimiter, is_loopback
 from geovigie.serving.api.service import TurnService
@@ -31,6 +34,9 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "service", None) is None:
             app.state.service = build_service(settings)
+        interrupted = mark_interrupted(app.state.service.ctx.db)
+        if interrupted:
+            logger.warning("%d turns were interrupted by the end of the previous process", interrupted)
         for run in recover_runs(app.state.service.ctx.db):  # long tiled runs left by a previous process
             logger.warning("tiled run %s (%s) was interrupted at %.0f %% of its tiles; asking again resumes it",
                            run.id, run.title, 100 * run.coverage)  # fmt: skip
@@ -47,17 +53,16 @@ def create_app(settings: Settings, *, service: TurnService | None = None, mount_
     app.state.require_keys = (not is_loopback(settings.api_host)) if require is None else require
     app.state.rate_limiter = RateLimiter()
     install_error_handlers(app)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        limit = settings.api_max_request_bytes
-        if mount_ui and request.url.path.startswith("/gradio_api/upload"):
-            limit = settings.ui_max_upload_bytes  # GeoTIFFs uploaded in the chat's Data tab
-        if length and length.isdigit() and int(length) > limit:
-            return error_response(413, f"Request body over {limit} bytes.", "RequestTooLarge", "too_large")
-        return await call_next(request)
-
+    app.add_middleware(EdgeGuard, settings=settings, state=app.state)  # runs before any body is read
+    # Browsers may call only from configured origins; Gradio defers to this middleware when it is present.
+    # Outermost, so that the edge's own refusals (401, 413, 429) carry CORS headers for those origins too.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.api_cors_origins,
+        allow_credentials=bool(settings.api_cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-GeoVigie-Thread"],
+    )
     app.include_router(router)
     from geovigie.serving.api.bundle_routes import bundle_router  # GET /v1/threads/{id}/bundle
 
@@ -80,4 +85,10 @@ def build_service(settings: Settings) -> TurnService:
 
     ctx = ToolContext.from_settings(settings)
     agent = build_agent(settings=settings, ctx=ctx, checkpointer=make_checkpointer(settings))
-    return TurnService(settings=settings, ctx=ctx, agent=agent, max_concurrent_turns=settings.max_concurrent_turns)
+    return TurnService(
+        settings=settings,
+        ctx=ctx,
+        agent=agent,
+        max_concurrent_turns=settings.max_concurrent_turns,
+        max_queued_turns=settings.max_queued_turns,
+    )

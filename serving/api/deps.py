@@ -25,12 +25,12 @@ def require_principal(request: Request) -> Principal:
     state = request.app.state
     header = request.headers.get("authorization", "")
     secret = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key", "")
-    principal: Principal | None = None
-    if secret:
+    principal: Principal | None = getattr(request.state, "principal", None)  # checked by the edge already
+    if principal is None and secret:
         principal = authenticate(state.service.ctx.db, secret)
         if principal is None:
             raise HTTPException(status_code=401, detail="Invalid or revoked API key.")
-    elif state.require_keys:
+    elif principal is None and state.require_keys:
         raise HTTPException(
             status_code=401,
             detail=(

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geovigie.core.errors import GeoVigieError
+from geovigie.core.errors import GeoVigieError, OverloadedError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(GeoVigieError)
     async def _geovigie(_request: Request, exc: GeoVigieError) -> JSONResponse:
-        return error_response(exc.status_code, exc.user_message, type(exc).__name__, exc.code)
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, OverloadedError) else None
+        return error_response(exc.status_code, exc.user_message, type(exc).__name__, exc.code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

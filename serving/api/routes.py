@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -11,47 +12,45 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from sqlalchemy import text
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from geovigie.core.errors import GeoVigieError, ToolInputError
 from geovigie.serving.api.deps import require_principal, service_of
+from geovigie.serving.api.readiness import readiness_checks
 from geovigie.serving.api.recorder import list_threads, thread_record
-from geovigie.serving.api.schemas import AskRequest, ChatCompletionRequest, IngestRequest
+from geovigie.serving.api.schemas import THREAD_ID, AskRequest, ChatCompletionRequest, IngestRequest
+from geovigie.serving.api.security import Principal
 from geovigie.serving.api.service import TurnService
 
 router = APIRouter()
 Service = Annotated[TurnService, Depends(service_of)]
 Auth = Depends(require_principal)
+Caller = Annotated[Principal, Depends(require_principal)]
 
 
 @router.get("/healthz", tags=["health"])
-def healthz() -> dict[str, str]:
-    """Liveness: the process answers."""
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers (on the event loop: never queued behind turns or the thread pool)."""
     return {"status": "ok"}
 
 
 @router.get("/readyz", tags=["health"])
-def readyz(service: Service) -> JSONResponse:
-    """Readiness: database reachable and planner configured."""
-    checks: dict[str, str] = {}
-    try:
-        with service.ctx.db.session() as session:
-            session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # readiness reports, it never raises
-        checks["database"] = f"error: {type(exc).__name__}"
-    checks["planner"] = service.agent.planner
-    ok = checks["database"] == "ok"
+async def readyz(service: Service) -> JSONResponse:
+    """Readiness: database writable (SQLite shared memory included), artifacts writable, LLM endpoint up."""
+    checks = await readiness_checks(service)
+    ok = all(v == "ok" or k in ("planner", "load") for k, v in checks.items())
     return JSONResponse(status_code=200 if ok else 503, content={"status": "ready" if ok else "not ready", **checks})
 
 
-@router.post("/v1/ask", tags=["agent"], dependencies=[Auth])
-async def ask(body: AskRequest, service: Service) -> dict[str, Any]:
+@router.post("/v1/ask", tags=["agent"])
+async def ask(body: AskRequest, service: Service, caller: Caller) -> dict[str, Any]:
     """Ask a question; returns the answer, figures, provenance, artifacts and tool trace."""
-    answer = await run_in_threadpool(service.ask, body.question, thread_id=body.thread_id,
+    answer = await run_in_threadpool(service.ask, body.question, thread_id=body.thread_id, owner=caller.key_id,
                                      confirm_large_runs=body.confirm_large_runs)  # fmt: skip
     return answer.model_dump(mode="json")
+
+
+_INTERNAL = {"message": "Internal error; it has been logged.", "type": "InternalError", "code": "internal_error"}
 
 
 def _sse(events: Iterator[dict[str, Any]]) -> Iterator[str]:
@@ -61,39 +60,42 @@ def _sse(events: Iterator[dict[str, Any]]) -> Iterator[str]:
     except GeoVigieError as exc:
         yield f"event: error\ndata: {json.dumps({'error': exc.to_dict()})}\n\n"
     except Exception:  # the stream is already open: report in-band
-        err = {"message": "Internal error; it has been logged.", "type": "InternalError", "code": "internal_error"}
-        yield f"event: error\ndata: {json.dumps({'error': err})}\n\n"
+        yield f"event: error\ndata: {json.dumps({'error': _INTERNAL})}\n\n"
 
 
-@router.post("/v1/chat", tags=["agent"], dependencies=[Auth])
-async def chat(body: AskRequest, service: Service) -> StreamingResponse:
+@router.post("/v1/chat", tags=["agent"])
+async def chat(body: AskRequest, service: Service, caller: Caller) -> StreamingResponse:
     """Stream the agent's typed events as Server-Sent Events.
 
-    Events: plan, tool_started, tool_progress, tool_finished, answer, then ``final`` with the structured answer.
+    Events: ``queued`` (with the position, when the turn waits for a slot), plan, tool_started, tool_progress,
+    tool_finished, answer, then ``final`` with the structured answer. A full queue is refused with 429.
     """
-    stream = service.stream(body.question, thread_id=body.thread_id or uuid.uuid4().hex,
-                            confirm_large_runs=body.confirm_large_runs)  # fmt: skip
+    tid = body.thread_id or uuid.uuid4().hex
+    stream = await run_in_threadpool(service.stream, body.question, thread_id=tid, owner=caller.key_id,
+                                     confirm_large_runs=body.confirm_large_runs)  # fmt: skip
     return StreamingResponse(iterate_in_threadpool(_sse(stream)), media_type="text/event-stream")
 
 
-@router.get("/v1/threads", tags=["threads"], dependencies=[Auth])
-def threads(service: Service, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
-    """Recent threads."""
-    return list_threads(service.ctx.db, limit=limit)
+@router.get("/v1/threads", tags=["threads"])
+def threads(service: Service, caller: Caller, limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+    """The caller's recent threads."""
+    return list_threads(service.ctx.db, limit=limit, owner=caller.key_id)
 
 
-@router.get("/v1/threads/{thread_id}", tags=["threads"], dependencies=[Auth])
-def thread(thread_id: str, service: Service) -> dict[str, Any]:
-    """A thread's messages; assistant messages carry the structured answer."""
-    record = thread_record(service.ctx.db, thread_id)
+@router.get("/v1/threads/{thread_id}", tags=["threads"])
+def thread(thread_id: str, service: Service, caller: Caller) -> dict[str, Any]:
+    """A thread's messages; assistant messages carry the structured answer (the caller's threads only)."""
+    record = thread_record(service.ctx.db, thread_id, owner=caller.key_id)
     if record is None:
-        raise HTTPException(status_code=404, detail=f"No thread {thread_id!r}.")
+        raise HTTPException(status_code=404, detail=f"No thread {thread_id[:64]!r}.")
     return record
 
 
 @router.get("/v1/artifacts/{artifact_id}", tags=["artifacts"], dependencies=[Auth])
 def artifact(artifact_id: str, service: Service) -> FileResponse:
-    """An artifact file with its media type (ids are content hashes; nothing outside the store is served)."""
+    """A recorded artifact file with its media type (a file merely placed in the store's folder is not served)."""
+    if not service.knows_artifact(artifact_id):
+        raise HTTPException(status_code=404, detail="No such artifact.")
     path = service.ctx.artifacts.path_of(artifact_id)
     media = {
         ".png": "image/png",
@@ -108,10 +110,14 @@ def artifact(artifact_id: str, service: Service) -> FileResponse:
 
 def _inside_data(service: TurnService, raw: str) -> Path:
     root = service.settings.data_dir.resolve()
-    candidate = (root / raw).resolve() if not Path(raw).is_absolute() else Path(raw).resolve()
+    try:
+        candidate = (root / raw).resolve() if not Path(raw).is_absolute() else Path(raw).resolve()
+    except (OSError, ValueError) as exc:  # NUL bytes, names over the OS limit
+        raise ToolInputError("Invalid path.", hint="Give a path inside the data folder (GEOVIGIE_DATA_DIR).") from exc
     if not candidate.is_relative_to(root):
+        # The server's folders are not echoed: they tell an attacker about the machine.
         raise ToolInputError(
-            f"Path {raw!r} is outside the data folder.", hint=f"Give a path inside {root} (GEOVIGIE_DATA_DIR)."
+            "That path is outside the data folder.", hint="Give a path inside the data folder (GEOVIGIE_DATA_DIR)."
         )
     return candidate
 
@@ -122,7 +128,9 @@ async def ingest(body: IngestRequest, service: Service) -> dict[str, Any]:
     from geovigie.tools.catalog import ingest_paths
 
     paths = [_inside_data(service, p) for p in body.paths]
-    report = await run_in_threadpool(ingest_paths, paths, service.ctx.db, pixel_size_m=body.pixel_size_m)
+    report = await run_in_threadpool(
+        ingest_paths, paths, service.ctx.db, pixel_size_m=body.pixel_size_m, root=service.settings.data_dir.resolve()
+    )
     return report.model_dump(mode="json")
 
 
@@ -162,14 +170,16 @@ def _last_user_text(body: ChatCompletionRequest) -> str:
     raise ToolInputError("No user message in the request.", hint="Send at least one message with role 'user'.")
 
 
-@router.post("/v1/chat/completions", tags=["openai"], dependencies=[Auth])
-async def chat_completions(body: ChatCompletionRequest, service: Service, request: Request) -> Any:
+@router.post("/v1/chat/completions", tags=["openai"])
+async def chat_completions(body: ChatCompletionRequest, service: Service, request: Request, caller: Caller) -> Any:
     """OpenAI-compatible chat completions: GeoVigie as a model (``user`` = thread id)."""
     question = _last_user_text(body)
     thread_id = body.user or request.headers.get("x-geovigie-thread") or uuid.uuid4().hex
+    if not re.fullmatch(THREAD_ID, thread_id):
+        raise ToolInputError("Invalid thread id.", hint="Use 1-64 letters, digits, '_', '.' or '-'.")
     created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
     if not body.stream:
-        answer = await run_in_threadpool(service.ask, question, thread_id=thread_id)
+        answer = await run_in_threadpool(service.ask, question, thread_id=thread_id, owner=caller.key_id)
         return {
             "id": cid,
             "object": "chat.completion",
@@ -181,7 +191,7 @@ async def chat_completions(body: ChatCompletionRequest, service: Service, reques
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "geovigie": answer.model_dump(mode="json"),
         }
-    events = service.stream(question, thread_id=thread_id)
+    events = await run_in_threadpool(service.stream, question, thread_id=thread_id, owner=caller.key_id)
 
     async def chunks() -> AsyncIterator[str]:
         def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
@@ -195,11 +205,18 @@ async def chat_completions(body: ChatCompletionRequest, service: Service, reques
             return f"data: {json.dumps(payload)}\n\n"
 
         yield chunk({"role": "assistant", "content": ""})
-        async for event in iterate_in_threadpool(events):
-            if event["type"] == "answer":
-                text = event["text"]
-                for i in range(0, len(text), 200):
-                    yield chunk({"content": text[i : i + 200]})
+        try:
+            async for event in iterate_in_threadpool(events):
+                if event["type"] == "answer":
+                    text = event["text"]
+                    for i in range(0, len(text), 200):
+                        yield chunk({"content": text[i : i + 200]})
+        except Exception as exc:  # the stream is open: report in-band as OpenAI does, then end it properly
+            err = exc.to_dict() if isinstance(exc, GeoVigieError) else _INTERNAL
+            yield f"data: {json.dumps({'error': err})}\n\n"
+            yield chunk({}, "error")
+            yield "data: [DONE]\n\n"
+            return
         yield chunk({}, "stop")
         yield "data: [DONE]\n\n"
 

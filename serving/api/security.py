@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from geovigie.core.db.models import ApiKey
 from geovigie.core.db.store import Database
+from geovigie.core.errors import ToolInputError
 
 KEY_PREFIX = "gv_"
 
@@ -29,6 +30,11 @@ def create_key(db: Database, *, name: str, rate_per_minute: int = 60) -> tuple[s
     Returns:
         (key id, secret).
     """
+    if rate_per_minute < 1:
+        raise ToolInputError(
+            f"A key's rate must be at least 1 request per minute (got {rate_per_minute}).",
+            hint="Revoke a key to stop it instead of giving it a rate of 0.",
+        )
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = secrets.token_hex(8)
     with db.session() as session:

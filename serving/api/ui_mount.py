@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from geovigie.core.db.models import CatalogItem
-from geovigie.core.errors import ConfigError
+from geovigie.core.errors import ConfigError, ToolInputError
 from geovigie.core.settings import Settings
 from geovigie.serving.api.recorder import list_threads, thread_record
-from geovigie.serving.api.security import authenticate
+from geovigie.serving.api.security import is_loopback
 from geovigie.serving.api.service import TurnService
+from geovigie.serving.api.ui_auth import UiSessions, install_login
 from geovigie.ui.hooks import ChatHooks, UiOptions
 
 logger = logging.getLogger(__name__)
@@ -52,10 +53,43 @@ def _unique_target(folder: Path, name: str) -> Path:
     return target
 
 
+def upload_roots(settings: Settings) -> list[Path]:
+    """Folders the chat may ingest from: Gradio's upload folder and the data folder.
+
+    Gradio skips its own path check in apps mounted on FastAPI, so a crafted event could name any server file.
+    """
+    import gradio.utils
+
+    return [Path(gradio.utils.get_upload_folder()).resolve(), settings.data_dir.resolve()]
+
+
+def check_upload(path: Path, roots: list[Path]) -> Path:
+    """The resolved path of an uploaded file, refused outside ``roots`` (links resolved first).
+
+    Raises:
+        ToolInputError: the file was not uploaded through the chat and is not in the data folder.
+    """
+    try:
+        resolved = Path(path).resolve(strict=True)
+    except (OSError, ValueError) as exc:
+        raise ToolInputError("That file is not an upload.", hint="Upload the file in the Data tab.") from exc
+    if not resolved.is_file() or not any(resolved.is_relative_to(root) for root in roots):
+        raise ToolInputError(
+            f"{Path(path).name!r} was not uploaded through the chat.", hint="Upload the file in the Data tab."
+        )
+    return resolved
+
+
 def ingest_uploads(service: TurnService, paths: list[Path]) -> dict[str, Any]:
-    """Copy uploaded files into ``home/uploads`` (Gradio's temporary copies are cleaned up) and ingest them."""
+    """Copy uploaded files into ``home/uploads`` (Gradio's temporary copies are cleaned up) and ingest them.
+
+    Raises:
+        ToolInputError: a path is neither an upload of this server's chat nor inside the data folder.
+    """
     from geovigie.tools.catalog import ingest_paths
 
+    roots = upload_roots(service.settings)
+    paths = [check_upload(p, roots) for p in paths]
     folder = (service.settings.home / "uploads").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     copies = []
@@ -140,15 +174,18 @@ def mount_chat_ui(app: FastAPI, settings: Settings) -> None:
     )
     options.work_dir.mkdir(parents=True, exist_ok=True)
 
-    def key_auth(_username: str, password: str) -> bool:
-        return authenticate(service().ctx.db, password) is not None
+    sessions = UiSessions(lambda: service().ctx.db)
+    app.state.ui_sessions = sessions
+    if app.state.require_keys:
+        secure = settings.api_secure_cookies
+        install_login(app, sessions, secure=not is_loopback(settings.api_host) if secure is None else secure)
 
     gr.mount_gradio_app(
         app,
         build_ui(hooks, options),
         path="/",
         allowed_paths=options.served_paths(),
-        auth=key_auth if app.state.require_keys else None,
+        auth_dependency=sessions.user if app.state.require_keys else None,
         auth_message="Sign in with any user name and a GeoVigie API key (`geovigie keys create NAME`) as password.",
         css=CSS,
         max_file_size=settings.ui_max_upload_bytes,

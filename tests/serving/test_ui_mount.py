@@ -47,10 +47,11 @@ def test_chat_at_root_and_api_routes_still_work(settings, service):
         assert client.get("/gradio_api/file=/etc/passwd").status_code in (403, 404)
 
 
-def test_hooks_catalog_status_and_uploads(settings, service, make_geotiff):
+def test_hooks_catalog_status_and_uploads(settings, service, make_geotiff, tmp_path, monkeypatch):
     rows = catalog_rows(service)
     assert [r["id"] for r in rows] == ["mount-scene"] and rows[0]["gsd"] == 10.0
     assert rows[0]["bbox"] is None  # registered without a footprint
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # uploads are ingested only from Gradio's upload folder
     upload = make_geotiff(np.ones((3, 8, 8), dtype=np.uint16), name="field.tif")
     first = ingest_uploads(service, [upload])
     second = ingest_uploads(service, [upload])

@@ -99,7 +99,12 @@ def _no_progress(_fraction: float, _message: str) -> None:
 
 
 def ingest_paths(
-    paths: list[Path], db: Database, *, pixel_size_m: float | None = None, progress: ProgressFn | None = None
+    paths: list[Path],
+    db: Database,
+    *,
+    pixel_size_m: float | None = None,
+    progress: ProgressFn | None = None,
+    root: Path | None = None,
 ) -> IngestReport:
     """Add the rasters found in files or folders (walked recursively) to the local catalog.
 
@@ -109,6 +114,8 @@ def ingest_paths(
         pixel_size_m: Pixel size in metres for images without georeferencing (PNG/JPEG); overrides the
             known-dataset table and sidecars.
         progress: Called with (fraction 0..1, message) while working.
+        root: Every file must resolve inside this folder (the API's data folder); without it, files found by
+            walking a folder must resolve inside that folder. Symbolic links pointing elsewhere are skipped.
 
     Returns:
         Item ids added, updated and unchanged, and the files skipped with their reason.
@@ -122,8 +129,9 @@ def ingest_paths(
         raise ToolInputError(
             f"Pixel size must be positive (got {pixel_size_m}).", hint="Give the ground pixel size in metres."
         )
-    plan = _plan(_collect(paths), pixel_size_m)
-    report = IngestReport(skipped=plan.skipped)
+    files, escaped = _collect(paths, root)
+    plan = _plan(files, pixel_size_m)
+    report = IngestReport(skipped=[*escaped, *plan.skipped])
     existing = fingerprint_index(db)
     claimed: set[str] = set()
     total = max(len(plan.units), 1)
@@ -157,22 +165,35 @@ def _short(exc: Exception) -> str:
     return text[:200]
 
 
-def _collect(paths: list[Path]) -> list[Path]:
+def _collect(paths: list[Path], root: Path | None = None) -> tuple[list[Path], list[SkippedFile]]:
     for path in paths:
         if not Path(path).exists():
             raise ToolInputError(
-                f"Path {str(path)!r} does not exist.",
+                f"Path {Path(path).name!r} does not exist.",
                 hint="Give an existing file or folder (absolute, or relative to the current directory).",
             )
     files: set[Path] = set()
+    escaped: list[SkippedFile] = []
+    fence = root.resolve() if root is not None else None
     for path in (Path(p).resolve() for p in paths):
         if path.is_file():
             files.add(path)
             continue
-        for root, dirs, names in os.walk(path):
+        inside = fence or path
+        # os.walk does not descend into linked folders, but lists linked files: resolve each one, and never let a
+        # link take the ingest out of the folder it was pointed at.
+        for folder, dirs, names in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            files.update(Path(root, n) for n in names if not n.startswith("."))
-    return sorted(files)
+            for name in names:
+                if name.startswith("."):
+                    continue
+                found = Path(folder, name)
+                target = found.resolve()
+                if not target.is_relative_to(inside):
+                    escaped.append(SkippedFile(path=str(found), reason="symbolic link pointing outside the folder"))
+                elif target.is_file():
+                    files.add(found)
+    return sorted(files), escaped
 
 
 def _fingerprint(files: list[Path], pixel_size_m: float | None) -> str:

@@ -147,13 +147,20 @@ def load_checkpoint(path: str, target: str) -> UltralyticsDetector | DeepForestD
         ConfigError: the library it needs is not installed.
     """
     file = Path(path).expanduser()
+    suffix = file.suffix.lower()
+    # The format is checked before the file: a planner-supplied path must not tell whether any server file
+    # exists (``/etc/shadow`` gets the same answer as ``/nonexistent``), and the path is not echoed back.
+    if suffix not in YOLO_SUFFIXES and not (target == "tree" and suffix in DEEPFOREST_SUFFIXES):
+        raise ToolInputError(
+            f"Unsupported checkpoint format {suffix or '(none)'}.",
+            hint="Use an ultralytics YOLO .pt/.onnx file, or a DeepForest .ckpt for trees.",
+        )
     if not file.is_file():
         raise ToolInputError(
-            f"No detector checkpoint at {path}.",
+            "No usable detector checkpoint at that path.",
             hint="Give the path of an existing .pt (ultralytics YOLO) or .ckpt (DeepForest) file, or leave "
             "detector_path empty to use the offline method.",
         )
-    suffix = file.suffix.lower()
     if target == "tree" and suffix in DEEPFOREST_SUFFIXES:
         return DeepForestDetector(file)
     if suffix in YOLO_SUFFIXES:

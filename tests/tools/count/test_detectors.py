@@ -205,7 +205,7 @@ def test_registry_serves_every_detected_class():
 
 
 def test_missing_checkpoint_is_an_input_error(tmp_path):
-    with pytest.raises(ToolInputError, match="No detector checkpoint"):
+    with pytest.raises(ToolInputError, match="No usable detector checkpoint"):
         get_detector("ship", str(tmp_path / "nope.pt"))
     odd = tmp_path / "model.bin"
     odd.write_bytes(b"x")
