@@ -136,6 +136,9 @@ def _register_subcommands() -> None:
     eval_cli.register(app)
     cli_mcp.register(app)
     cli_bundle.register(app)
+    from geovigie.serving import cli_runs
+
+    cli_runs.register(app)
     for key, tool in TOOLS.items():
         _make_tool_command(key, tool.description)
 
