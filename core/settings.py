@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     stac_retries: int = Field(default=3, ge=0, le=10)
     """Retries of a remote STAC request answering 429 or 5xx (exponential back-off, honours ``Retry-After``)."""
 
-    stac_asset_hosts: list[str] = Field(default_factory=list)
+    stac_asset_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Extra hosts (``host`` or ``.suffix``) whose asset hrefs may be read for remote items, besides each API's
     own host and the known hosts of Earth Search and Planetary Computer; other hrefs are never opened."""
 
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     """STAC API URL -> bearer token sent to that API and with its asset reads (a private STAC API)."""
 
     gdal_vsi_cache_mb: int = Field(default=64, ge=0)
-    """Size of GDAL's per-file HTTP block cache (``CPL_VSIL_CURL_CACHE_SIZE``) for remote COG reads."""
+    """Size of GDAL's HTTP block cache (``CPL_VSIL_CURL_CACHE_SIZE``, shared by all remote COG reads)."""
 
     geocoder: Literal["offline", "nominatim"] = "offline"
     """Offline gazetteer (default) or Nominatim via geopy (needs internet)."""
@@ -195,7 +195,7 @@ class Settings(BaseSettings):
     ui_max_upload_bytes: int = 2_000_000_000
     """Largest file accepted by the chat's upload (GeoTIFFs to ingest); API requests keep ``api_max_request_bytes``."""
 
-    @field_validator("stac_api_urls", "api_allowed_hosts", "api_cors_origins", mode="before")
+    @field_validator("stac_api_urls", "api_allowed_hosts", "api_cors_origins", "stac_asset_hosts", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
         if isinstance(value, str):
