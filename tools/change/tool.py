@@ -13,6 +13,7 @@ from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_
 from geovigie.core.errors import ToolInputError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
+from geovigie.tools.change import learned_s2
 from geovigie.tools.change import methods as cm
 from geovigie.tools.change.artifacts import ChangeArtifacts, save_change_artifacts
 from geovigie.tools.change.learned import change_model, cite_change_model, run_learned_pair
@@ -207,6 +208,7 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
     grid = scene_grid(first, bbox, bands=plans[0].bands_before, max_pixels=ctx.settings.max_pixels)
     notes: list[str] = list(dict.fromkeys(n for p in plans for n in p.notes))
     area = _pixel_area(grid, first, notes)
+    s2 = learned_s2.choose(args.preset, args.method, scenes, grid, ctx.settings, notes)
     ctx.artifacts.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=ctx.artifacts.root) as tmp:
         outcomes = []
@@ -218,6 +220,10 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
                 ctx.progress(0.9 * (k + f) * share, m)
 
             execution = Execution.from_context(ctx, tool="detect_change", title=f"{args.preset} {b.id} -> {a.id}")
+            if s2 is not None:  # Sentinel-2 urban change: the network trained here on OSCD (learned_s2.py)
+                outcomes.append(learned_s2.run(s2, plan, b, a, grid, settings=ctx.settings, progress=progress,
+                                               out_path=Path(tmp) / "s2.tif", execution=execution))  # fmt: skip
+                continue
             model, model_notes = change_model(plan, b, a, grid, ctx.settings)
             notes += [n for n in model_notes if n not in notes]
             if model is not None:
@@ -232,7 +238,8 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
         ctx.progress(0.92, "rendering")
         arts = save_change_artifacts(ctx, scenes, grid, outcomes, result_path, notes)
     ctx.progress(1.0, "done")
-    return cite_change_model(_output(args, scenes, days, grid, area, outcomes, histogram, arts, notes, bbox), used)
+    output = cite_change_model(_output(args, scenes, days, grid, area, outcomes, histogram, arts, notes, bbox), used)
+    return learned_s2.cite_s2(output, s2) if s2 is not None else output
 
 
 def _combined(outcomes: list[PairOutcome], grid: Grid, tmp: Path, tile_size: int) -> tuple[Path, dict[int, int] | None]:
