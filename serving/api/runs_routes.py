@@ -7,6 +7,7 @@ process sharing the database, and a restart of the API reports it as interrupted
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -15,6 +16,18 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from geovigie.serving.api.deps import require_principal, service_of
 from geovigie.serving.api.service import TurnService
 from geovigie.tools.raster import list_runs, request_cancel
+
+_CONFIRM = re.compile(r"^\s*(confirm|confirmer|confirme)\s*[:!]\s*", re.IGNORECASE)
+
+
+def split_confirmation(question: str) -> tuple[str, bool]:
+    """A chat question starting with ``confirm:`` (FR ``confirmer :``) confirms its large runs; the prefix is cut.
+
+    The chat has no separate control for it: the refusal's hint tells the user to ask again with the prefix.
+    """
+    match = _CONFIRM.match(question)
+    return (question[match.end() :], True) if match else (question, False)
+
 
 runs_router = APIRouter(dependencies=[Depends(require_principal)])
 Service = Annotated[TurnService, Depends(service_of)]

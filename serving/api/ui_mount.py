@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from geovigie.core.db.models import CatalogItem
 from geovigie.core.errors import ConfigError, ToolInputError
 from geovigie.core.settings import Settings
 from geovigie.serving.api.recorder import list_threads, thread_record
+from geovigie.serving.api.runs_routes import split_confirmation
 from geovigie.serving.api.security import is_loopback
 from geovigie.serving.api.service import TurnService
 from geovigie.serving.api.ui_auth import UiSessions, install_login
@@ -129,10 +130,16 @@ def service_status(service: TurnService) -> dict[str, Any]:
     }
 
 
+def _chat_stream(service: TurnService, question: str, thread_id: str) -> Iterable[dict[str, Any]]:
+    """A chat turn; ``confirm: <question>`` runs it with its large runs confirmed (see ``split_confirmation``)."""
+    text, confirmed = split_confirmation(question)
+    return service.stream(text, thread_id=thread_id, confirm_large_runs=confirmed)
+
+
 def build_hooks(service: Callable[[], TurnService]) -> ChatHooks:
     """The UI's callables into the turn service; ``service`` is called on every use (it may start later)."""
     return ChatHooks(
-        stream=lambda question, thread_id: service().stream(question, thread_id=thread_id),
+        stream=lambda question, thread_id: _chat_stream(service(), question, thread_id),
         list_threads=lambda: list_threads(service().ctx.db, limit=30),
         thread_record=lambda thread_id: thread_record(service().ctx.db, thread_id),
         catalog=lambda: catalog_rows(service()),

@@ -13,7 +13,9 @@ from langchain_core.runnables import RunnableLambda
 from geovigie.agent.runner import build_agent, sqlite_checkpointer
 from geovigie.core.db import TiledRun
 from geovigie.serving.api.app import create_app
+from geovigie.serving.api.runs_routes import split_confirmation
 from geovigie.serving.api.service import TurnService
+from geovigie.serving.api.ui_mount import build_hooks
 
 
 def _planner(item_id):
@@ -41,10 +43,19 @@ def client(settings, ctx, make_geotiff, register):
 
 def test_a_large_run_waits_for_confirmation(client):
     refused = json.dumps(client.post("/v1/ask", json={"question": "water in big-scene?"}).json())
-    assert "Large run: 0 Mpx in 1 tiles" in refused and "confirm_large_runs" in refused
+    assert "Large run: 0 Mpx in 1 tiles" in refused and "confirm:" in refused and "confirm_large_runs" in refused
     ok = client.post("/v1/ask", json={"question": "water in big-scene?", "confirm_large_runs": True}).json()
     assert "Large run" not in json.dumps(ok)
     assert any(step.get("tool") == "segment" and step.get("ok", True) for step in ok.get("trace", []))
+
+
+def test_a_chat_question_starting_with_confirm_confirms_its_runs(client):
+    hooks = build_hooks(lambda: client.app.state.service)
+    events = list(hooks.stream("confirm: water in big-scene?", "th-confirm"))
+    final = next(e for e in events if e["type"] == "final")["answer"]
+    assert "Large run" not in json.dumps(final) and final["question"] == "water in big-scene?"
+    assert split_confirmation("Confirmer : eau ?") == ("eau ?", True)
+    assert split_confirmation("confirmed water") == ("confirmed water", False)
 
 
 def test_runs_are_listed_and_cancelled(client):

@@ -130,6 +130,6 @@ def check_cost(estimate: CostEstimate, settings: Settings, *, confirmed: bool) -
     if estimate.needs_confirmation and not confirmed:
         raise ConfirmationRequiredError(
             f"Large run: {estimate.describe()}.",
-            hint="Confirm the run to start it (API: confirm_large_runs=true; UI: tick 'Allow large runs'; "
-            "CLI: --confirm), or use a smaller area of interest.",
+            hint="To run it, ask again starting with 'confirm:' (API: confirm_large_runs=true; CLI: "
+            "geovigie ask --confirm), or use a smaller area of interest.",
         )
