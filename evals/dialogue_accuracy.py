@@ -16,7 +16,8 @@ call and its arguments as a subset, the call sequence, dates +-1 day on the sear
   earlier figures);
 - ``fills``: the previous turn asked a clarifying question and this one is no longer a clarification;
 - ``carried``: every slot named is kept (``intent``/``dates``/``object``: their checks pass; ``place``: the turn
-  geocodes the same place, or uses the same image, as the latest earlier turn that had one);
+  geocodes the same place, or uses the same image, as the latest earlier turn that had one, a turn that asked
+  before geocoding counting with the place it understood);
 - ``nearest_dates``: the stub catalog holds items only at the ISO dates written in the turn's ``note``; a dated
   search whose window holds none of them finds nothing. The agent must still compare and say which dates it used
   (one of those dates appears in the text, ISO or "21 August 2015" / "21 août 2015"). A search repeated right
@@ -176,6 +177,15 @@ def _place_of(calls: Sequence[ToolCall]) -> tuple[str, ...]:
     return ("image", *ids) if ids else ()
 
 
+def _understood_place(u: Understanding | None) -> tuple[str, ...]:
+    """The place or images a turn understood without running anything (it asked first)."""
+    if u is None:
+        return ()
+    if u.item_refs:
+        return ("image", *u.item_refs)
+    return ("place", fold(u.place).strip()) if u.place else ()
+
+
 def score_turn(turn: Mapping[str, Any], record: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]],
                lang: str) -> dict[str, Any]:  # fmt: skip
     """Every check of one turn (``earlier``: the scored turns before it)."""
@@ -214,7 +224,7 @@ def score_turn(turn: Mapping[str, Any], record: Mapping[str, Any], earlier: Sequ
     return {"ok": all(checks.values()), "checks": checks, "status": answer["status"], "understood": u,
             "calls": [{"tool": c.tool, "args": c.args} for c in calls], "text": answer["text"][:600],
             "artifacts": [a["id"] for a in answer["artifacts"]], "figures": [f["name"] for f in answer["figures"]],
-            "place": _place_of(calls)}  # fmt: skip
+            "place": _place_of(calls) or _understood_place(u)}  # fmt: skip
 
 
 def _reuse_ok(kind: str, answer: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]]) -> bool:

@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from geovigie.agent.offline.dates import fold
 from geovigie.agent.offline.dialogue import DialogueState
 from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
+from geovigie.agent.offline.references import refer
 from geovigie.agent.offline.understanding import ALWAYS_CHANGE, Understanding
 
 _GENERIC = ("unknown", "change_generic")
 _DEMONYMS = {
+    "CA": r"canada|canadian|canadien\w*|colombie-britannique|british columbia|ontario|quebec|alberta",
     "ES": r"spain|spanish|espagne|espagnol\w*", "MX": r"mexico|mexican|mexique|mexicain\w*",
     "FR": r"france|french|francais\w*", "US": r"usa|united states|american|etats-unis|americain\w*",
     "VE": r"venezuela\w*|venezuelien\w*", "AR": r"argentin\w*", "NI": r"nicaragua\w*", "PH": r"philippin\w*",
     "IN": r"india|indian|inde|indien\w*", "PK": r"pakistan\w*", "CO": r"colombi\w*", "CL": r"chile|chilean|chili\w*",
-    "CR": r"costa rica\w*|costaric\w*", "CA": r"canada|canadian|canadien\w*", "AU": r"australia\w*|australien\w*",
+    "CR": r"costa rica\w*|costaric\w*", "AU": r"australia\w*|australien\w*",
     "GB": r"uk|united kingdom|british|england|angleterre|britannique\w*|royaume-uni", "RE": r"reunion|la reunion",
     "CN": r"china|chinese|chine|chinois\w*", "IT": r"italy|italian|italie|italien\w*", "PT": r"portugal|portugu\w*",
     "PE": r"peru|peruvian|perou|peruvien\w*", "BR": r"brazil\w*|bresil\w*",
@@ -74,19 +77,29 @@ def _aoi(u: Understanding) -> dict[str, Any]:
             "place_options": u.place_options, "item_refs": u.item_refs}  # fmt: skip
 
 
+DATE_FLAGS = frozenset({"future", "clamped", "inverted", "unknown_event"})
+
+
+def _dates(task: Understanding, reply: Understanding) -> dict[str, Any]:
+    """The reply's dates and their flags, replacing the task's (none when the reply names no date)."""
+    if reply.dates.kind == "none":
+        return {}
+    return {"dates": reply.dates, "flags": (task.flags - DATE_FLAGS) | reply.dates.flags}
+
+
 def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Understanding | None:
     """The task with the slot the pending question asked for, taken from the reply (None: not an answer)."""
     changes: dict[str, Any] | None = None
     if state.asks == "place" and task.place:
         picked = _pick_option(reply, state, task.place)
         if picked:
-            changes = {"place": picked[0], "country": picked[1], "place_options": ()}
+            changes = {"place": picked[0], "country": picked[1], "place_options": ()} | _dates(task, reply)
         elif reply.has_aoi and reply.intent in _GENERIC:
             changes = _aoi(reply)
     elif state.asks == "place" and (reply.has_aoi or reply.item_refs):
-        changes = _aoi(reply)
+        changes = _aoi(reply) | _dates(task, reply)
     elif state.asks == "date" and reply.dates.kind != "none":
-        changes = {"dates": reply.dates}
+        changes = _dates(task, reply)
     elif state.asks == "image" and reply.item_refs:
         changes = {"item_refs": reply.item_refs, "place": None, "country": None}
     elif state.asks == "topic" and reply.intent not in _GENERIC:
@@ -97,7 +110,7 @@ def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Un
     return dataclasses.replace(task, **changes, clarification=None, asks=None)
 
 
-def _merge(task: Understanding, reply: Understanding) -> Understanding:
+def _merge(task: Understanding, reply: Understanding, known: Sequence[str]) -> Understanding:
     """A follow-up: the task with only the slots the reply names replaced."""
     changes: dict[str, Any] = {}
     if reply.intent not in _GENERIC:
@@ -111,8 +124,10 @@ def _merge(task: Understanding, reply: Understanding) -> Understanding:
         changes.update(_aoi(reply), item_refs=())
     elif reply.item_refs:
         changes.update(item_refs=reply.item_refs, place=None, country=None, bbox=None, point=None)
+    elif pointed := refer(reply, task, known):  # "the 2018 one", "l'autre", "that image"
+        changes.update(item_refs=pointed, place=None, country=None, bbox=None, point=None, change=len(pointed) >= 2)
     if reply.dates.kind != "none":
-        changes["dates"] = reply.dates
+        changes.update(_dates(task, reply))
         if reply.intent in _GENERIC and reply.dates.kind in ("compare", "since"):
             changes["change"] = True
     if reply.max_cloud is not None:
@@ -120,12 +135,12 @@ def _merge(task: Understanding, reply: Understanding) -> Understanding:
     merged = dataclasses.replace(task, **changes, clarification=None, asks=None)
     if reply.place_options and reply.clarification:  # the new place is itself ambiguous
         return dataclasses.replace(merged, clarification=reply.clarification, asks=reply.asks)
-    if merged.intent in ALWAYS_CHANGE and not merged.change:
+    if (merged.intent in ALWAYS_CHANGE or len(merged.item_refs) >= 2) and not merged.change:
         merged = dataclasses.replace(merged, change=True)
     return merged
 
 
-def combine(reply: Understanding, state: DialogueState) -> Understanding:
+def combine(reply: Understanding, state: DialogueState, known: Sequence[str] = ()) -> Understanding:
     """The understanding to plan this turn with, given what the thread remembers."""
     task = state.task
     language = reply.language
@@ -141,4 +156,4 @@ def combine(reply: Understanding, state: DialogueState) -> Understanding:
         return dataclasses.replace(reply, language=language)
     if reply.has_aoi and reply.intent not in _GENERIC and reply.clarification:
         return dataclasses.replace(reply, language=language)
-    return dataclasses.replace(_merge(task, reply), **base)
+    return dataclasses.replace(_merge(task, reply, known), **base)

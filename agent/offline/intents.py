@@ -144,6 +144,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bwhat can (?:be|you|we|i|one) see\b|\bwhat (?:is|'s) visible\b|\bcan be seen\b", 2),
         (r"\b(?:que|qu'est-ce qu'on|qu'est-ce que l'on|ce qu'on|ce que l'on) (?:voit|distingue|apercoit)\b", 2),
         (r"\bvoit-on\b|\bdistingue-t-on\b|\bvisibles?\b", 1),
+        (r"\bwhere(?: is|'s| are)\b|\bou (?:est|sont|se trouve\w*|se situe\w*)\b|\blocate\b|\blocalise\w*", 2),
     ],
     "find_imagery": [
         (r"\bfind\b", 2), (r"\bsearch\w*", 2), (r"\blist\b", 2), (r"\bavailable\b", 2), (r"\bpics\b", 2),

@@ -124,7 +124,13 @@ class _Replay:
         error, kind = str(last.get("error") or ""), str(last.get("error_type") or "")
         if tool == "geocode" and kind != "UpstreamError":
             if kind == "AmbiguousPlaceError":
-                return Clarify(error or say("which_place", lang), self.u.place_options)
+                # the tool's message is for the planner; the user gets a question, with the choices it offers
+                found = re.findall(r"([^,:'\"]+?) \(([A-Z]{2})\)", error)
+                options = tuple(f"{n.strip()} ({c})" for n, c in found) or self.u.place_options
+                if not options:
+                    return Clarify(say("which_place", lang))
+                text = say("ambiguous_place", lang, place=self.u.place or "", options=", ".join(options))
+                return Clarify(text, options)
             if (bare := bare_name(self.u.place or "")) and len(attempts) == 1:
                 args = {**dict(last.get("args") or {}), "query": bare}
                 return ToolCall(tool, args, "the gazetteer lacks the water body: locate the place named after it")
@@ -342,7 +348,7 @@ class _Plan:
     def scenes(self, aoi: list[float] | None) -> dict[str, dict[str, Any]]:
         """Chosen scene per label (``single`` or ``before``/``after``), searching when needed."""
         u = self.u
-        if len(u.item_refs) >= 2 and u.change:
+        if len(u.item_refs) >= 2 and u.change and any(step.on != "single" for step in self.pb.steps):
             before, after = sorted(u.item_refs[:2], key=_ref_date)
             return {"before": {"id": before}, "after": {"id": after}}
         if u.item_refs:

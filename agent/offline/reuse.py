@@ -20,6 +20,8 @@ _KINDS = (
     ("map", r"maps?|cartes?|overlays?|layers?|couches?"),
 )  # fmt: skip
 
+_ALL = "|".join(p for _, p in _KINDS)
+
 _TEXTS = {
     "polygons": {"en": "Here are the polygons of the previous analysis{what}: they are on the map and in the downloads "
                        "(GeoJSON).",
@@ -42,11 +44,14 @@ def artifact_request(u: Understanding) -> str | None:
     Only a turn that names no place, image or date of its own qualifies: "the map of Nantes in 2020" is a new
     question.
     """
-    if u.has_aoi or u.item_refs or u.dates.kind != "none":
+    if u.bbox or u.point or u.item_refs or u.dates.kind != "none":
         return None
     folded = fold(u.question).lower()
     for kind, pattern in _KINDS:
         if re.search(rf"\b(?:{pattern})\b", folded):
+            # "the numbers as a table": "table" is not a place; "the map of Nantes" names one
+            if u.place and not re.search(rf"\b(?:{pattern}|{_ALL})\b", fold(u.place).lower()):
+                return None
             return kind
     return None
 

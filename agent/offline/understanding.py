@@ -167,7 +167,8 @@ def bare_name(place: str) -> str | None:
 
 _NOT_PLACES = frozenset(
     "i sentinel landsat spot pleiades ndvi ndwi nbr dnbr images image imagery system systeme svp stp please "
-    "compare comparer carte map the le la les ce quelle quel combien how what which".split()
+    "compare comparer carte map the le la les ce quelle quel combien how what which ok okay alors then instead "
+    "plutot sinon donc table tableau".split()
 )
 _LOCATIVE = re.compile(
     r"(?:\b(?:in|at|near|around|over|of|for|a|au|aux|en|pres de|pres d'|autour de|autour d'|sur|dans|de|du|"
@@ -181,7 +182,8 @@ _TRAILING_PLACE = re.compile(
 )
 _CUE_WORDS = re.compile(
     r"\b(?:there|here|it|them|ici|la|image|images|imagery|photo|picture|scene|scenes|area|zone|total|all|tout|"
-    r"the|le|les|des|city|ville|port|harbou?r|general|moyenne|average)\b"
+    r"the|le|les|des|city|ville|port|harbou?r|general|moyenne|average|alors|then|instead|plutot|donc|ok|okay|"
+    r"table|tableau|geojson|csv|pdf)\b"
 )
 
 

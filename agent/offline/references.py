@@ -1,0 +1,97 @@
+"""Images a follow-up points at without naming them: "that image", "the 2018 one", "the other one", "les deux".
+
+A reference is resolved against the images of the current task: its named images and the catalog items of the
+same family (the same place or pair: ``oscd-rennes-*``, ``dsifn-?-3_4``, the Sentinel-1/2 twins of a chip), or,
+when the task is about a place, the catalog items of that place. Failing that, "the other DOTA picture" looks in
+the same dataset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+from geovigie.agent.offline.dates import fold
+from geovigie.agent.offline.understanding import Understanding
+
+_LATTER = re.compile(r"\b(cette derniere|ce dernier|the latter|celle-ci|this one|that one)\b")
+_OTHER = re.compile(r"\b(other|l'autre|autre)\b")
+_BOTH = re.compile(r"\b(les deux|both|the two|les 2|the 2|the pair|la paire)\b")
+_FIRST = re.compile(r"\b(first|1st|premiere|premier|earliest|older)\b")
+_SECOND = re.compile(r"\b(second|2nd|deuxieme|seconde|latest|newer|later)\b")
+_RADAR = re.compile(r"\b(radar|sar|s1)\b")
+_OPTICAL = re.compile(r"\b(optique|optical|s2)\b")
+_POINTER = re.compile(
+    r"\b(it|that image|this image|that picture|cette image|cette photo|celle-la|dessus|on it|same image|"
+    r"one|ones|image|picture|photo|scene|tile|chip|patch|pic)\b"
+)
+_DATE = re.compile(r"\d{4}-?\d{2}-?\d{2}|(?<!\d)(?:19|20)\d{2}(?:TM)?(?!\d)")
+
+
+def _key(item: str) -> str:
+    """The family of an item: its id without dates, before/after letter or sensor."""
+    key = re.sub(r"-[AB]-", "-X-", _DATE.sub("", item))
+    return re.sub(r"S[12]Hand", "SxHand", key).rstrip("-_")
+
+
+def _day(item: str) -> date:
+    if m := re.search(r"(\d{4})-?(\d{2})-?(\d{2})", item):
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            pass
+    if m := re.search(r"(?<!\d)((?:19|20)\d{2})", item):
+        return date(int(m[1]), 1, 1)
+    return date.min
+
+
+def _ordered(items: Sequence[str]) -> list[str]:
+    return sorted(dict.fromkeys(items), key=lambda i: (_day(i), "-B-" in i, i))
+
+
+def _family(task: Understanding, known: Sequence[str]) -> list[str]:
+    if task.item_refs:
+        keys = {_key(r) for r in task.item_refs}
+        return _ordered([i for i in known if _key(i) in keys] + list(task.item_refs))
+    if task.place:
+        name = re.sub(r"[^a-z0-9]", "", fold(task.place).lower())
+        return _ordered([i for i in known if name and name in re.sub(r"[^a-z0-9]", "", i.lower())])
+    return []
+
+
+def refer(reply: Understanding, task: Understanding, known: Sequence[str]) -> tuple[str, ...] | None:
+    """The images a follow-up points at, or None when it points at none (or at several it cannot tell apart)."""
+    text = fold(reply.question).lower().replace("’", "'")
+    family = _family(task, known)
+    current = list(task.item_refs)
+    if not family or not (_POINTER.search(text) or _OTHER.search(text) or _BOTH.search(text)):
+        return None
+    if _LATTER.search(text) and current:
+        return (current[-1],)
+    if _RADAR.search(text) or _OPTICAL.search(text):
+        twins = [i for i in family if re.search(r"S[12]Hand|S1A|S2[AB]", i)]
+        pick = [i for i in twins if ("S1" in i) == bool(_RADAR.search(text))]
+        if len(pick) == 1:
+            return (pick[0],)
+    if _BOTH.search(text) and len(family) == 2:
+        return tuple(family)
+    if _OTHER.search(text):
+        others = [i for i in family if i not in current]
+        if not others and current:
+            prefix = current[0].split("-")[0] + "-"
+            others = [i for i in known if i.startswith(prefix) and i not in current]
+        return (others[0],) if len(others) == 1 else None
+    periods = [p for p in (reply.dates.before, reply.dates.after, reply.dates.period) if p]
+    if periods:
+        inside = [i for i in family if any(p.start.year <= _day(i).year <= p.end.year for p in periods[-1:])]
+        if len(inside) == 1:
+            keep = [c for c in current if c != inside[0]] if re.search(r"\b(compare|it|compar\w*)\b", text) else []
+            return tuple(_ordered([*keep[:1], inside[0]]))
+    if _FIRST.search(text) and len(family) >= 2:
+        return (family[0],)
+    if _SECOND.search(text) and len(family) >= 2:
+        return (family[1],)
+    if current and not reply.dates.period:
+        return tuple(current)
+    return None
