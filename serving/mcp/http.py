@@ -11,7 +11,7 @@ from geovigie.core.settings import Settings
 from geovigie.serving.api.errors import error_response
 from geovigie.serving.api.security import Principal, RateLimiter, authenticate, is_loopback
 from geovigie.serving.api.service import TurnService
-from geovigie.serving.mcp.server import build_server
+from geovigie.serving.mcp.server import PRINCIPAL_STATE, build_server
 
 MCP_PATH = "/mcp"
 LOOPBACK_PRINCIPAL = Principal(key_id="anonymous", name="loopback", rate_per_minute=600)
@@ -58,6 +58,7 @@ class KeyGate:
             await error_response(401, message, "HTTPException", "unauthorized")(scope, receive, send)
             return
         principal = principal or LOOPBACK_PRINCIPAL
+        scope.setdefault("state", {})[PRINCIPAL_STATE] = principal  # the handlers record threads under its key
         allowed, wait = self.limiter.allow(principal.key_id, principal.rate_per_minute)
         if not allowed:
             message = f"Rate limit of {principal.rate_per_minute} requests/minute exceeded; retry in {wait:.0f} s."

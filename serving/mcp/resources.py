@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+from dataclasses import dataclass, field
 from typing import Any
 
 import mcp.types as types
@@ -41,8 +42,8 @@ def resource_templates() -> list[types.ResourceTemplate]:
     ]
 
 
-def resource_list(service: TurnService) -> list[types.Resource]:
-    """The catalog, the thread list, and the artifact lists of the most recent threads."""
+def resource_list(service: TurnService, owner: str) -> list[types.Resource]:
+    """The catalog, the thread list, and the artifact lists of the caller's most recent threads."""
     listed = [
         types.Resource(
             name="catalog",
@@ -52,7 +53,7 @@ def resource_list(service: TurnService) -> list[types.Resource]:
         ),
         types.Resource(name="threads", uri=THREADS_URI, description="Recent threads.", mime_type="application/json"),
     ]
-    for row in list_threads(service.ctx.db, limit=LISTED_THREADS):
+    for row in list_threads(service.ctx.db, limit=LISTED_THREADS, owner=owner):
         listed.append(
             types.Resource(
                 name=f"artifacts of {row['id']}",
@@ -64,9 +65,9 @@ def resource_list(service: TurnService) -> list[types.Resource]:
     return listed
 
 
-def thread_artifacts(service: TurnService, thread_id: str) -> list[dict[str, Any]] | None:
-    """The artifacts of a thread's answers, oldest turn first, each with its MCP URI; None for no such thread."""
-    record = thread_record(service.ctx.db, thread_id)
+def thread_artifacts(service: TurnService, thread_id: str, owner: str) -> list[dict[str, Any]] | None:
+    """The artifacts of a thread's answers, oldest turn first, with their MCP URIs; None: not the caller's thread."""
+    record = thread_record(service.ctx.db, thread_id, owner=owner)
     if record is None:
         return None
     out: list[dict[str, Any]] = []
@@ -86,36 +87,52 @@ def _not_found(uri: str, hint: str) -> MCPError:
     return MCPError(code=INVALID_PARAMS, message=f"No resource {uri!r}. {hint}")
 
 
-def read_resource(service: TurnService, uri: str) -> list[types.TextResourceContents | types.BlobResourceContents]:
-    """Contents of one resource URI.
+@dataclass
+class Reader:
+    """Reads resource URIs for one caller."""
 
-    Raises:
-        MCPError: (invalid params) for an unknown URI, thread or artifact.
-    """
-    if uri == CATALOG_URI:
-        return [_json(uri, catalog_rows(service))]
-    if uri == THREADS_URI:
-        return [_json(uri, list_threads(service.ctx.db, limit=200))]
-    prefix, suffix = THREAD_ARTIFACTS_URI.split("{thread_id}")
-    if uri.startswith(prefix) and uri.endswith(suffix):
-        arts = thread_artifacts(service, uri.removeprefix(prefix).removesuffix(suffix))
-        if arts is None:
-            raise _not_found(uri, "List threads with geovigie://threads.")
-        return [_json(uri, arts)]
-    art_prefix = ARTIFACT_URI.split("{id}")[0]
-    if uri.startswith(art_prefix):
+    service: TurnService
+    owner: str
+    """The caller's principal: threads of other keys read as missing."""
+    produced: set[str] = field(default_factory=set)
+    """Artifacts made by this server's direct tool calls (turns' artifacts are known to the service)."""
+
+    def read(self, uri: str) -> list[types.TextResourceContents | types.BlobResourceContents]:
+        """Contents of one resource URI.
+
+        Raises:
+            MCPError: (invalid params) for an unknown URI, thread or artifact.
+        """
+        service = self.service
+        if uri == CATALOG_URI:
+            return [_json(uri, catalog_rows(service))]
+        if uri == THREADS_URI:
+            return [_json(uri, list_threads(service.ctx.db, limit=200, owner=self.owner))]
+        prefix, suffix = THREAD_ARTIFACTS_URI.split("{thread_id}")
+        if uri.startswith(prefix) and uri.endswith(suffix):
+            arts = thread_artifacts(service, uri.removeprefix(prefix).removesuffix(suffix), self.owner)
+            if arts is None:
+                raise _not_found(uri, "List your threads with geovigie://threads.")
+            return [_json(uri, arts)]
+        art_prefix = ARTIFACT_URI.split("{id}")[0]
+        if uri.startswith(art_prefix):
+            return [self._artifact(uri, uri.removeprefix(art_prefix))]
+        raise _not_found(uri, f"Known: {CATALOG_URI}, {THREADS_URI}, {THREAD_ARTIFACTS_URI}, {ARTIFACT_URI}.")
+
+    def _artifact(self, uri: str, artifact_id: str) -> types.TextResourceContents | types.BlobResourceContents:
+        # As the HTTP API: only artifacts that a tool made are served, never any file placed in the folder.
+        if artifact_id not in self.produced and not self.service.knows_artifact(artifact_id):
+            raise _not_found(uri, "Use an artifact link returned by a tool or by ask.")
         try:
-            path = service.ctx.artifacts.path_of(uri.removeprefix(art_prefix))
+            path = self.service.ctx.artifacts.path_of(artifact_id)
         except GeoVigieError as exc:
             raise _not_found(uri, exc.hint) from None
-        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if path.suffix == ".geojson":
-            media = "application/geo+json"
+        media = "application/geo+json" if path.suffix == ".geojson" else mimetypes.guess_type(path.name)[0]
+        media = media or "application/octet-stream"
         if path.suffix in _TEXT_SUFFIXES:
-            return [types.TextResourceContents(uri=uri, mime_type=media, text=path.read_text(encoding="utf-8"))]
+            return types.TextResourceContents(uri=uri, mime_type=media, text=path.read_text(encoding="utf-8"))
         blob = base64.b64encode(path.read_bytes()).decode("ascii")
-        return [types.BlobResourceContents(uri=uri, mime_type=media, blob=blob)]
-    raise _not_found(uri, f"Known: {CATALOG_URI}, {THREADS_URI}, {THREAD_ARTIFACTS_URI}, {ARTIFACT_URI}.")
+        return types.BlobResourceContents(uri=uri, mime_type=media, blob=blob)
 
 
 def _json(uri: str, value: Any) -> types.TextResourceContents:

@@ -24,8 +24,9 @@ from pydantic import BaseModel, Field, ValidationError
 from geovigie.agent.answer import Answer
 from geovigie.core.domain import ToolOutput
 from geovigie.core.errors import GeoVigieError, ToolInputError
+from geovigie.serving.api.recorder import ANONYMOUS_OWNER
 from geovigie.serving.api.service import TurnService
-from geovigie.serving.mcp.resources import read_resource, resource_list, resource_templates
+from geovigie.serving.mcp.resources import Reader, resource_list, resource_templates
 from geovigie.serving.mcp.results import answer_result, error_result, tool_result
 from geovigie.tools.base import GeoTool, format_validation_error
 
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 ASK_TOOL = "ask"
 """Name of the whole-question tool (no registry tool may take it)."""
+PRINCIPAL_STATE = "geovigie_principal"
+"""Key of the caller's :class:`Principal` in an HTTP request's scope state (set by the key gate)."""
 
 ASK_DESCRIPTION = """Ask GeoVigie a whole question (French or English) about a place and a risk: flood extent,
 urban growth, forest loss, object counts, what an image shows. The agent finds the imagery, runs the measuring
@@ -84,10 +87,17 @@ def _run_tool(service: TurnService, tool: GeoTool[Any], args: dict[str, Any], br
     return output
 
 
-def _run_ask(service: TurnService, body: AskInput, bridge: _ProgressBridge) -> Answer:
+def owner_of_request(ctx: ServerRequestContext[Any]) -> str:
+    """Who calls: the API key's id over HTTP (set by the key gate), the local user (anonymous) on stdio."""
+    scope = getattr(ctx.request, "scope", None) or {}
+    principal = (scope.get("state") or {}).get(PRINCIPAL_STATE)
+    return str(principal.key_id) if principal is not None else ANONYMOUS_OWNER
+
+
+def _run_ask(service: TurnService, body: AskInput, bridge: _ProgressBridge, owner: str) -> Answer:
     """A whole turn; each tool step reports as progress ``steps done + fraction of the current step``."""
     done, final = 0, None
-    for event in service.stream(body.question, thread_id=body.thread_id):
+    for event in service.stream(body.question, thread_id=body.thread_id, owner=owner):
         kind = event.get("type")
         if kind == "tool_started":
             bridge(done + 0.001, f"{event['tool']}: started", None)
@@ -104,6 +114,7 @@ def _run_ask(service: TurnService, body: AskInput, bridge: _ProgressBridge) -> A
 
 
 async def _call(
+    produced: set[str],
     service: TurnService,
     tools: Mapping[str, GeoTool[Any]],
     ctx: ServerRequestContext[Any],
@@ -118,12 +129,13 @@ async def _call(
             raise ToolInputError(
                 f"Invalid arguments for ask: {format_validation_error(exc)}.", hint="Send {'question': '...'}."
             ) from exc
-        answer = await anyio.to_thread.run_sync(_run_ask, service, body, bridge)
+        answer = await anyio.to_thread.run_sync(_run_ask, service, body, bridge, owner_of_request(ctx))
         return answer_result(answer)
     tool = tools.get(name)
     if tool is None:
         raise ToolInputError(f"Unknown tool {name!r}.", hint=f"Available tools: {', '.join([*tools, ASK_TOOL])}.")
-    output = await anyio.to_thread.run_sync(_run_tool, service, tool, args, bridge)
+    output: ToolOutput[Any] = await anyio.to_thread.run_sync(_run_tool, service, tool, args, bridge)
+    produced.update(a.id for a in output.artifacts)
     return tool_result(output)
 
 
@@ -139,13 +151,14 @@ def build_server(service: TurnService, *, tools: Mapping[str, GeoTool[Any]] | No
 
         tools = TOOLS
     registry = dict(tools)
+    produced: set[str] = set()  # artifacts of direct tool calls: not recorded as a turn's, yet readable here
 
     async def list_tools(_ctx: ServerRequestContext[Any], _params: types.PaginatedRequestParams | None) -> Any:
         return types.ListToolsResult(tools=_tool_list(registry))
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> Any:
         try:
-            return await _call(service, registry, ctx, params.name, dict(params.arguments or {}))
+            return await _call(produced, service, registry, ctx, params.name, dict(params.arguments or {}))
         except GeoVigieError as exc:  # the caller (often a model) reads this and corrects the call
             logger.info("MCP tool %s refused: %s", params.name, exc.message)
             return error_result(exc)
@@ -153,14 +166,16 @@ def build_server(service: TurnService, *, tools: Mapping[str, GeoTool[Any]] | No
             logger.exception("MCP tool %s crashed", params.name)
             return error_result(None, tool=params.name)
 
-    async def list_resources(_ctx: ServerRequestContext[Any], _params: types.PaginatedRequestParams | None) -> Any:
-        return types.ListResourcesResult(resources=await anyio.to_thread.run_sync(resource_list, service))
+    async def list_resources(ctx: ServerRequestContext[Any], _params: types.PaginatedRequestParams | None) -> Any:
+        listed = await anyio.to_thread.run_sync(resource_list, service, owner_of_request(ctx))
+        return types.ListResourcesResult(resources=listed)
 
     async def list_templates(_ctx: ServerRequestContext[Any], _params: types.PaginatedRequestParams | None) -> Any:
         return types.ListResourceTemplatesResult(resource_templates=resource_templates())
 
-    async def read(_ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
-        contents = await anyio.to_thread.run_sync(read_resource, service, str(params.uri))
+    async def read(ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
+        reader = Reader(service=service, owner=owner_of_request(ctx), produced=produced)
+        contents = await anyio.to_thread.run_sync(reader.read, str(params.uri))
         return types.ReadResourceResult(contents=contents)
 
     return Server(

@@ -34,13 +34,16 @@ def service(settings, ctx, make_geotiff, register):
 
 
 def test_bundle_route_serves_a_zip_that_replays_and_needs_a_key_when_keys_are_required(settings, service, tmp_path):
-    answer = service.ask(f"What is the water area in {LAKE}?", thread_id="flood-th")
+    key_id, secret = create_key(service.ctx.db, name="reader")
+    _, other = create_key(service.ctx.db, name="someone else")
+    answer = service.ask(f"What is the water area in {LAKE}?", thread_id="flood-th", owner=key_id)
     keyed = settings.model_copy(update={"api_require_keys": True})
-    _, secret = create_key(service.ctx.db, name="reader")
     with TestClient(create_app(keyed, service=service)) as client:
         assert client.get("/v1/threads/flood-th/bundle").status_code == 401
         headers = {"Authorization": f"Bearer {secret}"}
         assert client.get("/v1/threads/nope/bundle", headers=headers).status_code == 404
+        theirs = client.get("/v1/threads/flood-th/bundle", headers={"Authorization": f"Bearer {other}"})
+        assert theirs.status_code == 404  # another key's thread reads as missing, as GET /v1/threads/{id}
         reply = client.get("/v1/threads/flood-th/bundle", params={"turn": 1}, headers=headers)
     assert reply.status_code == 200 and reply.headers["content-type"] == "application/zip"
     archive = tmp_path / "got.zip"

@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from geovigie.core.settings import Settings
+from geovigie.serving.api.recorder import thread_owner
 from geovigie.serving.api.security import create_key
 from geovigie.tools.base import ToolContext
 
@@ -87,7 +89,8 @@ def test_http_needs_a_key_and_serves_tools_ask_and_progress(server, ctx, lake):
     assert refused.status_code == 401 and "API key is required" in refused.json()["error"]["message"]
     wrong = httpx.post(server, json={}, headers={"Authorization": "Bearer gv_not-a-key"})
     assert wrong.status_code == 401 and "Invalid" in wrong.json()["error"]["message"]
-    _, secret = create_key(ctx.db, name="mcp-test", rate_per_minute=600)
+    key_id, secret = create_key(ctx.db, name="mcp-test", rate_per_minute=600)
+    _, other = create_key(ctx.db, name="someone else", rate_per_minute=600)
     seen: list[float] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -102,7 +105,21 @@ def test_http_needs_a_key_and_serves_tools_ask_and_progress(server, ctx, lake):
             thread = answer.structured_content["thread_id"]
             arts = await client.read_resource(f"geovigie://threads/{thread}/artifacts")
             listed = [str(r.uri) for r in (await client.list_resources()).resources]
-            return locals()
+            seg_link = next(c for c in seg.content if c.type == "resource_link")
+            seg_file = await client.read_resource(seg_link.uri)  # made by a direct tool call: readable too
+            try:
+                await client.read_resource("geovigie://artifacts/not-an-artifact.png")
+                stray = None
+            except MCPError as exc:
+                stray = exc
+        async with _client(server, other) as client:
+            try:
+                await client.read_resource(f"geovigie://threads/{thread}/artifacts")
+                foreign = None
+            except MCPError as exc:
+                foreign = exc
+            theirs = [str(r.uri) for r in (await client.list_resources()).resources]
+        return locals()
 
     got = anyio.run(session)
     assert {"segment", "detect_change", "ask"} <= got["names"]
@@ -114,6 +131,9 @@ def test_http_needs_a_key_and_serves_tools_ask_and_progress(server, ctx, lake):
     assert next(f["value"] for f in answer["figures"] if f["name"] == "water area") == pytest.approx(seg_area)
     assert f"geovigie://threads/{got['thread']}/artifacts" in got["listed"]
     assert answer["artifacts"] and answer["artifacts"][0]["id"] in got["arts"].contents[0].text
+    assert got["seg_file"].contents and got["stray"] is not None and "No resource" in str(got["stray"])
+    assert thread_owner(ctx.db, got["thread"]) == key_id  # the thread belongs to the calling key
+    assert got["foreign"] is not None and f"geovigie://threads/{got['thread']}/artifacts" not in got["theirs"]
 
 
 def test_http_applies_the_keys_rate_limit(server, ctx):
