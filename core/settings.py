@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     models_device: Literal["auto", "cpu", "gpu"] = "auto"
     """Where ONNX models run: ``auto`` uses a GPU provider of onnxruntime when one is available."""
 
+    cloud_masker: Literal["default", "ukis_csmask"] = "default"
+    """``ukis_csmask``: screen clouds and their shadows with DLR's U-Nets (extra ``csmask``, run at ~30 m) in
+    ``segment``; ``default``: product QA, s2cloudless, threshold tests."""
+
     db_url: str = ""
     """SQLAlchemy URL; empty means a SQLite file inside ``home``."""
 

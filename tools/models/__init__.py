@@ -23,6 +23,7 @@ Using the registry (the whole API other rooms and helpers need):
 
 from geovigie.tools.models.cards import Accuracy, ModelCard, ModelFile, Task
 from geovigie.tools.models.change import ChangeModel
+from geovigie.tools.models.csmask import BANDS_6, CSMASK_4B, CSMASK_6B, CloudShadow, cloud_shadow, csmask_available
 from geovigie.tools.models.detect import OrientedDetector
 from geovigie.tools.models.errors import ModelDomainError, ModelUnavailableError, WeightsIntegrityError
 from geovigie.tools.models.export import export_onnx, onnx_cache_path, onnx_path, torch_available
@@ -43,7 +44,11 @@ from geovigie.tools.models.weights import (
 __all__ = [
     "Accuracy",
     "Availability",
+    "BANDS_6",
     "CARDS",
+    "CSMASK_4B",
+    "CSMASK_6B",
+    "CloudShadow",
     "ChangeModel",
     "DOTA_CLASSES",
     "ModelCard",
@@ -60,6 +65,8 @@ __all__ = [
     "YOLO_DOTA_OBB",
     "availability",
     "clear_sessions",
+    "cloud_shadow",
+    "csmask_available",
     "decode",
     "export_onnx",
     "get_card",

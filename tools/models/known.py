@@ -8,6 +8,7 @@ samples of ``GEOVIGIE_DATA_DIR`` (see their docstrings). A new model adds its ca
 from __future__ import annotations
 
 from geovigie.tools.models.cards import Accuracy, ModelCard, ModelFile
+from geovigie.tools.models.csmask import CSMASK_4B, CSMASK_6B
 
 DOTA_CLASSES = (
     "plane", "ship", "storage_tank", "baseball_diamond", "tennis_court", "basketball_court", "ground_track_field",
@@ -118,5 +119,5 @@ TINYCD_WHU = ModelCard(
     **_TINYCD_COMMON,  # type: ignore[arg-type]
 )
 
-CARDS: tuple[ModelCard, ...] = (YOLO_DOTA_OBB, TINYCD_LEVIR, TINYCD_WHU)
+CARDS: tuple[ModelCard, ...] = (YOLO_DOTA_OBB, TINYCD_LEVIR, TINYCD_WHU, CSMASK_6B, CSMASK_4B)
 """Every card known at import; the OSCD Sentinel-2 change model adds its own here."""

@@ -25,12 +25,13 @@ from __future__ import annotations
 import threading
 import warnings
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from geovigie.core.errors import ToolInputError
 from geovigie.tools.raster import RasterData
+from geovigie.tools.segment.csmask_screen import csmask_cloud_mask
 from geovigie.tools.segment.indices import normalised_difference
 from geovigie.tools.segment.masks import S2CLOUDLESS_BANDS, MaskMethod, ThresholdSource, band_of, has_band
 from geovigie.tools.segment.qa_masks import qa_cloud_mask
@@ -120,7 +121,11 @@ def _repeat_back(small: np.ndarray, factor: int, shape: tuple[int, ...]) -> np.n
 
 
 def cloud_mask(
-    raster: RasterData, *, threshold: float | None = None, valid: np.ndarray | None = None
+    raster: RasterData,
+    *,
+    threshold: float | None = None,
+    valid: np.ndarray | None = None,
+    masker: Literal["default", "ukis_csmask"] = "default",
 ) -> tuple[np.ndarray, MaskMethod]:
     """Cloud pixels: s2cloudless when its L1C bands are present, else the threshold fallback.
 
@@ -129,6 +134,8 @@ def cloud_mask(
         threshold: s2cloudless probability (default 0.4) or, for the fallback, mean visible reflectance
             (default 0.25; 0.8 of full scale for 8-bit imagery).
         valid: Pixels to consider (default: the raster's valid pixels); NaN pixels are never cloud.
+        masker: ``ukis_csmask`` tries the optional cloud + shadow U-Nets first (at ~30 m, reflectance with
+            blue/green/red/nir); when they cannot run, the default chain decides.
 
     Returns:
         (bool mask, method). Invalid pixels are False. ``method.approximate`` is True for the fallback.
@@ -137,6 +144,8 @@ def cloud_mask(
         ToolInputError: neither method is possible (needs at least green and red).
     """
     ok = raster.valid if valid is None else valid
+    if masker == "ukis_csmask" and (screened := csmask_cloud_mask(raster, ok)) is not None:
+        return screened
     from_qa = qa_cloud_mask(raster, ok)
     if from_qa is not None:
         return from_qa

@@ -8,11 +8,13 @@ applied tile by tile through :func:`geovigie.tools.raster.tiling.run_tiled`.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 from rasterio.windows import Window
 
 from geovigie.core.errors import NoDataError, ToolInputError
+from geovigie.tools.models import BANDS_6
 from geovigie.tools.raster import NODATA, Grid, RasterData, Scene, read_bands
 from geovigie.tools.segment import landcover
 from geovigie.tools.segment.cloud import cloud_mask
@@ -42,7 +44,15 @@ _MASK_INDICES: dict[str, tuple[str, ...]] = {"water": ("mndwi", "ndwi"), "vegeta
 class SegmentPlan:
     """What to read and how to classify, fixed once per AOI on a sample."""
 
-    def __init__(self, scene: Scene, target: Target, *, index: str | None, threshold: float | None) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        target: Target,
+        *,
+        index: str | None,
+        threshold: float | None,
+        cloud_masker: Literal["default", "ukis_csmask"] = "default",
+    ) -> None:
         """Choose the bands for ``target`` and the index reported as statistics.
 
         Raises:
@@ -68,6 +78,10 @@ class SegmentPlan:
             if target == "cloud":
                 raise
             self.cloud_note = f"No cloud screening: {exc.message}"
+        self.cloud_masker = cloud_masker
+        if cloud_masker == "ukis_csmask" and self.cloud_bands:
+            # The U-Nets read blue, green, red, nir (+ swir16, swir22 when present).
+            self.cloud_bands = merge_bands(scene, self.cloud_bands, [b for b in BANDS_6 if scene.has_bands(b)])
         self.stats_index = self._stats_index()
         extra = list(index_bands(self.stats_index)) if self.stats_index else []
         self.read = merge_bands(scene, self.target_bands, self.cloud_bands, extra)
@@ -124,7 +138,7 @@ class SegmentPlan:
         if not self.cloud_bands:
             return None
         user = self.threshold if self.target == "cloud" else None
-        mask, self.cloud_method = cloud_mask(raster, threshold=user, valid=valid)
+        mask, self.cloud_method = cloud_mask(raster, threshold=user, valid=valid, masker=self.cloud_masker)
         return mask
 
     def classify(self, rasters: list[RasterData]) -> np.ndarray:

@@ -131,7 +131,9 @@ def segment(args: SegmentInput, ctx: ToolContext) -> ToolOutput[SegmentResult]:
     """
     bbox = validate_bbox(args.bbox) if args.bbox else None
     scene = get_scene(ctx.db, args.item_id)
-    plan = SegmentPlan(scene, args.target, index=args.index, threshold=args.threshold)
+    plan = SegmentPlan(
+        scene, args.target, index=args.index, threshold=args.threshold, cloud_masker=ctx.settings.cloud_masker
+    )
     grid = scene_grid(scene, bbox, bands=plan.read, max_pixels=ctx.settings.max_pixels)
     execution = Execution.from_context(ctx, tool="segment", title=f"segment {args.target} {scene.id}")
     overlap = ctx.settings.tile_overlap if plan.needs_context else 0
