@@ -31,7 +31,7 @@ from geovigie.tools.base import GeoTool, ToolContext
 
 EXACT_REL = 1e-9
 """Relative tolerance of figures without a stated uncertainty (float formatting only)."""
-_UNCERTAINTY = re.compile(r"([0-9]+(?:[.,][0-9]+)?)\s*(%)?")
+_UNCERTAINTY = re.compile(r"\s*(?:±|\+/-|\+-)?\s*([0-9]+(?:[.,][0-9]+)?)\s*(\S*)\s*")
 
 
 @dataclass(frozen=True)
@@ -74,15 +74,20 @@ class ReplayReport:
         return not self.problems and all(c.ok for c in self.checks)
 
 
-def tolerance_of(value: float, uncertainty: str | None) -> tuple[float, str]:
-    """The allowed drift of a figure: its stated uncertainty (percent or absolute), else exact."""
+def tolerance_of(value: float, uncertainty: str | None, unit: str = "") -> tuple[float, str]:
+    """The allowed drift of a figure: its stated uncertainty, else exact (up to float rounding).
+
+    An uncertainty counts when it is one number, bare, in percent (``±5 %``) or in the figure's own unit
+    (``0.3 ha`` for a figure in ha). Anything else (a model's measured accuracy, ``F1 0.81 on LEVIR``) says how
+    good the method is, not how far a re-run may move, and the figure is checked exactly.
+    """
     exact = EXACT_REL * max(1.0, abs(value))
-    match = _UNCERTAINTY.search(uncertainty or "")
-    if not match:
-        return exact, "exact" if not uncertainty else f"exact (uncertainty {uncertainty!r} not numeric)"
+    match = _UNCERTAINTY.fullmatch(uncertainty or "")
+    if not match or match.group(2) not in ("", "%", unit):
+        return exact, "exact" if not uncertainty else "exact (its uncertainty is not a ± on the value)"
     amount = float(match.group(1).replace(",", "."))
-    stated = abs(value) * amount / 100 if match.group(2) else amount
-    return max(stated, exact), f"stated uncertainty {uncertainty}"
+    stated = abs(value) * amount / 100 if match.group(2) == "%" else amount
+    return max(stated, exact), f"stated uncertainty {uncertainty.strip() if uncertainty else ''}"
 
 
 @contextmanager
@@ -182,7 +187,7 @@ def _compare(turn: dict[str, Any], new: list[FigureClaim]) -> list[FigureCheck]:
         old = FigureClaim.model_validate(raw)
         candidates = pool.get((old.tool, old.name), [])
         match = candidates.pop(0) if candidates else None
-        tolerance, basis = tolerance_of(old.value, old.uncertainty)
+        tolerance, basis = tolerance_of(old.value, old.uncertainty, old.unit)
         value = match.value if match is not None and math.isfinite(match.value) else None
         checks.append(FigureCheck(turn["turn"], old.tool, old.name, old.unit, old.value, value, tolerance, basis))
     return checks

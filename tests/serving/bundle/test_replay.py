@@ -98,10 +98,13 @@ def test_a_tampered_figure_or_input_fails_the_replay(answered, settings, tmp_pat
 def test_tolerance_is_the_stated_uncertainty_else_exact():
     tol, basis = tolerance_of(200.0, "10%")
     assert tol == pytest.approx(20.0) and basis == "stated uncertainty 10%"
-    assert tolerance_of(5.0, "±0.5 ha")[0] == pytest.approx(0.5)
+    assert tolerance_of(5.0, "±0.5 ha", "ha")[0] == pytest.approx(0.5)
     tol, basis = tolerance_of(1e6, None)  # float rounding only
     assert tol == pytest.approx(1e-3) and basis == "exact"
     assert tolerance_of(3.0, "about a tenth")[1].startswith("exact")
+    # a model's measured accuracy is not a ± on the value; a figure in m² with an uncertainty in ha is not either
+    assert tolerance_of(120.0, "model tinycd: F1 0.81 on LEVIR-CD")[0] == pytest.approx(1.2e-7)
+    assert tolerance_of(5e4, "0.5 ha", "m²")[1].startswith("exact")
 
 
 def test_export_of_an_unknown_thread_is_a_clear_cli_error(settings, monkeypatch, tmp_path):

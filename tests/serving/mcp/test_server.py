@@ -59,6 +59,11 @@ def test_stdio_lists_every_tool_with_its_schema_and_runs_tools_ask_and_resources
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append((progress, total, message))
 
+    asked: list[tuple[float, str | None]] = []
+
+    async def on_ask_progress(progress: float, total: float | None, message: str | None) -> None:
+        asked.append((progress, message))
+
     async def session() -> dict[str, Any]:
         async with Client(params, read_timeout_seconds=120) as client:
             listed = {t.name: t for t in (await client.list_tools()).tools}
@@ -68,7 +73,9 @@ def test_stdio_lists_every_tool_with_its_schema_and_runs_tools_ask_and_resources
                 "segment", {"target": "water", "item_id": lake}, progress_callback=on_progress
             )
             catalog = await client.read_resource("geovigie://catalog")
-            answer = await client.call_tool("ask", {"question": f"What is the water area in {lake}?"})
+            answer = await client.call_tool(
+                "ask", {"question": f"What is the water area in {lake}?"}, progress_callback=on_ask_progress
+            )
             thread = answer.structured_content["thread_id"]
             arts = await client.read_resource(f"geovigie://threads/{thread}/artifacts")
             links = [c for c in answer.content if c.type == "resource_link"]
@@ -96,6 +103,8 @@ def test_stdio_lists_every_tool_with_its_schema_and_runs_tools_ask_and_resources
     assert all(p[1] == 1.0 and 0 <= p[0] <= 1 for p in seen)
 
     assert lake in got["catalog"].contents[0].text
+    # ask reports each tool step (started, its own progress, done) as the turn runs
+    assert [p for p, _ in asked] == sorted(p for p, _ in asked) and asked[-1] == (1.0, "segment: done")
     answer = got["answer"].structured_content
     assert answer["status"] == "answered" and [s["tool"] for s in answer["trace"]] == ["segment"]
     water = next(f for f in answer["figures"] if f["name"] == "water area")
