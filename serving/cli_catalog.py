@@ -20,6 +20,14 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+NEXT_STEPS = (
+    "The chat works without it. To get imagery: upload a GeoTIFF in the chat's Data tab, set "
+    "GEOVIGIE_STAC_API_URLS to a STAC API, or set GEOVIGIE_DATA_DIR to the sample folder and run "
+    "`geovigie ingest --samples` again."
+)
+"""What to do when there is no imagery (also printed by ``geovigie chat`` on an empty catalog)."""
+
+
 def _fail(exc: GeoVigieError) -> typer.Exit:
     err_console.print(f"[bold red]Error: {exc.user_message}[/]", soft_wrap=True, highlight=False)
     return typer.Exit(code=2)
@@ -90,11 +98,13 @@ def ingest(
     try:
         if samples:
             if not settings.data_dir.is_dir():
-                raise ToolInputError(
-                    f"Sample data folder {str(settings.data_dir)!r} not found.",
-                    hint="Set GEOVIGIE_DATA_DIR to the folder holding the samples.",
-                )
-            targets.append(settings.data_dir)
+                # A bare clone has no samples: not an error (`make chat` goes on to start the chat).
+                console.print(f"No sample folder at {str(settings.data_dir)!r}: nothing ingested.", highlight=False)
+                console.print(NEXT_STEPS, highlight=False)
+                if not targets:
+                    return
+            else:
+                targets.append(settings.data_dir)
         if not targets:
             raise ToolInputError("Nothing to ingest.", hint="Give one or more files or folders, or --samples.")
         ctx = ToolContext.from_settings(settings)

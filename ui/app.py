@@ -12,6 +12,7 @@ import gradio as gr
 
 from geovigie.ui.chat import ChatController
 from geovigie.ui.data_panel import DataController
+from geovigie.ui.guidance import guidance_markdown
 from geovigie.ui.hooks import ChatHooks, UiOptions
 from geovigie.ui.render import CATALOG_HEADERS
 
@@ -31,7 +32,39 @@ CSS = """
 #map-panel iframe {display: block;}
 #examples button {font-size: 0.9em;}
 footer {display: none !important;}
+#queue:empty, #guidance:empty {display: none;}
+#queue {font-size: 0.9em; color: #555;}
+#guidance {border-left: 3px solid #0072b2; padding-left: 10px;}
+/* Full download names: wrap instead of truncating (the name is also the link's title on hover). */
+#downloads .file-name, #downloads td {white-space: normal !important; word-break: break-all; max-width: none;}
+@media (max-width: 700px) {
+  #chat {height: 52vh !important; min-height: 280px;}
+  #map-panel iframe {height: 340px !important;}
+}
 """
+
+SCROLL_TO_TURN_JS = """() => {
+  // Put the latest question (and the answer under it) at the top of the chat, never the footnotes.
+  const run = () => {
+    const users = document.querySelectorAll('#chat [data-testid="user"]');
+    const last = users[users.length - 1];
+    if (!last) return;
+    let box = last.parentElement;
+    while (box && box !== document.body) {
+      const style = getComputedStyle(box);
+      if (/(auto|scroll)/.test(style.overflowY) && box.scrollHeight > box.clientHeight) break;
+      box = box.parentElement;
+    }
+    if (box && box !== document.body) {
+      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    }
+  };
+  requestAnimationFrame(() => requestAnimationFrame(run));
+}"""
+"""Runs in the browser after each turn (the chat does not autoscroll to the bottom)."""
+TITLE_DOWNLOADS_JS = """() => {
+  document.querySelectorAll('#downloads a').forEach(a => { a.title = a.getAttribute('download') || a.textContent; });
+}"""
 
 INTRO = (
     "## GeoVigie\n"
@@ -58,17 +91,19 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
             with gr.Tab("Chat", id="chat-tab"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(elem_id="chat", height=680, label="Conversation")
+                        chatbot = gr.Chatbot(elem_id="chat", height=520, label="Conversation", autoscroll=False)
                         with gr.Row():
+                            # No autofocus: on a phone it would open the page scrolled down to the keyboard.
                             question = gr.Textbox(
                                 elem_id="chat-input",
                                 placeholder="Ask about a place… / Posez une question sur un lieu…",
                                 show_label=False,
                                 scale=5,
-                                autofocus=True,
                                 max_lines=4,
                             )
-                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="send")
+                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="send", min_width=60)
+                            stop = gr.Button("Stop", variant="stop", scale=0, elem_id="stop", min_width=60)
+                        queue = gr.Markdown(elem_id="queue")
                         examples = gr.Dataset(
                             components=[question],
                             samples=[[q] for q in EXAMPLES],
@@ -80,6 +115,7 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
                         with gr.Row():
                             threads = gr.Dropdown(label="Recent conversations", choices=[], elem_id="threads", scale=3)
                             new = gr.Button("New conversation", scale=1, elem_id="new-thread")
+                        guidance = gr.Markdown(elem_id="guidance")  # first run: where imagery comes from
                         map_html = gr.HTML(empty_map, elem_id="map-panel", padding=False)
                         with gr.Accordion("Static map (without JavaScript)", open=False):
                             static_map = gr.Image(label="Static map", interactive=False, elem_id="static-map")
@@ -97,21 +133,39 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
                     file_types=[".tif", ".tiff", ".png", ".jpg", ".jp2"],
                     elem_id="upload",
                 )
+                pixel_size = gr.Number(
+                    label="Pixel size in metres, for plain images without georeferencing (optional)",
+                    value=None,
+                    minimum=0,
+                    elem_id="pixel-size",
+                )
                 ingest = gr.Button("Ingest", elem_id="ingest")
                 ingest_report = gr.Markdown(elem_id="ingest-report")
             with gr.Tab("Status", id="status-tab") as status_tab:
                 status = gr.Markdown(elem_id="status")
                 refresh = gr.Button("Refresh", size="sm")
 
-        outputs = [chatbot, history, question, thread, map_html, static_map, downloads, threads]
-        run: dict[str, Any] = {"fn": chat.respond, "inputs": [question, history, thread], "outputs": outputs}
+        outputs = [chatbot, history, question, thread, map_html, static_map, downloads, threads, queue]
+        # Every submit lands in the session's queue at once (shown when a turn is running), then the queue runs:
+        # a question typed during a turn is asked after it, never dropped.
+        enqueue: dict[str, Any] = {"fn": chat.enqueue, "inputs": [question], "outputs": [question, queue]}
+        run: dict[str, Any] = {"fn": chat.run_queue, "inputs": [history, thread], "outputs": outputs}
         common: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "chat", "show_progress_on": [chatbot]}
-        question.submit(**run, **common)
-        send.click(**run, **common)
-        examples.click(lambda sample: sample[0], inputs=[examples], outputs=[question]).then(**run, **common)
+        runs = []
+        for trigger in (
+            question.submit(**enqueue, trigger_mode="always_last", queue=False),
+            send.click(**enqueue, trigger_mode="always_last", queue=False),
+            examples.click(lambda sample: sample[0], inputs=[examples], outputs=[question], queue=False).then(
+                **enqueue, queue=False
+            ),
+        ):
+            turn = trigger.then(None, js=SCROLL_TO_TURN_JS).then(**run, **common)
+            turn.then(None, js=SCROLL_TO_TURN_JS).then(None, js=TITLE_DOWNLOADS_JS)
+            runs.append(turn)
+        stop.click(chat.stop, inputs=[history], outputs=[chatbot, history, queue], cancels=runs, queue=False)
         new.click(chat.new_thread, outputs=outputs)
         threads.input(chat.open_thread, inputs=[threads], outputs=outputs)
-        ingest.click(data.ingest, inputs=[upload], outputs=[ingest_report, catalog, catalog_map]).then(
+        ingest.click(data.ingest, inputs=[upload, pixel_size], outputs=[ingest_report, catalog, catalog_map]).then(
             data.status_view, outputs=[status]
         )
         data_tab.select(data.catalog_view, outputs=[catalog, catalog_map])
@@ -120,4 +174,6 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
         demo.load(chat.thread_update, outputs=[threads])
         demo.load(data.catalog_view, outputs=[catalog, catalog_map])
         demo.load(data.status_view, outputs=[status])
+        demo.load(lambda: guidance_markdown(hooks), outputs=[guidance])
+        ingest.click(lambda: guidance_markdown(hooks), outputs=[guidance])
     return demo

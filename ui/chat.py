@@ -1,14 +1,21 @@
-"""Chat handlers: run a turn and stream it into the chat, the map and the downloads; reopen threads."""
+"""Chat handlers: run a turn and stream it into the chat, the map and the downloads; reopen threads.
+
+Questions go through a per-session queue: one typed while a turn runs is shown as queued and asked next,
+never dropped. The map keeps the previous results until an answer brings new ones (a follow-up such as "show
+me the polygons" keeps the map).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import html
 import json
 import logging
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +25,7 @@ import gradio as gr
 
 from geovigie.core.errors import GeoVigieError
 from geovigie.ui import render
+from geovigie.ui.basemap import CONTEXT_LABEL, countries_geojson
 from geovigie.ui.hooks import ASSETS_URL, ChatHooks, UiOptions, file_url
 from geovigie.ui.map import leaflet_document, map_iframe, spec_from_artifacts
 from geovigie.ui.report import write_reports
@@ -28,10 +36,15 @@ logger = logging.getLogger(__name__)
 INTERNAL_ERROR = "Something went wrong on the server (it has been logged). Please try again, or rephrase the question."
 DOWNLOAD_KINDS = ("geojson", "cog", "png", "json")
 NO_EVIDENCE = "No georeferenced evidence yet: ask a question about a place."
-NOT_GEOREFERENCED = "This answer's images are not georeferenced (pixel images), so they cannot be placed on a map."
+NOT_GEOREFERENCED = (
+    "This answer's images are not georeferenced: its results are in pixel coordinates (column, row), "
+    "so they cannot be placed on a map."
+)
+STOPPED = "⏹ Stopped."
 
 ChatOutputs = tuple[Any, ...]
-"""chatbot, history state, question box, thread state, map, static map, downloads, thread dropdown."""
+"""chatbot, history state, question box, thread state, map, static map, downloads, thread dropdown, queue."""
+N_OUTPUTS = 9
 
 
 class ChatController:
@@ -41,6 +54,17 @@ class ChatController:
         """Bind the handlers to the service hooks and the UI options."""
         self.hooks = hooks
         self.options = options
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[str]] = {}
+        self._busy: set[str] = set()
+        self._context: str | None | bool = False  # not looked up yet
+
+    def context_url(self) -> str | None:
+        """URL of the offline country outlines (written once into the work folder), or None."""
+        if self._context is False:
+            path = None if self.options.tiles_url else countries_geojson(self.options.work_dir)
+            self._context = file_url(path) if path else None
+        return self._context if isinstance(self._context, str) else None
 
     def map_view(self, artifacts: Sequence[Mapping[str, Any]], aoi: Sequence[Any] = ()) -> tuple[str, str | None]:
         """The map iframe for some artifacts, and the path of its static rendering (None when empty)."""
@@ -64,6 +88,8 @@ class ChatController:
             fallback_url=file_url(static) if static else None,
             empty_text=empty,
             empty_image_url=file_url(pixels[-1]["path"]) if pixels else None,
+            context_url=self.context_url(),
+            context_label=CONTEXT_LABEL,
         )
         return map_iframe(document), static
 
@@ -117,12 +143,72 @@ class ChatController:
         """Run one turn, yielding the chat after each agent event (tools stream as they work)."""
         text = (question or "").strip()
         if not text:
-            yield (gr.skip(),) * 8
+            yield (gr.skip(),) * N_OUTPUTS
             return
-        tid = thread_id or uuid.uuid4().hex
-        chat = [*(history or []), gr.ChatMessage(role="user", content=text)]
+        yield from self._turn(text, list(history or []), thread_id or uuid.uuid4().hex, "")
+
+    def enqueue(self, question: str, request: gr.Request | None = None) -> tuple[Any, Any]:
+        """Put a question in this session's queue; says so when a turn is already running (never dropped)."""
+        text = (question or "").strip()
+        if not text:
+            return gr.skip(), gr.skip()
+        key = _session(request)
+        with self._lock:
+            self._pending.setdefault(key, []).append(text)
+            busy = key in self._busy
+        return "", self.queue_markdown(key) if busy else ""
+
+    def queue_markdown(self, key: str) -> str:
+        """The visible queue: questions waiting for the running turn to finish."""
+        with self._lock:
+            waiting = list(self._pending.get(key, []))
+        if not waiting:
+            return ""
+        lines = "\n".join(f"{i}. {_one_line(q)}" for i, q in enumerate(waiting, 1))
+        return f"**Queued** (asked after the current answer):\n{lines}"
+
+    def run_queue(
+        self, history: list[Any], thread_id: str | None, request: gr.Request | None = None
+    ) -> Iterator[ChatOutputs]:
+        """Answer this session's queued questions one after the other (a second caller returns at once)."""
+        key = _session(request)
+        with self._lock:
+            if key in self._busy:
+                yield (gr.skip(),) * N_OUTPUTS  # the running loop takes the new question
+                return
+            self._busy.add(key)
+        chat, tid = list(history or []), thread_id or uuid.uuid4().hex
+        try:
+            while True:
+                with self._lock:
+                    queue = self._pending.get(key)
+                    if not queue:
+                        # Pop-or-release under one lock: a question queued now is never stranded.
+                        self._busy.discard(key)
+                        return
+                    text = queue.pop(0)
+                turn = self._turn(text, chat, tid, self.queue_markdown(key))
+                for outputs in turn:
+                    chat = outputs[1] if isinstance(outputs[1], list) else chat
+                    yield outputs
+        finally:
+            with self._lock:
+                self._busy.discard(key)
+
+    def stop(self, history: list[Any], request: gr.Request | None = None) -> tuple[Any, Any, Any]:
+        """After the running turn was cancelled: say so in the chat and empty the queue."""
+        key = _session(request)
+        with self._lock:
+            dropped = self._pending.pop(key, [])
+            self._busy.discard(key)
+        note = STOPPED + (f" {len(dropped)} queued question(s) were not asked." if dropped else "")
+        chat = [*(history or []), gr.ChatMessage(role="assistant", content=note)]
+        return chat, chat, ""
+
+    def _turn(self, text: str, history: list[Any], tid: str, queue: str) -> Iterator[ChatOutputs]:
+        chat = [*history, gr.ChatMessage(role="user", content=text)]
         skip = gr.skip()
-        yield chat, chat, "", tid, skip, skip, skip, skip
+        yield chat, chat, "", tid, skip, skip, skip, skip, queue
         seen: dict[str, Mapping[str, Any]] = {}
         try:
             for event in self.hooks.stream(text, tid):
@@ -131,31 +217,44 @@ class ChatController:
                 if event.get("type") == "tool_finished" and event.get("artifacts"):
                     seen.update({a["id"]: a for a in event["artifacts"]})
                     outputs = (*self.map_view(list(seen.values())), skip)
-                elif event.get("type") == "final":
+                elif event.get("type") == "final" and event["answer"].get("artifacts"):
+                    # An answer without evidence (a follow-up about earlier results) keeps the map as it is.
                     outputs = self.answer_view(event["answer"])
-                yield chat, chat, skip, skip, *outputs, skip
+                yield chat, chat, skip, skip, *outputs, skip, skip
         except GeoVigieError as exc:
             chat = [*chat, render.error_message(exc.user_message)]
         except Exception:  # never show a traceback to a person; the log has it
             logger.exception("chat turn failed")
             chat = [*chat, render.error_message(INTERNAL_ERROR)]
-        yield chat, chat, skip, skip, skip, skip, skip, self.thread_update(tid)
+        yield chat, chat, skip, skip, skip, skip, skip, self.thread_update(tid), skip
 
     def new_thread(self) -> ChatOutputs:
         """Start a fresh conversation (the old one stays in the recent threads)."""
         empty_map, _ = self.map_view([])
-        return [], [], "", None, empty_map, None, None, self.thread_update(None)
+        return [], [], "", None, empty_map, None, None, self.thread_update(None), ""
 
     def open_thread(self, thread_id: str | None) -> ChatOutputs:
         """Reload a stored conversation with its last answer's map and downloads."""
         skip = gr.skip()
         if not thread_id:
-            return (skip,) * 8
+            return (skip,) * N_OUTPUTS
         record = self.hooks.thread_record(thread_id)
         if record is None:
             chat = [render.error_message(f"The conversation {thread_id} no longer exists.")]
-            return chat, chat, skip, None, skip, skip, skip, self.thread_update(None)
+            return chat, chat, skip, None, skip, skip, skip, self.thread_update(None), skip
         chat = render.history_from_record(record)
         answer = render.last_answer(record)
         map_html, static, files = self.answer_view(answer) if answer else (self.map_view([])[0], None, [])
-        return chat, chat, "", thread_id, map_html, static, files or None, skip
+        return chat, chat, "", thread_id, map_html, static, files or None, skip, skip
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    # A queued question is shown as typed text, not as Markdown or HTML.
+    flat = html.escape(" ".join(text.split()))
+    flat = re.sub(r"([\\`*_\[\]#|<>])", r"\\\1", flat)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _session(request: gr.Request | None) -> str:
+    """The browser session a handler runs for (direct calls without a request share one key)."""
+    return str(getattr(request, "session_hash", None) or "direct")

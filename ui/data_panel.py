@@ -8,6 +8,7 @@ from typing import Any
 
 from geovigie.core.errors import GeoVigieError
 from geovigie.ui import render
+from geovigie.ui.basemap import CONTEXT_LABEL, countries_geojson
 from geovigie.ui.hooks import ASSETS_URL, ChatHooks, UiOptions, file_url
 from geovigie.ui.map import leaflet_document, map_iframe, spec_from_catalog
 
@@ -22,6 +23,11 @@ class DataController:
         self.hooks = hooks
         self.options = options
 
+    def _context_url(self) -> str | None:
+        # Offline country outlines under the footprints (the catalog map was dots on grey).
+        path = None if self.options.tiles_url else countries_geojson(self.options.work_dir)
+        return file_url(path) if path else None
+
     def catalog_view(self) -> tuple[list[list[Any]], str]:
         """The catalog table and a map of the georeferenced footprints."""
         rows = self.hooks.catalog()
@@ -32,18 +38,27 @@ class DataController:
             file_url=file_url,
             tiles_url=self.options.tiles_url,
             attribution=self.options.tiles_attribution,
-            empty_text="No georeferenced item in the catalog yet: run `geovigie ingest --samples` or upload a GeoTIFF.",
+            empty_text="No georeferenced item in the catalog yet: upload a GeoTIFF, configure a STAC API "
+            "(GEOVIGIE_STAC_API_URLS) or run `geovigie ingest --samples`.",
+            context_url=self._context_url(),
+            context_label=CONTEXT_LABEL,
         )
         return render.catalog_table(rows), map_iframe(document, height_px=420, title="Catalog footprints")
 
-    def ingest(self, files: list[Any] | None) -> tuple[str, list[list[Any]], str]:
-        """Ingest uploaded rasters into the local catalog and refresh the table and map."""
+    def ingest(self, files: list[Any] | None, pixel_size_m: float | None = None) -> tuple[str, list[list[Any]], str]:
+        """Ingest uploaded rasters into the local catalog and refresh the table and map.
+
+        Args:
+            files: Gradio's uploaded files.
+            pixel_size_m: Ground pixel size (m) for plain images without georeferencing; None or 0: unknown.
+        """
         paths = [Path(f if isinstance(f, str) else getattr(f, "name", str(f))) for f in files or []]
+        hint = float(pixel_size_m) if pixel_size_m and pixel_size_m > 0 else None
         if not paths:
             message = "Choose one or more GeoTIFF files first."
         else:
             try:
-                message = render.ingest_markdown(self.hooks.ingest(paths))
+                message = render.ingest_markdown(self.hooks.ingest(paths, hint))
             except GeoVigieError as exc:
                 message = f"⚠ {exc.user_message}"
             except Exception:  # a person sees a sentence, the log gets the traceback

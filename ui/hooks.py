@@ -22,7 +22,9 @@ class ChatHooks:
         list_threads: Recent threads, newest first: ``[{"id", "title", "updated_at"}]``.
         thread_record: A thread with its messages (assistant messages carry the structured answer), or None.
         catalog: Local catalog rows: ``[{"id", "datetime", "collection", "gsd", "bbox"}]``.
-        ingest: Ingest uploaded files (temporary paths); returns the ingest report as a dict.
+        ingest: Ingest uploaded files (temporary paths) with an optional pixel size in metres for images
+            without georeferencing; returns the ingest report as a dict. Re-uploading the same bytes reuses
+            the stored copy and its item.
         status: Active planner, image interpreter, catalog size and remote STAC APIs.
         bundle: ``(thread_id, out_dir) -> zip`` of the answer bundle of the thread's latest turn (replayable with
             ``geovigie replay``), or None; the chat offers it with the downloads when given.
@@ -32,7 +34,7 @@ class ChatHooks:
     list_threads: Callable[[], list[dict[str, Any]]]
     thread_record: Callable[[str], dict[str, Any] | None]
     catalog: Callable[[], list[dict[str, Any]]]
-    ingest: Callable[[list[Path]], dict[str, Any]]
+    ingest: Callable[[list[Path], float | None], dict[str, Any]]
     status: Callable[[], dict[str, Any]]
     bundle: Callable[[str, Path], Path | None] | None = None
 

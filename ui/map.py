@@ -1,8 +1,11 @@
 """The evidence map: georeferenced images, result polygons and boxes on a self-hosted Leaflet map.
 
 Offline first: Leaflet is served by the app (``ui/static/leaflet``), the imagery itself is the base layer
-(``L.imageOverlay`` of PNG artifacts with a WGS84 bbox), GeoJSON is inlined, and web tiles are added only
-when a tile URL is configured. Gradio's ``gr.HTML`` does not run ``<script>`` tags, so the map is a complete
+over light country outlines (``ui/basemap.py``), and web tiles are added only when a tile URL is configured.
+Images are ``L.imageOverlay`` of PNG artifacts that the tools warped onto Web Mercator, with the exact WGS84
+bounds of their pixel edges as ``bbox`` (``tools/raster/webmap.py``): placed by those bounds they line up with
+the GeoJSON results to the pixel. Legends are map controls built from ``ArtifactRef.legend``, never pixels.
+Gradio's ``gr.HTML`` does not run ``<script>`` tags, so the map is a complete
 HTML document shown in an ``<iframe srcdoc>`` and drawn by ``ui/static/geovigie-map.js``; when JavaScript or
 Leaflet is unavailable it shows a static PNG rendering of the same layers
 (:func:`geovigie.ui.static_map.render_static_map`).
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +23,19 @@ from typing import Any
 
 BBox = tuple[float, float, float, float]
 
-PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324"]
+PALETTE = ["#f0e442", "#56b4e9", "#e69f00", "#cc79a7", "#009e73", "#ffffff", "#0072b2", "#d55e00"]
+"""Vector colours (Okabe-Ito, yellow and sky blue first): drawn over a dark casing, they stay visible on
+true- and false-colour imagery alike (red vanished on false-colour vegetation)."""
+ROLE_LABELS = {
+    "quicklook": "Image",
+    "overlay": "Result",
+    "before": "Before",
+    "after": "After",
+    "polygons": "Polygons",
+    "boxes": "Detections",
+    "evidence": "Evidence",
+}
+"""Short layer names by role; the full title (ids, dates, method) shows on hover."""
 AOI_COLOR = "#222222"
 COMPOSITE_ROLES = {"side_by_side"}
 """Images that are not a picture of the ground at their bbox (e.g. two dates side by side): never on the map."""
@@ -37,6 +53,8 @@ class ImageLayer:
     role: str = "evidence"
     visible: bool = True
     """Shown when the map opens (else only listed in the layer control)."""
+    legend: tuple[tuple[str, str], ...] = ()
+    """Colour key (label, ``#rrggbb``), drawn as a map control."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +188,8 @@ def spec_from_artifacts(
         if kind == "png" and bbox is not None and path and role not in COMPOSITE_ROLES:
             # With a before/after pair, open on "after" (under the results); "before" is one click away.
             visible = not (role == "before" and "after" in roles)
-            spec.images.append(ImageLayer(title=title, path=path, bbox=bbox, role=role, visible=visible))
+            legend = tuple((str(k[0]), str(k[1])) for k in art.get("legend") or () if len(k) == 2)
+            spec.images.append(ImageLayer(title=title, path=path, bbox=bbox, role=role, visible=visible, legend=legend))
         elif kind == "geojson" and path:
             _add_vector(spec, Path(path), title, str(art.get("role", "polygons")), max_geojson_bytes)
     seen: set[BBox] = set()
@@ -218,24 +237,11 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str).replace("</", "<\\/")
 
 
-def legend_html(spec: MapSpec, *, max_boxes: int = 8) -> str:
-    """The map's legend (server-side, so it reads the same with or without JavaScript)."""
-
-    def item(swatch: str, title: str) -> str:
-        return f'<span class="item">{swatch}{html.escape(title)}</span>'
-
-    items = [
-        item(f'<span class="sw" style="border-color:{v.color};background:{v.color}55"></span>', v.title)
-        for v in spec.vectors
-    ]
-    for box in spec.boxes[:max_boxes]:
-        style = f"border-color:{box.color};" + ("border-style:dashed" if box.dashed else f"background:{box.color}22")
-        items.append(item(f'<span class="sw" style="{style}"></span>', box.title))
-    if len(spec.boxes) > max_boxes:
-        items.append(item("", f"+ {len(spec.boxes) - max_boxes} more footprints"))
-    items += [item("▣ ", i.title + ("" if i.visible else " (hidden: tick it in the layers menu)")) for i in spec.images]
-    items += [f'<span class="item note">{html.escape(n)}</span>' for n in spec.notes]
-    return f'<div class="legend">{"".join(items)}</div>' if items else ""
+def layer_label(title: str, role: str) -> str:
+    """A short layer name: the role in words and the date found in the title (``After 2019-09-18``)."""
+    date = re.search(r"\d{4}-\d{2}-\d{2}", title)
+    words = ROLE_LABELS.get(role, role.replace("_", " ").capitalize() or "Layer")
+    return f"{words} {date.group(0)}" if date else words
 
 
 def leaflet_document(
@@ -248,6 +254,8 @@ def leaflet_document(
     fallback_url: str | None = None,
     empty_text: str = "No georeferenced evidence yet: ask a question about a place.",
     empty_image_url: str | None = None,
+    context_url: str | None = None,
+    context_label: str = "Country outlines",
 ) -> str:
     """A standalone HTML document with the Leaflet map of ``spec``.
 
@@ -260,6 +268,8 @@ def leaflet_document(
         fallback_url: URL of the static rendering, shown when JavaScript or Leaflet is unavailable.
         empty_text: Shown instead of a map when no layer can be placed.
         empty_image_url: An image shown under ``empty_text`` (e.g. a pixel image that has no georeferencing).
+        context_url: URL of a GeoJSON drawn under the imagery as light context (offline country outlines).
+        context_label: Its name in the layer control and the attribution.
     """
     assets = html.escape(assets_url.rstrip("/"))
     head = f"<!doctype html><html><head><meta charset='utf-8'><link rel='stylesheet' href='{assets}/geovigie-map.css'>"
@@ -270,9 +280,21 @@ def leaflet_document(
         return f"{head}</head><body>{body}</body></html>"
     data = {
         "images": [
-            {"title": i.title, "url": file_url(i.path), "bbox": i.bbox, "visible": i.visible} for i in spec.images
+            {
+                "title": i.title,
+                "label": layer_label(i.title, i.role),
+                "role": i.role,
+                "url": file_url(i.path),
+                "bbox": i.bbox,
+                "visible": i.visible,
+                "legend": i.legend,
+            }
+            for i in spec.images
         ],
-        "vectors": [{"title": v.title, "color": v.color, "geojson": v.geojson} for v in spec.vectors],
+        "vectors": [
+            {"title": v.title, "label": layer_label(v.title, v.role), "color": v.color, "geojson": v.geojson}
+            for v in spec.vectors
+        ],
         "boxes": [
             {"title": b.title, "bbox": b.bbox, "color": b.color, "dashed": b.dashed, "marker": b.marker}
             for b in spec.boxes
@@ -281,12 +303,15 @@ def leaflet_document(
         "tiles": tiles_url,
         "attribution": attribution,
         "static": fallback_url,
+        "context": context_url,
+        "context_label": context_label,
+        "notes": spec.notes,
     }
     noscript = f'<noscript><img alt="static map" src="{html.escape(fallback_url)}"></noscript>' if fallback_url else ""
     return (
         f"{head}<link rel='stylesheet' href='{assets}/leaflet/leaflet.css'>"
         f"<script src='{assets}/leaflet/leaflet.js'></script></head>"
-        f"<body>{noscript}<div id='map'></div>{legend_html(spec)}"
+        f"<body>{noscript}<div id='map'></div>"
         f"<script>window.GEOVIGIE_MAP = {_script_json(data)};</script>"
         f"<script src='{assets}/geovigie-map.js'></script></body></html>"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from collections.abc import Callable, Iterable
@@ -81,8 +82,38 @@ def check_upload(path: Path, roots: list[Path]) -> Path:
     return resolved
 
 
-def ingest_uploads(service: TurnService, paths: list[Path]) -> dict[str, Any]:
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _stored_copy(folder: Path, source: Path) -> Path:
+    """The kept copy of an upload: an earlier copy with the same bytes when there is one, else a new file.
+
+    Re-uploading a file then re-ingests the same path (its item is reused, reported unchanged) instead of
+    adding a duplicate item that would make questions naming the file ambiguous.
+    """
+    size, digest = source.stat().st_size, None
+    for existing in sorted(folder.iterdir()):
+        if existing.is_file() and existing.stat().st_size == size:
+            digest = digest or _digest(source)
+            if _digest(existing) == digest:
+                return existing
+    target = _unique_target(folder, source.name)
+    shutil.copy2(source, target)
+    return target
+
+
+def ingest_uploads(service: TurnService, paths: list[Path], pixel_size_m: float | None = None) -> dict[str, Any]:
     """Copy uploaded files into ``home/uploads`` (Gradio's temporary copies are cleaned up) and ingest them.
+
+    Args:
+        service: The turn service (settings and catalog).
+        paths: Gradio's temporary upload paths.
+        pixel_size_m: Ground pixel size for images without georeferencing (a person's hint at upload).
 
     Raises:
         ToolInputError: a path is neither an upload of this server's chat nor inside the data folder.
@@ -93,12 +124,8 @@ def ingest_uploads(service: TurnService, paths: list[Path]) -> dict[str, Any]:
     paths = [check_upload(p, roots) for p in paths]
     folder = (service.settings.home / "uploads").resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for path in paths:
-        target = _unique_target(folder, path.name)
-        shutil.copy2(path, target)
-        copies.append(target)
-    report = ingest_paths(copies, service.ctx.db)
+    copies = [_stored_copy(folder, path) for path in paths]
+    report = ingest_paths(copies, service.ctx.db, pixel_size_m=pixel_size_m)
     logger.info("ingested uploads files=%d added=%d", len(copies), len(report.added))
     return report.model_dump(mode="json")
 
@@ -143,7 +170,7 @@ def build_hooks(service: Callable[[], TurnService]) -> ChatHooks:
         list_threads=lambda: list_threads(service().ctx.db, limit=30),
         thread_record=lambda thread_id: thread_record(service().ctx.db, thread_id),
         catalog=lambda: catalog_rows(service()),
-        ingest=lambda paths: ingest_uploads(service(), paths),
+        ingest=lambda paths, pixel_size_m: ingest_uploads(service(), paths, pixel_size_m),
         status=lambda: service_status(service()),
         bundle=lambda thread_id, out_dir: _latest_bundle(service(), thread_id, out_dir),
     )

@@ -26,3 +26,47 @@ def test_chat_serves_api_and_ui_and_prints_the_url(tmp_path, monkeypatch):
     client = TestClient(served["app"])  # no lifespan: the agent is not needed for these two routes
     assert client.get("/healthz").json() == {"status": "ok"}
     assert "gradio" in client.get("/").text.lower()  # the chat at /
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    cli_chat.register(app)
+    app.command("noop")(lambda: None)
+    return app
+
+
+def test_a_busy_port_fails_before_any_url_is_printed(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("GEOVIGIE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: (_ for _ in ()).throw(AssertionError("must not serve")))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(_app(), ["chat", "--host", "127.0.0.1", "--port", str(port)])
+    assert result.exit_code == 2 and "already in use" in result.output
+    assert "http://" not in result.output  # no banner for a server that cannot start
+
+
+def test_an_empty_catalog_says_what_to_do_and_help_promises_no_browser(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOVIGIE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    result = CliRunner().invoke(_app(), ["chat", "--host", "127.0.0.1", "--port", "8124"])
+    assert result.exit_code == 0, result.output
+    assert "No imagery in the catalog yet" in result.output and "GEOVIGIE_STAC_API_URLS" in result.output
+    help_text = CliRunner().invoke(_app(), ["chat", "--help"]).output
+    assert "print the URL" in help_text and "in your browser" not in help_text
+
+
+def test_ingest_samples_on_a_bare_clone_explains_and_succeeds(tmp_path, monkeypatch):
+    from geovigie.serving import cli_catalog
+
+    monkeypatch.setenv("GEOVIGIE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GEOVIGIE_DATA_DIR", str(tmp_path / "no-samples-here"))
+    app = typer.Typer()
+    app.command("ingest")(cli_catalog.ingest)
+    app.command("noop")(lambda: None)
+    result = CliRunner().invoke(app, ["ingest", "--samples"])
+    assert result.exit_code == 0, result.output  # `make chat` goes on to start the chat
+    assert "No sample folder" in result.output and "upload a GeoTIFF" in result.output

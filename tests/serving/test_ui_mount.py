@@ -53,9 +53,14 @@ def test_hooks_catalog_status_and_uploads(settings, service, make_geotiff, tmp_p
     assert rows[0]["bbox"] is None  # registered without a footprint
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # uploads are ingested only from Gradio's upload folder
     upload = make_geotiff(np.ones((3, 8, 8), dtype=np.uint16), name="field.tif")
-    first = ingest_uploads(service, [upload])
-    second = ingest_uploads(service, [upload])
-    assert len(first["added"]) == 1 and len(second["added"]) == 1  # a second upload is kept, not overwritten
+    first = ingest_uploads(service, [upload], None)
+    again = ingest_uploads(service, [upload], None)
+    # The same bytes again reuse the stored copy and its item: no duplicate that makes "field.tif" ambiguous.
+    assert len(first["added"]) == 1 and again["added"] == [] and len(again["unchanged"]) == 1
+    (tmp_path / "sub").mkdir()
+    other = make_geotiff(np.full((3, 8, 8), 7, dtype=np.uint16), name="sub/field.tif")
+    changed = ingest_uploads(service, [other], None)
+    assert len(changed["added"]) == 1  # another file with the same name is kept, not overwritten
     stored = sorted(p.name for p in (settings.home / "uploads").iterdir())
     assert stored == ["field-2.tif", "field.tif"]
     status = service_status(service)

@@ -1,9 +1,13 @@
 """The chat as a person uses it: the real app (API + Gradio) on a loopback port, driven in headless Chromium.
 
+For a flood, a counting and a change conversation: the vector results and the raster overlay share bounds
+within one overlay pixel (measured on the Leaflet layers and the overlay's own pixels), the answer's first
+sentence is in view after the turn, a follow-up "show me the polygons" keeps the map, and a question typed
+during a turn is queued and answered. A bare clone's first screen shows what to do; at 400 px the input is in view.
+
 Needs the ``playwright`` Python package and a system Chromium (``apt-get install chromium``); no browser
-download. Set ``GEOVIGIE_SCREENSHOTS=DIR`` to also save the scripted conversations as DIR/screenshot-flood.png
-and DIR/screenshot-count.png (the README's screenshots come from the real planner: ``python -m
-geovigie.ui.screenshots``).
+download. Set ``GEOVIGIE_SCREENSHOTS=DIR`` to also save the scripted conversations as DIR/screenshot-*.png
+(desktop and phone).
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ if not Path(CHROMIUM).exists():
 
 SCREENSHOTS = Path(os.environ["GEOVIGIE_SCREENSHOTS"]) if os.environ.get("GEOVIGIE_SCREENSHOTS") else None
 TURN_TIMEOUT_MS = 60_000
+# As drawn and answered by the stand-ins of tests/ui/conftest.py (conftest is not importable in importlib mode).
+BOX_RGB = (255, 214, 0)
+GAIN_RGB = (0, 114, 178)
+POLYGONS_TEXT = "The water polygons are the outlined shapes on the map."
 
 
 def _free_port() -> int:
@@ -45,35 +53,48 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def base_url(settings, ui_service):
-    """The real app (API routes and the chat at /) served by uvicorn in a thread."""
+def serve(settings):
+    """Start the real app (API routes and the chat at /) for a turn service; returns its base URL."""
     import uvicorn
 
-    settings.api_port = _free_port()
-    app = create_app(settings, service=ui_service, mount_ui=True)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start within 30 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{settings.api_port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    servers = []
+
+    def start(service) -> str:
+        settings.api_port = _free_port()
+        app = create_app(settings, service=service, mount_ui=True)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("uvicorn did not start within 30 s")
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{settings.api_port}"
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def base_url(serve, ui_service):
+    """The app on the three-scene catalog."""
+    return serve(ui_service)
 
 
 @pytest.fixture
 def browser_page():
-    """A Chromium page that refuses (and records) every request leaving the loopback interface."""
+    """A Chromium page (1440x900) that refuses (and records) every request leaving the loopback interface."""
     external: list[str] = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1440, "height": 1000})
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1440, "height": 900})
 
         def guard(route):
             host = urlparse(route.request.url).hostname
@@ -91,64 +112,197 @@ def browser_page():
         browser.close()
 
 
-def _ask(page, question: str, expected: str) -> None:
+def _open(page, url: str) -> None:
+    page.goto(url + "/", wait_until="load")
+    page.wait_for_selector("#chat-input textarea")
+
+
+def _send(page, question: str) -> None:
     box = page.locator("#chat-input textarea")
     box.fill(question)
     box.press("Enter")
+
+
+def _ask(page, question: str, expected: str) -> None:
+    _send(page, question)
     page.locator("#chat").get_by_text(expected, exact=False).first.wait_for(state="visible")
 
 
-def test_flood_question_shows_tools_images_map_and_downloads(base_url, browser_page):
-    page, external = browser_page
-    page.goto(base_url + "/", wait_until="load")
-    page.wait_for_selector("#chat-input textarea")
-    _ask(page, "Flood extent near Orihuela in September 2019?", "Flooded area near Orihuela")
+IN_VIEW_JS = """e => {
+  // Visible to a person: inside the window and not scrolled away inside the chat (the element is on top there).
+  const r = e.getBoundingClientRect(), x = r.left + Math.min(24, r.width / 2), y = r.top + Math.min(8, r.height / 2);
+  if (y < 0 || y > innerHeight || x < 0 || x > innerWidth) return false;
+  const hit = document.elementFromPoint(x, y);
+  return !!hit && (e.contains(hit) || hit.contains(e));
+}"""
 
-    chat = page.locator("#chat")
-    assert chat.get_by_text("water_extent", exact=False).first.is_visible()
-    assert chat.get_by_text("Sources and method", exact=False).first.is_visible()
-    images = chat.locator("img")
-    images.first.wait_for(state="visible")
-    assert images.count() >= 2  # the quicklook and the water overlay
 
-    frame = page.frame_locator("#map-panel iframe")
+def _wait_in_view(element, what: str) -> None:
+    element.wait_for(state="visible")
+    deadline = time.monotonic() + 5  # the chat scrolls to the latest turn right after it starts and ends
+    while not element.evaluate(IN_VIEW_JS):
+        assert time.monotonic() < deadline, f"{what} is not in view"
+        time.sleep(0.1)
+
+
+def _assert_in_view(page, text: str) -> None:
+    _wait_in_view(page.locator("#chat").get_by_text(text, exact=False).first, f"the answer {text!r}")
+
+
+ALIGNMENT_JS = """async ({role, rgb}) => {
+  // Where the overlay's marked pixels fall, against the vector layers' bounds, in overlay pixels.
+  const g = window.geovigie, im = g.images.find(i => i.role === role && g.map.hasLayer(i.layer));
+  const el = im.layer.getElement();
+  if (!el.complete || !el.naturalWidth) await new Promise(r => el.addEventListener('load', r, {once: true}));
+  const W = el.naturalWidth, H = el.naturalHeight, canvas = document.createElement('canvas');
+  canvas.width = W; canvas.height = H;
+  const c2d = canvas.getContext('2d'); c2d.drawImage(el, 0, 0);
+  const d = c2d.getImageData(0, 0, W, H).data;
+  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const k = 4 * (y * W + x);
+    const hit = rgb ? d[k + 3] === 255 && d[k] === rgb[0] && d[k + 1] === rgb[1] && d[k + 2] === rgb[2] : d[k + 3] > 0;
+    if (hit) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+  }
+  const z = 22, b = im.layer.getBounds();
+  const nw = g.map.project(b.getNorthWest(), z), se = g.map.project(b.getSouthEast(), z);
+  const px = (se.x - nw.x) / W, py = (se.y - nw.y) / H;
+  let vb = null;
+  g.vectors.forEach(v => {
+    const bb = v.layer.getBounds();
+    vb = vb ? vb.extend(bb) : L.latLngBounds(bb.getSouthWest(), bb.getNorthEast());
+  });
+  const vnw = g.map.project(vb.getNorthWest(), z), vse = g.map.project(vb.getSouthEast(), z);
+  return {size: [W, H], marked: x1 - x0 + 1, offsets: [
+    (vnw.x - (nw.x + x0 * px)) / px, (vnw.y - (nw.y + y0 * py)) / py,
+    (vse.x - (nw.x + (x1 + 1) * px)) / px, (vse.y - (nw.y + (y1 + 1) * py)) / py]};
+}"""
+
+
+def _assert_aligned(frame, *, role: str = "overlay", rgb: tuple[int, int, int] | None = None) -> None:
     frame.locator("path.leaflet-interactive").first.wait_for(state="visible")
-    assert frame.locator("img.leaflet-image-layer").count() >= 2  # imagery is the base layer
+    frame.locator("img.leaflet-image-layer").first.wait_for(state="visible")
+    found = frame.locator("#map").evaluate(f"async () => ({ALIGNMENT_JS})({json.dumps({'role': role, 'rgb': rgb})})")
+    assert found["marked"] > 3, f"no marked pixels in the {role} overlay: {found}"
+    worst = max(abs(v) for v in found["offsets"])
+    assert worst <= 1.0, f"vectors and the {role} overlay are {worst:.2f} overlay pixels apart: {found}"
+
+
+def _shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name))
+
+
+def test_flood_conversation_lines_up_answers_first_and_queues_a_follow_up(base_url, browser_page):
+    page, external = browser_page
+    _open(page, base_url)
+    assert page.locator("#guidance").inner_text().strip() == ""  # the catalog has imagery: no first-run advice
+    _send(page, "Flood extent near Orihuela in September 2019?")
+    page.locator("#chat").get_by_text("Mapping water", exact=False).first.wait_for(state="visible")
+    _send(page, "Now show me the polygons")  # typed while the turn runs: queued, not dropped
+    page.locator("#queue").get_by_text("show me the polygons", exact=False).wait_for(state="visible")
+    page.locator("#chat").get_by_text("Flooded area near Orihuela", exact=False).first.wait_for(state="visible")
+    frame = page.frame_locator("#map-panel iframe")
+    _assert_aligned(frame)
+    assert frame.locator(".gv-legend").get_by_text("water", exact=False).count() >= 1  # legend is a map control
+
+    # The queued follow-up is answered next; it brings no new evidence, so the map keeps the flood results.
+    page.locator("#chat").get_by_text(POLYGONS_TEXT, exact=False).first.wait_for(state="visible")
+    _assert_in_view(page, POLYGONS_TEXT)
+    frame = page.frame_locator("#map-panel iframe")
+    assert frame.locator("img.leaflet-image-layer").count() >= 2 and frame.locator("path.leaflet-interactive").count()
+    assert page.locator("#queue").inner_text().strip() == ""
+    steps = page.locator("#chat").get_by_text("✓ Mapping water", exact=False)
+    assert steps.count() >= 1 and page.locator("#chat").get_by_text("item_id=").count() == 0  # words, not calls
 
     link = page.locator('#downloads a[download$=".geojson"]').first
     with page.expect_download() as info:
         link.click()
     collection = json.loads(Path(info.value.path()).read_text())
-    assert collection["type"] == "FeatureCollection"
-    assert collection["features"][0]["geometry"]["type"] == "Polygon"
+    assert collection["type"] == "FeatureCollection" and collection["features"][0]["geometry"]["type"] == "Polygon"
     assert page.locator('#downloads a[download^="geovigie-report"]').count() == 2  # Markdown + HTML
-
-    if SCREENSHOTS:
-        page.screenshot(path=str(SCREENSHOTS / "screenshot-flood.png"), full_page=True)
+    page.locator("#chat [data-testid=user]").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    _shot(page, "screenshot-flood.png")
     assert external == [], f"the page tried to reach the internet: {external[:5]}"
 
 
-def test_counting_errors_and_reopening_a_thread(base_url, browser_page):
+def test_answer_first_sentence_is_in_view_after_the_turn(base_url, browser_page):
+    page, _ = browser_page
+    _open(page, base_url)
+    _ask(page, "Flood extent near Orihuela in September 2019?", "Flooded area near Orihuela")
+    _assert_in_view(page, "Flooded area near Orihuela")
+    _ask(page, "Flood extent near Orihuela again?", "Flooded area near Orihuela")  # a second turn, lower down
+    page.wait_for_function("document.querySelectorAll('#chat [data-testid=user]').length == 2")
+    page.locator("#chat").get_by_text("Flooded area near Orihuela", exact=False).nth(1).wait_for(state="visible")
+    _wait_in_view(page.locator("#chat [data-testid=user]").last, "the latest question")
+    answer = page.locator("#chat").get_by_text("Flooded area near Orihuela", exact=False).last
+    _wait_in_view(answer, "the second answer (right under its question)")
+
+
+def test_counting_conversations_trees_on_the_map_ships_in_pixels(base_url, browser_page):
     page, external = browser_page
-    page.goto(base_url + "/", wait_until="load")
-    page.wait_for_selector("#chat-input textarea")
+    _open(page, base_url)
+    _ask(page, "Count the trees in orchard.tif", "I count 3 trees")
+    _assert_in_view(page, "I count 3 trees")
+    frame = page.frame_locator("#map-panel iframe")
+    _assert_aligned(frame, role="boxes", rgb=BOX_RGB)
+    assert frame.locator(".gv-legend").get_by_text("3 trees").count() == 1
+    _shot(page, "screenshot-count.png")
+
     page.locator("#examples").get_by_text("How many ships are in P0706.png?").click()
     page.locator("#chat").get_by_text("I count 3 ships", exact=False).first.wait_for(state="visible")
-    assert page.locator("#chat img").count() >= 2
     frame = page.frame_locator("#map-panel iframe")
-    frame.get_by_text("not georeferenced", exact=False).wait_for()
-    frame.locator("img.pixels").wait_for(state="visible")  # the pixel evidence is shown instead of a map
-    if SCREENSHOTS:
-        page.screenshot(path=str(SCREENSHOTS / "screenshot-count.png"), full_page=True)
+    frame.get_by_text("pixel coordinates", exact=False).wait_for()  # said plainly: not on the map
+    frame.locator("img.pixels").wait_for(state="visible")
 
     _ask(page, "x" * 4100, "characters long")  # a typed error becomes a sentence, never a traceback
     assert page.locator("#chat").get_by_text("Traceback").count() == 0
-
     page.locator("#new-thread").click()
     page.locator("#chat").get_by_text("I count 3 ships").wait_for(state="detached")
     page.locator("#threads input").click()
-    page.get_by_role("option", name="How many ships are in P0706.png?", exact=False).first.click()
+    page.get_by_role("option", name="Count the trees in orchard.tif", exact=False).first.click()
     page.locator("#chat").get_by_text("I count 3 ships", exact=False).first.wait_for(state="visible")
+    assert external == [], f"the page tried to reach the internet: {external[:5]}"
+
+
+def test_change_conversation_toggles_dates_over_aligned_results(base_url, browser_page):
+    page, _ = browser_page
+    _open(page, base_url)
+    _ask(page, "What changed near Orihuela between August and September 2019?", "New water near Orihuela")
+    _assert_in_view(page, "New water near Orihuela")
+    frame = page.frame_locator("#map-panel iframe")
+    _assert_aligned(frame, rgb=GAIN_RGB)
+    assert frame.locator(".gv-legend").get_by_text("new water").count() == 1
+    shown = "() => window.geovigie.images.filter(i => window.geovigie.map.hasLayer(i.layer)).map(i => i.role)"
+    assert sorted(frame.locator("#map").evaluate(shown)) == ["after", "overlay"]
+    frame.locator(".gv-pair button[data-show=before]").click()
+    assert sorted(frame.locator("#map").evaluate(shown)) == ["before", "overlay"]
+    _assert_aligned(frame, rgb=GAIN_RGB)  # still on the results, whichever date is under them
+    frame.locator(".gv-opacity input").fill("30")
+    opacity = "() => window.geovigie.images.find(i => i.role === 'overlay').layer.options.opacity"
+    assert frame.locator("#map").evaluate(opacity) == pytest.approx(0.3)
+    _shot(page, "screenshot-change.png")
+
+
+def test_bare_clone_first_screen_guides_and_fits_a_phone(serve, empty_ui_service, browser_page):
+    page, external = browser_page
+    url = serve(empty_ui_service)
+    _open(page, url)
+    guidance = page.locator("#guidance")
+    guidance.get_by_text("No imagery yet", exact=False).wait_for(state="visible")
+    for way in ("Upload a GeoTIFF", "GEOVIGIE_STAC_API_URLS", "geovigie ingest --samples"):
+        assert guidance.get_by_text(way, exact=False).count() == 1, way
+    examples = page.locator("#examples button").first
+    assert examples.evaluate(IN_VIEW_JS), "the example questions start below the fold at 1440x900"
+    _shot(page, "screenshot-first-run.png")
+
+    page.set_viewport_size({"width": 400, "height": 800})
+    _open(page, url)
+    assert page.evaluate("window.scrollY") == 0  # opens at the top
+    assert page.locator("#chat-input textarea").evaluate(IN_VIEW_JS), "the input is not reachable at 400 px"
+    guidance.get_by_text("No imagery yet", exact=False).wait_for(state="visible")
+    _shot(page, "screenshot-phone.png")
     assert external == [], f"the page tried to reach the internet: {external[:5]}"
 
 

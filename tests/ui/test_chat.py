@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from geovigie.core.errors import NoDataError
 from geovigie.serving.api.ui_mount import build_hooks
@@ -29,6 +30,12 @@ def _last(outputs):
     return final
 
 
+def _answer(chat):
+    """The message right under the latest question: the answer comes first, its steps and evidence after."""
+    last_user = max(i for i, m in enumerate(chat) if m.role == "user")
+    return chat[last_user + 1]
+
+
 def test_a_turn_streams_tools_then_answer_map_and_downloads(controller):
     steps = list(controller.respond("Flood extent near Orihuela in September 2019?", [], None))
     first, final = steps[0], steps[-1]
@@ -36,8 +43,12 @@ def test_a_turn_streams_tools_then_answer_map_and_downloads(controller):
     pending = [m for step in steps for m in step[0] if m.metadata.get("status") == "pending"]
     assert pending, "tool messages are shown while the tools run"
     chat = final[0]
-    assert chat[-1].content.startswith("Flooded area near Orihuela on 2019-09-18:")
-    assert all(m.metadata.get("status") == "done" for m in chat if m.metadata.get("title"))
+    assert _answer(chat).content.startswith("Flooded area near Orihuela on 2019-09-18:")
+    assert not _answer(chat).metadata.get("title")  # the answer is plain text, not a collapsed step
+    steps_done = [m for m in chat if m.metadata.get("title")]
+    assert steps_done and all(m.metadata.get("status") == "done" for m in steps_done)
+    assert all("item_id=" not in m.metadata["title"] for m in steps_done)  # words, not raw calls
+    assert any(m.metadata["title"].startswith("✓ Mapping water: Water covers") for m in steps_done)
     answer_step = next(s for s in steps if isinstance(s[6], list))
     map_html, static, files = answer_step[4], answer_step[5], answer_step[6]
     assert "srcdoc=" in map_html and "leaflet.js" in map_html and Path(static).is_file()
@@ -62,7 +73,7 @@ def test_threads_continue_and_reopen(controller):
         "How many ships are in P0706.png?",
         "Count the ships again",
     ]
-    assert reopened[0][-1].content.startswith("I count 3 ships")
+    assert _answer(reopened[0]).content.startswith("I count 3 ships")
     assert "not georeferenced" in reopened[4]  # the pixel-only evidence cannot go on the map
     missing = controller.open_thread("nope")
     assert missing[0][0].content.startswith("⚠ The conversation nope no longer exists.")
@@ -76,7 +87,7 @@ def _hooks(stream) -> ChatHooks:
         list_threads=list,
         thread_record=lambda _t: None,
         catalog=list,
-        ingest=lambda _paths: {},
+        ingest=lambda _paths, _px: {},
         status=dict,
     )
 
@@ -97,16 +108,25 @@ def test_errors_become_sentences_never_tracebacks(options):
     assert list(ChatController(_hooks(crash), options).respond("   ", [], None))[0][0] is not None
 
 
-def test_data_panel_lists_ingests_and_reports_status(ui_service, options, make_geotiff):
+def test_data_panel_lists_ingests_and_reports_status(ui_service, options, make_geotiff, tmp_path, monkeypatch):
     import numpy as np
 
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # uploads are ingested only from Gradio's upload folder
     data = DataController(build_hooks(lambda: ui_service), options)
     table, catalog_map = data.catalog_view()
-    assert sorted(r[0] for r in table) == ["P0706", "orihuela-s1-2019-09-18"] and "leaflet.js" in catalog_map
+    assert sorted(r[0] for r in table) == ["P0706", "orchard-2020-06-01", "orihuela-s1-2019-09-18"]
+    assert "leaflet.js" in catalog_map
     upload = make_geotiff(np.ones((3, 16, 16), dtype=np.uint16), name="my_scene.tif")
     message, table, _ = data.ingest([str(upload)])
-    assert message.startswith("**Ingest:** 1 added") and len(table) == 3
+    assert message.startswith("**Ingest:** 1 added") and len(table) == 4
     assert (ui_service.settings.home / "uploads" / "my_scene.tif").is_file()
+    message, table, _ = data.ingest([str(upload)])  # the same file again: its item is reused
+    assert message.startswith("**Ingest:** 0 added, 0 updated, 1 unchanged") and len(table) == 4
+    photo = tmp_path / "harbour.png"
+    Image.fromarray(np.full((20, 30, 3), 90, dtype=np.uint8)).save(photo)
+    message, table, _ = data.ingest([str(photo)], 0.5)  # a pixel-size hint for a plain image
+    row = next(r for r in table if "harbour" in r[0])
+    assert message.startswith("**Ingest:** 1 added") and row[3] == 0.5, row
     assert data.ingest([])[0] == "Choose one or more GeoTIFF files first."
     status = data.status_view()
-    assert "**Planner:** scripted" in status and "3 items" in status and "offline measurement" in status
+    assert "**Planner:** scripted" in status and "5 items" in status and "offline measurement" in status

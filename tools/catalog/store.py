@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from dateutil.parser import isoparse
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,6 +90,12 @@ def source_of(db: Database, item_id: str) -> str | None:
     with db.session() as session:
         row = session.get(CatalogItem, item_id)
         return row.source_path if row is not None else None
+
+
+def catalog_size(db: Database) -> int:
+    """Number of items in the local catalog (a count query: cheap on large catalogs)."""
+    with db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(CatalogItem)) or 0)
 
 
 def all_scenes(db: Database) -> list[Scene]:

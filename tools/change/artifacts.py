@@ -10,6 +10,7 @@ import rasterio
 from affine import Affine
 from PIL import Image
 from pydantic import BaseModel, Field
+from rasterio.enums import Resampling
 
 from geovigie.core.domain import ArtifactRef
 from geovigie.tools.base import ToolContext
@@ -19,10 +20,11 @@ from geovigie.tools.change.series import interval_colour, render_first_change
 from geovigie.tools.raster import (
     Grid,
     Scene,
-    add_legend,
     display_bands,
     downsample_for_display,
     feature_collection,
+    hex_legend,
+    map_picture,
     mask_to_features,
     overlay_mask,
     read_classes,
@@ -34,14 +36,23 @@ from geovigie.tools.segment import read_decimated
 MAX_SIDE = 1024
 VECTOR_MAX_PIXELS = 25_000_000
 EXCLUDED_COLOUR = (170, 170, 170)
-COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
-    "flood": ((0, 120, 255), (255, 170, 0)),
-    "burn": ((255, 50, 0), (0, 200, 80)),
-    "deforestation": ((255, 50, 0), (0, 200, 80)),
-    "urban": ((255, 0, 255), (255, 200, 0)),
-    "generic": ((255, 30, 30), (255, 30, 30)),
+OKABE_ITO = {
+    "blue": (0, 114, 178),
+    "vermillion": (213, 94, 0),
+    "orange": (230, 159, 0),
+    "sky": (86, 180, 233),
+    "green": (0, 158, 115),
+    "purple": (204, 121, 167),
 }
-"""Overlay colours of the GAIN and LOSS classes per preset."""
+"""Okabe-Ito colours: told apart with the common colour-vision deficiencies (no red/green pairs)."""
+COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
+    "flood": (OKABE_ITO["blue"], OKABE_ITO["orange"]),
+    "burn": (OKABE_ITO["vermillion"], OKABE_ITO["sky"]),
+    "deforestation": (OKABE_ITO["vermillion"], OKABE_ITO["sky"]),
+    "urban": (OKABE_ITO["purple"], OKABE_ITO["green"]),
+    "generic": (OKABE_ITO["vermillion"], OKABE_ITO["blue"]),
+}
+"""Overlay colours of the GAIN (preset direction) and LOSS (opposite direction) classes per preset."""
 
 
 class ChangeArtifacts(BaseModel):
@@ -88,19 +99,25 @@ def _day(scene: Scene) -> str:
     return (scene.datetime or "undated")[:10]
 
 
-def _overlay(rgb: np.ndarray, classes: np.ndarray, outcomes: list[PairOutcome], scenes: list[Scene]) -> np.ndarray:
+Legend = list[tuple[str, tuple[int, int, int]]]
+
+
+def _overlay(
+    rgb: np.ndarray, classes: np.ndarray, outcomes: list[PairOutcome], scenes: list[Scene]
+) -> tuple[np.ndarray, Legend]:
+    """The change classes blended on the after picture, and their colour key (kept out of the pixels)."""
     if len(outcomes) > 1:
         img = overlay_mask(render_first_change(rgb, classes), classes == cm.EXCLUDED, colour=EXCLUDED_COLOUR)
-        entries = [
+        series: Legend = [
             (f"first change {_day(scenes[k])} to {_day(scenes[k + 1])}", interval_colour(k + 1))
             for k in range(len(outcomes))
         ]
-        return add_legend(img, entries)
+        return img, series
     plan = outcomes[0].plan
     gain_c, loss_c = COLOURS[plan.preset]
     img = overlay_mask(rgb, classes == cm.GAIN, colour=gain_c, alpha=0.6)
     period = f"{_day(scenes[0])} to {_day(scenes[-1])}"
-    entries = [(f"{plan.spec.labels[0]}, {period}", gain_c)]
+    entries: Legend = [(f"{plan.spec.labels[0]}, {period}", gain_c)]
     if plan.preset != "generic" and (classes == cm.LOSS).any():
         img = overlay_mask(img, classes == cm.LOSS, colour=loss_c, alpha=0.6)
         counted = "" if cm.LOSS in plan.spec.counted else " (not counted)"
@@ -108,7 +125,7 @@ def _overlay(rgb: np.ndarray, classes: np.ndarray, outcomes: list[PairOutcome], 
     if (classes == cm.EXCLUDED).any():
         img = overlay_mask(img, classes == cm.EXCLUDED, colour=EXCLUDED_COLOUR, alpha=0.6)
         entries.append(("cloud on either date (excluded)", EXCLUDED_COLOUR))
-    return add_legend(img, entries)
+    return img, entries
 
 
 def _polygons(
@@ -155,18 +172,22 @@ def save_change_artifacts(
     rgb_a, label_a = _render(last, grid, small)
     bbox = grid.bbox_wgs84
     store = ctx.artifacts
+    # Before, after and overlay are warped onto Web Mercator with exact bounds: they line up with the polygons.
+    pic_b, bounds_b = map_picture(rgb_b, small, resampling=Resampling.bilinear)
+    pic_a, bounds_a = map_picture(rgb_a, small, resampling=Resampling.bilinear)
     refs = [
-        store.save_png(rgb_b, title=f"Before: {first.id} {_day(first)} ({label_b})", role="before", bbox=bbox),
-        store.save_png(rgb_a, title=f"After: {last.id} {_day(last)} ({label_a})", role="after", bbox=bbox),
+        store.save_png(pic_b, title=f"Before: {first.id} {_day(first)} ({label_b})", role="before", bbox=bounds_b),
+        store.save_png(pic_a, title=f"After: {last.id} {_day(last)} ({label_a})", role="after", bbox=bounds_a),
         store.save_png(side_by_side(rgb_b, rgb_a), title=f"{first.id} {_day(first)} | {last.id} {_day(last)}",
                        role="side_by_side", bbox=bbox),
     ]  # fmt: skip
     classes = _classes_at(class_path, small.shape)
     if classes.shape != rgb_a.shape[:2]:
         classes = np.asarray(Image.fromarray(classes).resize(rgb_a.shape[1::-1], Image.Resampling.NEAREST))
-    overlay = _overlay(rgb_a, classes, outcomes, scenes)
+    overlay, legend = _overlay(rgb_a, classes, outcomes, scenes)
+    overlay, bounds = map_picture(overlay, small)
     refs.append(store.save_png(overlay, title=f"Change {_day(first)} to {_day(last)} on {last.id}", role="overlay",
-                               bbox=bbox))  # fmt: skip
+                               bbox=bounds, legend=hex_legend(legend)))  # fmt: skip
     features, count = _polygons(class_path, grid, outcomes, scenes, notes)
     geojson_id = None
     if grid.crs is not None:

@@ -20,7 +20,7 @@ from shapely.geometry import Polygon, box, mapping, shape
 from shapely.ops import unary_union
 
 from geovigie.tools.count.detectors import Detection
-from geovigie.tools.raster import Grid, add_legend, draw_boxes, overlay_mask
+from geovigie.tools.raster import Grid, draw_boxes, overlay_mask
 
 MAX_FEATURES = 20_000
 """Most features written to one GeoJSON (the count is never truncated)."""
@@ -93,6 +93,9 @@ def regions_geojson(
 def _collection(features: list[dict[str, Any]], grid: Grid, total: int, properties: dict[str, Any]) -> dict[str, Any]:
     props = dict(properties)
     props["crs"] = "EPSG:4326" if grid.crs is not None else "pixel"
+    if grid.crs is None:
+        # Readers would otherwise take column/row numbers for longitudes/latitudes.
+        props["note"] = "Pixel coordinates (x right, y down from the top-left corner) of a non-georeferenced image."
     props["features_total"] = total
     props["features_written"] = len(features)
     return {"type": "FeatureCollection", "features": features, "properties": props}
@@ -103,16 +106,16 @@ def thumbnail_factor(grid: Grid, max_side: int = 1024) -> int:
     return max(1, -(-max(grid.width, grid.height) // max_side))
 
 
-def boxes_overlay(thumb: np.ndarray, factor: int, detections: Sequence[Detection], legend: Sequence[str]) -> np.ndarray:
-    """Boxes (scaled to the thumbnail) drawn on it, with a legend underneath."""
+def boxes_overlay(thumb: np.ndarray, factor: int, detections: Sequence[Detection]) -> np.ndarray:
+    """Boxes (scaled to the thumbnail) drawn on it (the legend travels with the artifact, not in the pixels)."""
     boxes = [(d.xmin / factor, d.ymin / factor, d.xmax / factor, d.ymax / factor) for d in detections]
     width = 2 if max(thumb.shape[:2]) >= 512 else 1
     drawn = draw_boxes(np.ascontiguousarray(thumb), boxes, colour=BOX_COLOUR, width=width)
-    return add_legend(drawn, [(line, BOX_COLOUR) for line in legend])
+    return drawn
 
 
-def regions_overlay(thumb: np.ndarray, labels: np.ndarray, legend: Sequence[str]) -> np.ndarray:
-    """Regions blended in cycling colours (neighbours tell apart), resized to the thumbnail, with a legend."""
+def regions_overlay(thumb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Regions blended in cycling colours (neighbours tell apart), resized to the thumbnail."""
     if labels.shape != thumb.shape[:2]:
         img = Image.fromarray(labels.astype(np.int32)).resize(
             (thumb.shape[1], thumb.shape[0]), Image.Resampling.NEAREST
@@ -122,4 +125,4 @@ def regions_overlay(thumb: np.ndarray, labels: np.ndarray, legend: Sequence[str]
     for k, colour in enumerate(PALETTE):
         sel = (labels > 0) & (labels % len(PALETTE) == k)
         out = overlay_mask(out, sel, colour=colour, alpha=0.5)
-    return add_legend(out, [(line, REGION_COLOUR) for line in legend])
+    return out

@@ -31,12 +31,28 @@ from geovigie.tools.count.detectors import (
     ObjectDetector,
 )
 from geovigie.tools.count.learned import choose_detector, cite_model
-from geovigie.tools.count.learned import choose_detector, cite_model
-from geovigie.tools.count.output import boxes_geojson, boxes_overlay, regions_geojson, regions_overlay, thumbnail_factor
+from geovigie.tools.count.output import (
+    BOX_COLOUR,
+    REGION_COLOUR,
+    boxes_geojson,
+    boxes_overlay,
+    regions_geojson,
+    regions_overlay,
+    thumbnail_factor,
+)
 from geovigie.tools.count.read import display_sample, nodata_values, read_window, stretch_of, to_uint8
 from geovigie.tools.count.regions import RegionCount, count_fields, count_water_bodies
 from geovigie.tools.count.scale import PixelSource, Scale, check_resolution, scale_of
-from geovigie.tools.raster import Grid, Scene, display_bands, iter_tiles, read_bands, scene_grid
+from geovigie.tools.raster import (
+    Grid,
+    Scene,
+    display_bands,
+    hex_legend,
+    iter_tiles,
+    map_picture,
+    read_bands,
+    scene_grid,
+)
 from geovigie.tools.segment import bands_for
 
 REGION_MAX_SIDE = 4096
@@ -222,7 +238,6 @@ def _count_detections(
         checkpoint=bool(args.detector_path),
     )  # fmt: skip
     return cite_model(output, detector)
-    return cite_model(output, detector)
 
 
 # --- regions -------------------------------------------------------------------------------------------------
@@ -298,12 +313,15 @@ def _finish(
     title = f"{scene.id} {spec.label}"
     if regions is not None:
         collection = regions_geojson(regions.labels, grid, pixel_size_m=px, properties=props)
-        picture = regions_overlay(thumb, regions.labels, [f"{count} {spec.label}"])
+        picture = regions_overlay(thumb, regions.labels)
+        legend = hex_legend([(f"{count} {spec.label}", REGION_COLOUR)])
     else:
         collection = boxes_geojson(detections or [], grid, pixel_size_m=px, properties=props)
-        picture = boxes_overlay(thumb, factor, detections or [], [f"{count} {spec.label} ({method})"])
+        picture = boxes_overlay(thumb, factor, detections or [])
+        legend = hex_legend([(f"{count} {spec.label} ({method})", BOX_COLOUR)])
     geo_ref = ctx.artifacts.save_geojson(collection, title=f"{title} ({count})", role="boxes", bbox=footprint)
-    png_ref = ctx.artifacts.save_png(picture, title=f"{title}: {count}", role="overlay", bbox=footprint)
+    picture, bounds = map_picture(picture, grid)
+    png_ref = ctx.artifacts.save_png(picture, title=f"{title}: {count}", role="overlay", bbox=bounds, legend=legend)
     coords: Literal["EPSG:4326", "pixel"] = "EPSG:4326" if grid.crs is not None else "pixel"
     if coords == "pixel":
         notes.append('Image not georeferenced: GeoJSON coordinates are pixels (x right, y down; "crs": "pixel").')

@@ -22,7 +22,6 @@ from geovigie.tools.raster import (
     Grid,
     RasterData,
     Scene,
-    add_legend,
     display_bands,
     downsample_for_display,
     mask_to_features,
@@ -159,7 +158,7 @@ def overlay_png(
     alpha: float = 0.55,
     max_side: int = 1024,
 ) -> np.ndarray:
-    """Scene picture (true colour when possible) with classes blended in colour and a legend underneath.
+    """Scene picture (true colour when possible) with classes blended in colour (the legend is the caller's).
 
     Args:
         scene: The scene.
@@ -183,5 +182,5 @@ def overlay_png(
     for code, (_name, colour) in colours.items():
         sel = classes == code
         rgb[sel] = rgb[sel] * (1 - alpha) + np.asarray(colour, np.float32) * alpha
-    picture = downsample_for_display(rgb.astype(np.uint8), max_side=max_side)
-    return add_legend(picture, [(label, colour) for label, colour in colours.values()])
+    # No legend strip under the picture: it would shift the image against its bounds on the map.
+    return downsample_for_display(rgb.astype(np.uint8), max_side=max_side)

@@ -14,7 +14,17 @@ from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_
 from geovigie.core.errors import TooCloudyError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
-from geovigie.tools.raster import Execution, Grid, Scene, TiledResult, feature_collection, run_tiled, scene_grid
+from geovigie.tools.raster import (
+    Execution,
+    Grid,
+    Scene,
+    TiledResult,
+    feature_collection,
+    hex_legend,
+    map_picture,
+    run_tiled,
+    scene_grid,
+)
 from geovigie.tools.segment import landcover
 from geovigie.tools.segment.class_map import MAX_FEATURES, MIN_POLYGON_PIXELS, PolygonSet, class_polygons, overlay_png
 from geovigie.tools.segment.indices import IndexName
@@ -239,15 +249,14 @@ def _output(
                 polygons=polys.total.get(code, 0),
             )
         )
-    # The legend font has no superscript glyphs: write km2 / m2 there.
     legend = {
         a.code: (
-            f"{a.name}: {_area_text(a.area_m2, a.pixels).replace('²', '2')} ({a.fraction:.1%})",
+            f"{a.name}: {_area_text(a.area_m2, a.pixels)} ({a.fraction:.1%})",
             classes[a.code][1],
         )
         for a in areas
     }
-    png = overlay_png(scene, grid, Path(cog_ref.path), legend)
+    picture, bounds = map_picture(overlay_png(scene, grid, Path(cog_ref.path), legend), grid)
     method = plan.params.describe() if plan.params else (plan.method.description if plan.method else "")
     cloud_desc = plan.cloud_method.description if plan.cloud_method else None
     if target == "cloud":
@@ -262,7 +271,13 @@ def _output(
         crs="EPSG:4326" if grid.crs is not None else "pixel coordinates",
     )
     artifacts = [
-        ctx.artifacts.save_png(png, title=f"{title} overlay", role="overlay", bbox=footprint),
+        ctx.artifacts.save_png(
+            picture,
+            title=f"{title} overlay",
+            role="overlay",
+            bbox=bounds or footprint,
+            legend=hex_legend(list(legend.values())),
+        ),  # fmt: skip
         ctx.artifacts.save_geojson(collection, title=f"{title} polygons", role="polygons", bbox=footprint),
         cog_ref,
     ]

@@ -19,13 +19,23 @@ import openai
 from affine import Affine
 from PIL import Image
 from pydantic import BaseModel, Field
+from rasterio.enums import Resampling
 
 from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_bbox
 from geovigie.core.errors import UpstreamError
 from geovigie.core.settings import Settings
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
-from geovigie.tools.raster import Grid, Scene, display_bands, downsample_for_display, read_bands, scene_grid, to_rgb
+from geovigie.tools.raster import (
+    Grid,
+    Scene,
+    display_bands,
+    downsample_for_display,
+    map_picture,
+    read_bands,
+    scene_grid,
+    to_rgb,
+)
 from geovigie.tools.vision.measure import LABELS, Language, SceneMeasurement, describe, detect_language, measure_scene
 
 READ_MAX_SIDE = 1024
@@ -267,11 +277,13 @@ def ask_image(args: AskImageInput, ctx: ToolContext) -> ToolOutput[AskImageResul
     images: list[ImageView] = []
     artifacts = []
     for view in views:
+        # The model sees view.rgb; the stored picture is the map's (warped, exact bounds).
+        picture, bounds = map_picture(view.rgb, view.grid, resampling=Resampling.bilinear)
         ref = ctx.artifacts.save_png(
-            view.rgb,
+            picture,
             title=f"{view.scene.id} {view.scene.datetime or ''} {view.label}".strip(),
             role=view.label if view.label in ("before", "after") else "quicklook",
-            bbox=view.grid.bbox_wgs84,
+            bbox=bounds,
         )
         h, w = view.rgb.shape[:2]
         images.append(

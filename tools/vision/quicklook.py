@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from affine import Affine
 from pydantic import BaseModel, Field
+from rasterio.enums import Resampling
 
 from geovigie.core.domain import BBox, Provenance, ToolOutput, validate_bbox
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
-from geovigie.tools.raster import Grid, display_bands, downsample_for_display, read_bands, scene_grid, to_rgb
+from geovigie.tools.raster import (
+    Grid,
+    display_bands,
+    downsample_for_display,
+    map_picture,
+    read_bands,
+    scene_grid,
+    to_rgb,
+)
 
 
 class QuicklookInput(BaseModel):
@@ -60,8 +69,10 @@ def quicklook(args: QuicklookInput, ctx: ToolContext) -> ToolOutput[QuicklookRes
     order = [unique.index(b) for b in bands]
     raster.data = raster.data[order]
     rgb = downsample_for_display(to_rgb(raster), max_side=args.max_side)
+    # Warped onto Web Mercator with its exact bounds, so the map places it where its pixels are.
+    picture, bounds = map_picture(rgb, grid, resampling=Resampling.bilinear)
     ref = ctx.artifacts.save_png(
-        rgb, title=f"{scene.id} {scene.datetime or ''} {label}".strip(), role="quicklook", bbox=grid.bbox_wgs84
+        picture, title=f"{scene.id} {scene.datetime or ''} {label}".strip(), role="quicklook", bbox=bounds
     )
     return ToolOutput(
         summary=(

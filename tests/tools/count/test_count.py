@@ -109,7 +109,11 @@ def test_trees_counted_and_boxes_georeferenced(ctx, make_geotiff, register):
     widths = [f["properties"]["width_m"] for f in collection["features"]]
     assert 2.0 <= float(np.median(widths)) <= 6.0
     with Image.open(ctx.artifacts.path_of(res.overlay_artifact_id)) as png:
-        assert png.size[0] == 500 and png.size[1] > 500  # legend strip below the picture
+        # A Web Mercator picture of the 500 px scene, no legend strip: transparent only outside the footprint.
+        assert png.mode == "RGBA" and abs(png.size[0] - 500) <= 12 and abs(png.size[1] - 500) <= 12
+        assert np.asarray(png)[..., 3].mean() > 0.9 * 255
+    overlay = next(a for a in out.artifacts if a.id == res.overlay_artifact_id)
+    assert overlay.legend and overlay.legend[0][0].startswith(f"{res.count} ") and overlay.legend[0][1].startswith("#")
     assert out.figures[0].value == res.count and out.figures[1].unit == "per km²"
     assert out.provenance.parameters["pixel_size_source"] == "georeferencing"
     assert any("expected error" in n for n in out.notes) and res.approximate

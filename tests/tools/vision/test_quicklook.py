@@ -12,7 +12,9 @@ def test_quicklook_writes_png_with_provenance(ctx, make_geotiff, register):
     out = TOOLS["quicklook"].run({"item_id": "scene-q"}, ctx)
     png = out.artifacts[0]
     img = Image.open(png.path)
-    assert img.size == (80, 64) and img.mode == "RGB"
+    # Warped onto Web Mercator for the map (transparent outside the footprint), about the scene's size.
+    assert abs(img.size[0] - 80) <= 3 and abs(img.size[1] - 64) <= 3 and img.mode == "RGBA"
+    assert png.bbox is not None and png.bbox[0] < png.bbox[2] and png.bbox[1] < png.bbox[3]
     assert out.provenance.scenes[0].item_id == "scene-q"
     assert out.provenance.crs == "EPSG:32631" and abs((out.provenance.pixel_size_m or 0) - 10) < 1e-6
     # Idempotent content addressing: same inputs, same artifact id.
