@@ -377,6 +377,8 @@ def earth_search_item(scenario: Scenario, files: dict[str, tuple[str, Affine, in
         elif not asset["href"].startswith("s3://"):
             asset["href"] = f"{base}/files/{scenario.item_id}/{asset['href'].rsplit('/', 1)[-1]}"
     _, transform, width, height = files["B02"]
+    if scenario.swath_edge:  # the footprint follows the imaged half, as on real items
+        transform, width = transform * Affine.translation(width // 2, 0), width - width // 2
     geometry, bbox = footprint(transform, width, height)
     props = item["properties"]
     props.update(
