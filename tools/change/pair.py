@@ -75,7 +75,13 @@ def _read_pair(
 
 
 def _sample(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    return rng.choice(n, size=k, replace=False) if n > k else np.arange(n)
+    """k of n indices at random, in increasing order.
+
+    The same draw as ever (same set, same generator state after it), sorted: gathering pixels at sorted
+    indices walks memory forwards, ~15x faster than at shuffled ones on a 1 Mpx tile (and the statistics and
+    thresholds computed from the sample do not depend on its order).
+    """
+    return np.sort(rng.choice(n, size=k, replace=False)) if n > k else np.arange(n)
 
 
 def _pixel_sample(r: RasterData, where: np.ndarray) -> RasterData:
