@@ -32,9 +32,18 @@ def open_raster(href: str) -> Iterator[DatasetReader]:
 
 
 def _unreadable(href: str, exc: Exception) -> ToolInputError:
+    # Only the file name: the server's folders are no business of the person (or model) reading the message, and
+    # GDAL's own text repeats the path.
+    name = href.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]  # never a signing token either
+    reason = str(exc).replace(href, name)
     return ToolInputError(
-        f"Cannot read raster {href}: {exc}.",
-        hint="Check that the file exists and is a valid GeoTIFF/COG/PNG, then re-ingest it.",
+        f"Cannot read raster {name}: {reason}.",
+        hint=(
+            "The remote file could not be read (network, refused or expired signature, moved asset): retry, "
+            "or search again to refresh the item."
+            if href.lower().startswith(("http://", "https://", "/vsicurl/"))
+            else "Check that the file exists and is a valid GeoTIFF/COG/PNG, then re-ingest it."
+        ),
     )
 
 

@@ -24,7 +24,7 @@ from geovigie.tools.raster.bands import SENTINEL2_BANDS as SENTINEL2_BANDS
 from geovigie.tools.raster.bands import BandRef as BandRef
 from geovigie.tools.raster.bands import canonical_of, item_bands
 from geovigie.tools.raster.bands import normalise_band_name as normalise_band_name
-from geovigie.tools.raster.radiometry import decision_of
+from geovigie.tools.raster.radiometry import decision_of, metadata_radiometry
 from geovigie.tools.raster.vsi import hrefs_read, remember
 
 
@@ -101,9 +101,18 @@ class Scene:
 
     @property
     def scale(self) -> float | None:
-        """Factor from stored values to reflectance, or None when values are not reflectance."""
+        """Factor from stored values to reflectance, or None when values are not reflectance.
+
+        Remote items: the first reflectance band's ``raster:bands`` scale or collection knowledge (reads apply
+        the full per-band scale and offset; this tells callers that values are reflectance).
+        """
         value = self.properties.get("geovigie:scale")
-        return float(value) if value is not None else None
+        if value is not None:
+            return float(value)
+        if self.remote_api:
+            band = next((b for b in self.bands() if not b.is_class), None)
+            return metadata_radiometry(self.item, band).scale if band is not None else None
+        return None
 
     @property
     def bbox(self) -> BBox | None:
