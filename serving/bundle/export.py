@@ -135,7 +135,10 @@ def write_bundle(db: Database, settings: Settings, ref: str, folder: Path) -> di
     thread_id, turn = parse_target(ref)
     record = thread_record(db, thread_id)
     if record is None:
-        raise NoDataError(f"No thread {thread_id!r}.", hint="List threads with `geovigie threads` or GET /v1/threads.")
+        raise NoDataError(
+            f"No thread {thread_id!r}.",
+            hint="Use the thread id that `geovigie ask` prints, or one from GET /v1/threads.",
+        )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / OUTPUTS_DIR).mkdir(exist_ok=True)
     notes: list[str] = []
