@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from geovigie.core.errors import GeoVigieError
 from geovigie.core.settings import Settings
@@ -22,16 +21,16 @@ def models_list() -> None:
     from geovigie.tools.models import availability, list_cards
 
     settings = Settings()
-    table = Table(title=f"Models (GEOVIGIE_MODELS_DIR={settings.models_dir})")
-    for column in ("name", "task", "version", "licence", "weights", "sha256"):
-        table.add_column(column)
+    console.print(f"models folder: {settings.models_dir} (GEOVIGIE_MODELS_DIR)", soft_wrap=True)
     for card in list_cards():
         state = availability(card, settings)
         where = f"{state.source}: {state.path}" if state.path is not None else state.problem
-        sha = {True: "ok", False: f"[red]BAD[/] {state.problem}", None: "-"}[state.sha_ok]
-        licence = f"{card.licence} (restrictive)" if card.restrictive else card.licence
-        table.add_row(card.name, card.task, card.version, licence, where, sha)
-    console.print(table)
+        sha = {True: "sha256 ok", False: f"sha256 BAD ({state.problem})", None: "-"}[state.sha_ok]
+        licence = f"{card.licence} (restrictive, optional)" if card.restrictive else card.licence
+        console.print(
+            f"[bold]{card.name}[/]  {card.task}  v{card.version}  licence {licence}  weights {where}  {sha}",
+            soft_wrap=True, highlight=False,
+        )  # fmt: skip
     if not settings.models_enabled:
         console.print("[yellow]GEOVIGIE_MODELS_ENABLED=false: tools use their classical methods only.[/]")
 
