@@ -8,16 +8,13 @@ window is skipped. The share of the window each part supplied is kept for proven
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from rasterio.enums import Resampling
 
 from geovigie.core.errors import NoDataError
-from geovigie.tools.raster.datasets import DatasetCache
 from geovigie.tools.raster.grid import Grid
-from geovigie.tools.raster.read import RasterData, all_finite, read_bands
 from geovigie.tools.raster.scene import Scene
 
 _SHARES: dict[str, dict[str, int]] = {}
@@ -30,31 +27,30 @@ def parts_of(scene: Scene) -> list[dict[str, Any]]:
     return [p for p in parts if isinstance(p, dict)] if isinstance(parts, list) else []
 
 
-def read_mosaic(
-    scene: Scene,
-    bands: Sequence[str],
-    grid: Grid,
-    *,
-    resampling: Resampling = Resampling.bilinear,
-    datasets: DatasetCache | None = None,
-) -> RasterData:
-    """Bands of a mosaic scene on ``grid`` (see the module docstring).
+def read_mosaic(scene: Scene, n_bands: int, grid: Grid, read_part: Callable[[Scene], np.ndarray]) -> np.ndarray:
+    """(bands, H, W) float32 of a mosaic scene on ``grid``: each pixel from the first part with data.
+
+    Args:
+        scene: The mosaic scene.
+        n_bands: Number of bands read.
+        grid: The grid.
+        read_part: Reads the same bands of one part scene onto ``grid`` (raises ``NoDataError`` when empty).
 
     Raises:
         NoDataError: no part has valid pixels in the window.
     """
-    data = np.full((len(bands), grid.height, grid.width), np.nan, np.float32)
+    data = np.full((n_bands, grid.height, grid.width), np.nan, np.float32)
     empty = np.ones(grid.shape, bool)
     counts: dict[str, int] = {}
     for part in parts_of(scene):
         if not empty.any():
             break
         try:
-            raster = read_bands(Scene(part), bands, grid, resampling=resampling, datasets=datasets)
+            values = read_part(Scene(part))
         except NoDataError:
             continue
-        take = empty & all_finite(raster.data)
-        data[:, take] = raster.data[:, take]
+        take = empty & np.isfinite(values).all(axis=0)
+        data[:, take] = values[:, take]
         empty &= ~take
         counts[str(part["id"])] = int(take.sum())
     if empty.all():
@@ -66,7 +62,7 @@ def read_mosaic(
         total = _SHARES.setdefault(scene.id, {})
         for key, n in counts.items():
             total[key] = total.get(key, 0) + n
-    return RasterData(data=data, band_names=list(bands), grid=grid, scene=scene)
+    return data
 
 
 def part_shares(scene_id: str) -> dict[str, float]:

@@ -28,6 +28,7 @@ from geovigie.tools.raster.datasets import DatasetCache as DatasetCache
 from geovigie.tools.raster.datasets import cached_or_open
 from geovigie.tools.raster.datasets import open_raster as open_raster
 from geovigie.tools.raster.grid import Grid
+from geovigie.tools.raster.mosaic import parts_of, read_mosaic
 from geovigie.tools.raster.radiometry import Radiometry, radiometry_of
 from geovigie.tools.raster.scene import BandRef, Scene
 from geovigie.tools.raster.vsi import readable_href, remote_env
@@ -271,10 +272,13 @@ def read_bands(
         ToolInputError: a band is missing, or two non-georeferenced images have different sizes.
         NoDataError: nothing valid in the window.
     """
-    if scene.properties.get("geovigie:parts"):
-        from geovigie.tools.raster.mosaic import read_mosaic  # reads its parts through this function
+    if parts_of(scene):
 
-        return read_mosaic(scene, bands, grid, resampling=resampling, datasets=datasets)
+        def read_part(part: Scene) -> np.ndarray:
+            return read_bands(part, bands, grid, resampling=resampling, datasets=datasets).data
+
+        data = read_mosaic(scene, len(bands), grid, read_part)
+        return RasterData(data=data, band_names=list(bands), grid=grid, scene=scene)
     refs = [scene.require_band(b) for b in bands]
     if grid.crs is None:
         _check_plain_size(scene, refs[0], grid)

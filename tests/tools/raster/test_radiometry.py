@@ -70,3 +70,25 @@ def test_pixel_check_adds_a_missing_offset(tmp_path: Path) -> None:
     scene = Scene(item)
     rad = radiometry_of(item, scene.require_band("red"), scene.require_band("blue"), href)
     assert rad.offset == -0.1 and "no pixel < 1000 DN" in rad.source
+
+
+def test_landsat_collection_2_level_2() -> None:
+    item: dict[str, Any] = {
+        "id": "LC09_L2SP_200029_20230601_02_T1",
+        "collection": "landsat-c2-l2",
+        "properties": {"platform": "landsat-9", "geovigie:source_api": "http://api.example"},
+        "assets": {
+            "red": {"href": "https://landsatlook.usgs.gov/x_SR_B4.TIF", "roles": ["data", "reflectance"],
+                    "eo:bands": [{"name": "OLI_B4", "common_name": "red"}],
+                    "raster:bands": [{"scale": 2.75e-05, "offset": -0.2, "nodata": 0, "data_type": "uint16"}]},
+            "nir08": {"href": "https://landsatlook.usgs.gov/x_SR_B5.TIF", "roles": ["data", "reflectance"],
+                      "eo:bands": [{"name": "OLI_B5", "common_name": "nir08"}]},
+            "qa_pixel": {"href": "https://landsatlook.usgs.gov/x_QA_PIXEL.TIF", "roles": ["cloud", "data"]},
+        },
+    }  # fmt: skip
+    scene = Scene(item)
+    red = metadata_radiometry(item, scene.require_band("red"))
+    assert (red.scale, red.offset, red.source) == (2.75e-05, -0.2, "raster:bands")
+    nir = metadata_radiometry(item, scene.require_band("nir08"))  # no raster:bands: collection knowledge
+    assert (nir.scale, nir.offset) == (2.75e-05, -0.2) and "Landsat" in nir.source
+    assert scene.require_band("qa_pixel").is_class and scene.scale == 2.75e-05
