@@ -120,19 +120,19 @@ def run_tile(key: str, payload: bytes, index: int, tile: Tile, tile_dir: str) ->
     job, datasets = _job(key, payload)
     with rasterio.Env():
         classes = job.classify(tile, datasets)
-        write_tile(Path(tile_dir) / tile_name(index), classes, job, tile)
+        write_tile(Path(tile_dir) / tile_name(index), classes)
     return class_counts(classes, {})
 
 
-def write_tile(path: Path, classes: np.ndarray, job: TileJob, tile: Tile) -> None:
-    """A tile's classes as a small ZSTD GeoTIFF, written atomically (a killed task leaves no half file)."""
-    sub = job.grid.subgrid(tile.core)
-    profile = write_profile(sub, 256)
-    profile.update(tiled=False, blockxsize=None, blockysize=None)
-    profile = {k: v for k, v in profile.items() if v is not None}
+def write_tile(path: Path, classes: np.ndarray) -> None:
+    """A tile's classes as a raw ``.npy`` file, written atomically (a killed task leaves no half file).
+
+    Raw, not GeoTIFF: opening a GeoTIFF writer costs ~14 ms a tile, a quarter of a 512 px tile's work; the
+    stitcher places the tile by its index, so the file needs no georeferencing. Deleted once the COG is made.
+    """
     tmp = path.with_suffix(f".{os.getpid()}.part")
-    with open_scratch(str(tmp), profile) as dst:
-        dst.write(classes, 1)
+    with open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(classes, dtype=np.uint8))
     os.replace(tmp, path)
 
 
@@ -276,8 +276,7 @@ def _stitch(tile_dir: Path, tiles: list[Tile], grid: Grid, tile_size: int, out_p
             for index, tile in enumerate(tiles):
                 path = tile_dir / tile_name(index)
                 if path.exists():
-                    with rasterio.open(path) as src:
-                        dst.write(src.read(1), 1, window=tile.core)
+                    dst.write(np.load(path), 1, window=tile.core)
         to_cog(tmp, out_path)
     finally:
         Path(tmp).unlink(missing_ok=True)

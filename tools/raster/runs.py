@@ -177,7 +177,7 @@ class RunLedger:
 
 def tile_name(index: int) -> str:
     """File name of a tile's class raster in the run folder."""
-    return f"tile{index:06d}.tif"
+    return f"tile{index:06d}.npy"
 
 
 def request_cancel(db: Database, run_id: str) -> bool:
