@@ -131,8 +131,12 @@ class Scene:
         return list(cached)
 
     def band_names(self) -> list[str]:
-        """Common names (or names) of the available bands."""
-        return list(dict.fromkeys(canonical_of(b) or b.name for b in self.bands()))
+        """Common names (or names) of the available measurement bands, each once.
+
+        Class maps (SCL, QA_PIXEL) are not listed: they are no spectral band (a generic change over "all bands"
+        must not difference class codes); :meth:`find_band` still finds them by name.
+        """
+        return list(dict.fromkeys(canonical_of(b) or b.name for b in self.bands() if not b.is_class))
 
     def find_band(self, wanted: str) -> BandRef | None:
         """Band by common name (red, nir…) or id (B04), or None."""

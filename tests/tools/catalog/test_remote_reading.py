@@ -188,3 +188,21 @@ def test_aoi_across_two_tiles_is_read_as_a_mosaic_of_the_pass(replica: Any, loca
         "S2A_30TXQ_20160604_0_L2A",
         "S2A_30TXR_20160604_0_L2A",
     }
+
+
+@pytest.mark.slow
+def test_generic_change_reads_reflectance_assets_only(replica: Any, local: ToolContext, tmp_path: Path) -> None:
+    ctx = _remote_ctx(tmp_path, replica, replica.earth_search)
+    before = _find(ctx, "2016-05-01", "2016-05-06")[0]
+    after = _find(ctx, "2023-10-01", "2023-10-31")[0]
+    out = detect_change.run({"before_item_id": before, "after_item_id": after, "preset": "generic", "bbox": AOI}, ctx)
+    read = {h.rsplit("/", 1)[-1] for s in out.provenance.scenes for h in s.assets_read}
+    print("generic", out.result.changed_pct_of_valid, sorted(read))
+    assert "SCL.tif" in read  # read as the cloud mask, never as a spectral band
+    assert read and not read & {"AOT.tif", "WVP.tif", "TCI.tif"}
+    assert all(h.startswith("http") for s in out.provenance.scenes for h in s.assets_read)
+    base = detect_change.run(
+        {"before_item_id": "oscd-bordeaux-2016-05-04", "after_item_id": "oscd-bordeaux-2017-10-26",
+         "preset": "generic", "bbox": AOI}, local)  # fmt: skip
+    # same pixel pair (the 2023 item holds the 2017 pixels + 1000 DN): the offset must not show as change
+    assert out.result.changed_pct_of_valid == pytest.approx(base.result.changed_pct_of_valid, abs=1.5)
