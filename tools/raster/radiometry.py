@@ -14,7 +14,8 @@ pixels** once per scene: a decimated read (an overview) of a visible band counts
 1000 DN. With the offset present no surface reflects below 0, so if more than 1 % of the pixels are below
 1000 DN the offset was in fact already removed and is not applied; if a baseline >= 04.00 scene said to have
 no offset has no value below 1000 DN at all, the offset is applied. Each decision is kept (``decision_of``)
-and cited in provenance.
+and cited in provenance. Earth Search's ``earthsearch:boa_offset_applied`` is not trusted on its own (its meaning
+differs between its collections and processing runs): the pixel check is what settles the offset.
 """
 
 from __future__ import annotations
