@@ -52,7 +52,13 @@ async def _llm(service: TurnService) -> str | None:
             reply = await client.get(base.rstrip("/") + "/models", headers=headers)
     except httpx.HTTPError as exc:
         return f"error: {type(exc).__name__}"
-    return "ok" if reply.status_code < 400 else f"error: HTTP {reply.status_code}"
+    if reply.status_code >= 400:
+        return f"error: HTTP {reply.status_code}"
+    try:
+        models = reply.json().get("data")
+    except (ValueError, AttributeError):
+        models = None
+    return "ok" if isinstance(models, list) else "error: not an OpenAI-compatible /models answer"
 
 
 async def readiness_checks(service: TurnService) -> dict[str, str]:

@@ -44,7 +44,9 @@ def live_server(app: Any) -> Iterator[str]:
         runner.join(timeout=10)
 
 
-def scripted_planner(item_id: str | None = None, *, delay_s: float = 0.0, text: str = "done") -> RunnableLambda:
+def scripted_planner(
+    item_id: str | None = None, *, delay_s: float = 0.0, text: str = "done"
+) -> RunnableLambda[list[Any], AIMessage]:
     """Calls quicklook on ``item_id`` once (when given), sleeps ``delay_s``, then answers ``text``."""
 
     def plan(messages: list[Any]) -> AIMessage:

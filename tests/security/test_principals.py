@@ -17,7 +17,8 @@ def test_a_key_cannot_list_read_or_continue_another_keys_thread(settings, make_s
     with serve(make_app(service)) as base:
         a = {"authorization": f"Bearer {alice}"}
         b = {"authorization": f"Bearer {bob}"}
-        assert httpx.post(base + "/v1/ask", json={"question": "hi", "thread_id": "alice-1"}, headers=a).status_code == 200
+        first = httpx.post(base + "/v1/ask", json={"question": "hi", "thread_id": "alice-1"}, headers=a)
+        assert first.status_code == 200
         assert [t["id"] for t in httpx.get(base + "/v1/threads", headers=a).json()] == ["alice-1"]
         assert httpx.get(base + "/v1/threads", headers=b).json() == []
         assert httpx.get(base + "/v1/threads/alice-1", headers=b).status_code == 404

@@ -167,7 +167,11 @@ def _short(exc: Exception) -> str:
 
 def _collect(paths: list[Path], root: Path | None = None) -> tuple[list[Path], list[SkippedFile]]:
     for path in paths:
-        if not Path(path).exists():
+        try:
+            exists = Path(path).exists()
+        except (OSError, ValueError):  # a name over the OS limit, a NUL byte
+            exists = False
+        if not exists:
             raise ToolInputError(
                 f"Path {Path(path).name!r} does not exist.",
                 hint="Give an existing file or folder (absolute, or relative to the current directory).",

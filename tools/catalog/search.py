@@ -178,8 +178,9 @@ def _local(args: SearchImageryInput, ctx: ToolContext, bbox: BBox | None) -> tup
     rows = query_items(
         ctx.db,
         bbox=bbox,
-        start=start - pad if start else None,
-        end=end + pad if end else None,
+        # Clamped: year 1 minus a year, or 9999 plus one, is outside what datetime can hold.
+        start=start - min(pad, start - start.min.replace(tzinfo=start.tzinfo)) if start else None,
+        end=end + min(pad, end.max.replace(tzinfo=end.tzinfo) - end) if end else None,
         include_undated=True,
     )
     found.update((s.id, s) for s in rows)
