@@ -129,9 +129,14 @@ def evidence_block(figures: list[FigureClaim], language: str) -> str:
         values = "; ".join(
             f"{f.name} = {f.value:g} {f.unit}" + (f" (±{f.uncertainty})" if f.uncertainty else "") for f in figs
         )
-        scenes = ", ".join(f"{i} ({(d or 'date ?')[:10]})" for i, d in zip(first.item_ids, first.dates, strict=False))
-        px = f"{first.pixel_size_m:.2f} m" if first.pixel_size_m else "n/a"
+        fr = language == "fr"
+        undated = "date inconnue" if fr else "date unknown"
+        scenes = ", ".join(f"{i} ({(d or undated)[:10]})" for i, d in zip(first.item_ids, first.dates, strict=False))
+        na = "n.d." if fr else "n/a"
+        px = f"{first.pixel_size_m:.2f} m" if first.pixel_size_m else na
+        if fr:
+            values, px = values.replace(".", ","), px.replace(".", ",")
         lines.append(f"- **{tool}**: {values}")
-        lines.append(f"  - scenes: {scenes or '—'}; CRS {first.crs or 'n/a'}; pixel {px}")
-        lines.append(f"  - method: {method}")
+        lines.append(f"  - {'scènes' if fr else 'scenes'}: {scenes or '—'}; CRS {first.crs or na}; pixel {px}")
+        lines.append(f"  - {'méthode' if fr else 'method'}: {method}")
     return "\n".join(lines)

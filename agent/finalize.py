@@ -31,12 +31,13 @@ def finalize_node(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
     """Compose the turn's answer: planner text + evidence lines from tool provenance."""
     messages = state.get("messages", [])
     question = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-    language = detect_language(question)
     turn = state.get("turn", 1)
     steps = [s for s in state.get("steps", []) if s.get("turn") == turn]
     last = messages[-1] if messages else None
     planner_text = str(last.content) if isinstance(last, AIMessage) and not last.tool_calls else ""
     meta: dict[str, Any] = last.additional_kwargs.get("geovigie", {}) if isinstance(last, AIMessage) else {}
+    # the planner knows the conversation's language ("Spain" answering a French question stays French)
+    language = str(meta.get("language") or detect_language(question))
     stop_reason = state.get("stop_reason")
     reuse_turn = meta.get("reuse_turn")
     # "show me the polygons": nothing ran this turn; the answer carries the results of the turn it refers to

@@ -22,9 +22,9 @@ _EN = {
 def detect_language(text: str) -> str:
     """Return ``"fr"`` or ``"en"`` from cue words and French diacritics (English on ties)."""
     folded = unicodedata.normalize("NFC", text.lower())
-    words = re.findall(r"[a-zàâçéèêëîïôûùüÿœ']+", folded)
+    words = re.findall(r"[^\W\d_]+", folded)  # any letter: "león" is one word, not "le" + "n"
     # accents of proper names ("León", "Mérida") say nothing about the language: only lower-case words count
-    common = " ".join(w for w in unicodedata.normalize("NFC", text).split() if not w[:1].isupper())
+    common = " ".join(w for w in unicodedata.normalize("NFC", text).split() if not w.lstrip("'\"«“‘(")[:1].isupper())
     fr = sum(1 for w in words if w in _FR) + 2 * len(re.findall(r"[àâçéèêëîïôûùüÿœ]", common.lower()))
     en = sum(1 for w in words if w in _EN)
     return "fr" if fr > en else "en"

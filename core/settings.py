@@ -91,11 +91,13 @@ class Settings(BaseSettings):
     geocoder: Literal["offline", "nominatim"] = "offline"
     """Offline gazetteer (default) or Nominatim via geopy (needs internet)."""
 
-    max_aoi_km2: float = 25_000.0
-    """Largest area of interest a tool accepts."""
+    max_aoi_km2: float = 1_000_000.0
+    """Largest area of interest a search accepts (a country); what an analysis may cost is bounded by
+    ``max_pixels`` and confirmed over ``confirm_pixels``."""
 
-    max_pixels: int = 400_000_000
-    """Largest number of pixels (per band) read for one request."""
+    max_pixels: int = 2_500_000_000
+    """Hard ceiling on the pixels (per band) of one tiled analysis (50 000 px square, 25 000 km² at 10 m): tiles
+    bound the memory, this bounds the time."""
 
     tile_size: int = 1024
     """Tile edge in pixels for tiled processing."""

@@ -96,18 +96,22 @@ class DialogueState:
     analysis_turn: int | None = None
     """The latest turn whose tools produced results (figures, artifacts)."""
     language: str | None = None
+    earlier_dates: DateInfo | None = None
+    """The dates of the task before the current one, when a follow-up changed them ("compare les deux")."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON for the final message's metadata."""
         task = task_to_dict(self.task) if self.task else None
-        return {"task": task, "asks": self.asks, "options": list(self.options),
+        earlier = dates_to_dict(self.earlier_dates) if self.earlier_dates else None
+        return {"task": task, "asks": self.asks, "options": list(self.options), "earlier_dates": earlier,
                 "analysis_turn": self.analysis_turn, "language": self.language}  # fmt: skip
 
     @classmethod
     def from_dict(cls, v: Mapping[str, Any]) -> DialogueState:
         """The state written by :meth:`to_dict`."""
         task = task_from_dict(v["task"]) if v.get("task") else None
-        return cls(task=task, asks=v.get("asks"), options=tuple(v.get("options") or ()),
+        earlier = dates_from_dict(v["earlier_dates"]) if v.get("earlier_dates") else None
+        return cls(task=task, asks=v.get("asks"), options=tuple(v.get("options") or ()), earlier_dates=earlier,
                    analysis_turn=v.get("analysis_turn"), language=v.get("language"))  # fmt: skip
 
 

@@ -15,9 +15,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from geovigie.agent.offline.dates import fold
+from geovigie.agent.offline.dates import DateInfo, fold
 from geovigie.agent.offline.dialogue import DialogueState
 from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
+from geovigie.agent.offline.periods import Period
 from geovigie.agent.offline.references import refer
 from geovigie.agent.offline.understanding import ALWAYS_CHANGE, Understanding
 
@@ -62,7 +63,7 @@ def weak_language(question: str) -> bool:
 
 def _pick_option(reply: Understanding, state: DialogueState, place: str) -> tuple[str, str | None] | None:
     """(query, country) for the homonym a reply chooses, or None when it does not choose."""
-    code = reply.country or _country_of(reply.question)
+    code = _country_of(reply.question) or reply.country  # "Colombie-Britannique" is Canada, not Colombia
     options = [(m[1].strip(), m[2]) for o in state.options if (m := re.match(r"(.+?)\s*\(([A-Z]{2})\)\s*$", o))]
     named = [o for o in options if fold(o[0]) in fold(reply.question) and fold(o[0]) != fold(place)]
     chosen = named[0] if len(named) == 1 else next((o for o in options if o[1] == code), None)
@@ -75,6 +76,18 @@ def _pick_option(reply: Understanding, state: DialogueState, place: str) -> tupl
 def _aoi(u: Understanding) -> dict[str, Any]:
     return {"place": u.place, "country": u.country, "bbox": u.bbox, "point": u.point, "radius_km": u.radius_km,
             "place_options": u.place_options, "item_refs": u.item_refs}  # fmt: skip
+
+
+_BOTH_DATES = re.compile(r"\b(compar\w*|difference|evolution|change\w*)\b.*\b(deux|two|both|2)\b|\b(les deux|both)\b")
+
+
+def _both_dates(earlier: DateInfo, current: DateInfo) -> dict[str, Any]:
+    """A comparison between the dates of the two latest questions."""
+    if earlier.period is None or current.period is None:
+        return {}
+    before, after = sorted((earlier.period, current.period), key=lambda p: p.start)
+    span = Period(before.start, after.end)
+    return {"dates": DateInfo(kind="compare", period=span, before=before, after=after, unit="span"), "change": True}
 
 
 DATE_FLAGS = frozenset({"future", "clamped", "inverted", "unknown_event"})
@@ -110,11 +123,15 @@ def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Un
     return dataclasses.replace(task, **changes, clarification=None, asks=None)
 
 
-def _merge(task: Understanding, reply: Understanding, known: Sequence[str]) -> Understanding:
+def _merge(
+    task: Understanding, reply: Understanding, known: Sequence[str], earlier: DateInfo | None = None
+) -> Understanding:
     """A follow-up: the task with only the slots the reply names replaced."""
     changes: dict[str, Any] = {}
-    if reply.intent not in _GENERIC:
-        changes.update(intent=reply.intent, change=reply.change, object=reply.object or task.object)
+    listing = reply.intent == "find_imagery" and not reply.has_aoi and task.intent not in _GENERIC
+    if reply.intent not in _GENERIC and not listing:  # "et avec l'image radar ?" keeps the theme
+        obj = reply.object or (task.object if reply.intent == "count_objects" else None)
+        changes.update(intent=reply.intent, change=reply.change, object=obj)
     elif reply.intent == "change_generic" and not task.change:
         changes["change"] = True
     code = _country_of(reply.question) if _THE_ONE.search(fold(reply.question).lower()) else None
@@ -130,6 +147,8 @@ def _merge(task: Understanding, reply: Understanding, known: Sequence[str]) -> U
         changes.update(_dates(task, reply))
         if reply.intent in _GENERIC and reply.dates.kind in ("compare", "since"):
             changes["change"] = True
+    elif earlier is not None and _BOTH_DATES.search(fold(reply.question).lower()):
+        changes.update(_both_dates(earlier, task.dates))  # "compare les deux": the last two dates asked
     if reply.max_cloud is not None:
         changes["max_cloud"] = reply.max_cloud
     merged = dataclasses.replace(task, **changes, clarification=None, asks=None)
@@ -156,4 +175,4 @@ def combine(reply: Understanding, state: DialogueState, known: Sequence[str] = (
         return dataclasses.replace(reply, language=language)
     if reply.has_aoi and reply.intent not in _GENERIC and reply.clarification:
         return dataclasses.replace(reply, language=language)
-    return dataclasses.replace(_merge(task, reply, known), **base)
+    return dataclasses.replace(_merge(task, reply, known, state.earlier_dates), **base)

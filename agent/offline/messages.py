@@ -23,6 +23,19 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "fr": "Aucune image de {where} entre le {start} et le {end} ; j'ai pris la date disponible la plus proche, "
         "le {day}.",
     },
+    "counted_within": {
+        "en": "Counted within {radius:g} km of the centre of {place}; give a radius or a bbox to count elsewhere.",
+        "fr": "Comptage dans un rayon de {radius:g} km autour du centre de {place} ; donnez un rayon ou une bbox "
+        "pour compter ailleurs.",
+    },
+    "reference_window": {
+        "en": "Reference window before the event: {start} to {end}.",
+        "fr": "Fenêtre de référence avant l'événement : du {start} au {end}.",
+    },
+    "not_counted": {
+        "en": "{objects} not counted: the image has {gsd:g} m pixels, too coarse for them.",
+        "fr": "{objects} non comptés : les pixels de l'image font {gsd:g} m, trop grossiers pour eux.",
+    },
     "which_image": {"en": "Which image do you mean: {options}?", "fr": "De quelle image parlez-vous : {options} ?"},
     "what_about": {
         "en": "What would you like to know about {place}: flooding, burnt areas, forest loss, urban growth, "
@@ -41,8 +54,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "fr": "Un changement demande deux images : avec quelle autre image ou quelle date comparer {item} ?",
     },
     "ambiguous_place": {
-        "en": "Several places match '{place}': {options}. Which one do you mean?",
-        "fr": "Plusieurs lieux correspondent à « {place} » : {options}. Lequel voulez-vous dire ?",
+        "en": "There are several places called {place}: {options}. Which one do you mean?",
+        "fr": "Plusieurs lieux portent le nom de {place} : {options}. Duquel parlez-vous ?",
     },
     "place_not_found": {
         "en": "I could not find '{place}'. Which place did you mean? A nearby town, the country, or "

@@ -94,7 +94,11 @@ class OfflinePlanner(BaseChatModel):
                     "type": "tool_call"}  # fmt: skip
             return AIMessage(content=decision.reason or "", tool_calls=[call])
         analysed = turn if any(r.get("ok") and (r.get("output") or {}).get("artifacts") for r in history) else None
-        after = DialogueState(task=u, analysis_turn=analysed or state.analysis_turn, language=u.language)
+        earlier = state.earlier_dates
+        if state.task is not None and state.task.dates.period and state.task.dates != u.dates:
+            earlier = state.task.dates
+        after = DialogueState(task=u, analysis_turn=analysed or state.analysis_turn, language=u.language,
+                              earlier_dates=earlier)  # fmt: skip
         if isinstance(decision, Clarify):
             asks = u.asks if u.clarification else ("place" if decision.options else u.asks)
             after = dataclasses.replace(after, asks=asks or "place", options=decision.options)
@@ -129,7 +133,7 @@ class OfflinePlanner(BaseChatModel):
         extra: dict[str, Any] | None = None,
     ) -> AIMessage:  # fmt: skip
         body = text if not notes else text + "\n\n" + " ".join(dict.fromkeys(notes))
-        meta: dict[str, Any] = {"status": status, "planner": "offline", **(extra or {})}
+        meta: dict[str, Any] = {"status": status, "planner": "offline", "language": language, **(extra or {})}
         if state is not None:
             meta[STATE_KEY] = state.to_dict()
         return AIMessage(content=body, additional_kwargs={"geovigie": meta})

@@ -26,6 +26,7 @@ from geovigie.agent.offline.decisions import (
 )
 from geovigie.agent.offline.intents import OBJECT_MAX_GSD_M, ObjectClass
 from geovigie.agent.offline.messages import object_name, say
+from geovigie.agent.offline.methods import method_text
 from geovigie.agent.offline.nearest import nearest_items
 from geovigie.agent.offline.scene_choice import Choice, Policy, choose, choose_across, choose_pair, coverage, normalise
 from geovigie.agent.offline.templates import Playbook, Step
@@ -149,7 +150,7 @@ class _Plan:
         self.lang = u.language
         self.pb = playbook
         self.replay = _Replay(u, history)
-        self.notes: list[str] = [self.pb.method]
+        self.notes: list[str] = [method_text(self.pb, u.language)]
         self.missing_reference: Period | None = None
         """The pre-event window that had no usable scene (the playbook's fallback steps then run)."""
         self.catalog_empty = False
@@ -204,10 +205,7 @@ class _Plan:
             raise _Stop(Clarify(say("ambiguous_place", self.lang, place=u.place, options=", ".join(options)), options))
         lat, lon = res.get("lat"), res.get("lon")
         if radius and not u.radius_km and u.object:
-            note = (
-                f"Counted within {radius:g} km of the centre of {u.place}; give a radius or a bbox to count elsewhere."
-            )
-            self.notes.append(note)
+            self.notes.append(say("counted_within", self.lang, radius=radius, place=u.place))
         if isinstance(lat, int | float) and isinstance(lon, int | float) and (radius or not res.get("bbox")):
             return list(bbox_around(float(lat), float(lon), radius or 5.0))
         return [float(v) for v in res["bbox"]] if res.get("bbox") else None
@@ -221,7 +219,7 @@ class _Plan:
             return [("before", dates.before), ("after", dates.after)]
         if self.pb.event and dates.kind == "single" and dates.period and dates.period.days <= 31:
             before = event_window(dates.period)
-            self.notes.append(f"Reference window before the event: {before.start} to {before.end}.")
+            self.notes.append(say("reference_window", self.lang, start=before.start, end=before.end))
             return [("before", before), ("after", dates.period)]
         return [("all", dates.period)]
 
@@ -392,7 +390,8 @@ class _Plan:
             scene = scenes.get("after" if step.on == "pair" else step.on, {})
             limit = self.object_limit(step.object)
             if limit is not None and isinstance(scene.get("gsd"), int | float) and scene["gsd"] > limit:
-                self.notes.append(f"{step.object} not counted: {scene['id']} is {scene['gsd']:g} m per pixel.")
+                objects = object_name(str(step.object), self.lang).capitalize()
+                self.notes.append(say("not_counted", self.lang, objects=objects, gsd=scene["gsd"]))
                 continue
             self.replay.call(step.tool, self.analysis_args(step, scenes, aoi), self.pb.name)
         ids = tuple(dict.fromkeys(str(s["id"]) for s in scenes.values()))

@@ -65,7 +65,8 @@ def refer(reply: Understanding, task: Understanding, known: Sequence[str]) -> tu
     text = fold(reply.question).lower().replace("’", "'")
     family = _family(task, known)
     current = list(task.item_refs)
-    if not family or not (_POINTER.search(text) or _OTHER.search(text) or _BOTH.search(text)):
+    cues = (_POINTER, _OTHER, _BOTH, _FIRST, _SECOND, _LATTER)
+    if not family or not any(c.search(text) for c in cues):
         return None
     if _LATTER.search(text) and current:
         return (current[-1],)
@@ -82,6 +83,13 @@ def refer(reply: Understanding, task: Understanding, known: Sequence[str]) -> tu
             prefix = current[0].split("-")[0] + "-"
             others = [i for i in known if i.startswith(prefix) and i not in current]
         return (others[0],) if len(others) == 1 else None
+    return _by_position(text, reply, task, family, current)
+
+
+def _by_position(
+    text: str, reply: Understanding, task: Understanding, family: list[str], current: list[str]
+) -> tuple[str, ...] | None:
+    """A reference by date ("the 2018 one"), ordinal ("la deuxième") or pronoun ("it", "that image")."""
     periods = [p for p in (reply.dates.before, reply.dates.after, reply.dates.period) if p]
     if periods:
         inside = [i for i in family if any(p.start.year <= _day(i).year <= p.end.year for p in periods[-1:])]
@@ -94,4 +102,8 @@ def refer(reply: Understanding, task: Understanding, known: Sequence[str]) -> tu
         return (family[1],)
     if current and not reply.dates.period:
         return tuple(current)
-    return None
+    if (period := task.dates.period) is not None:  # "describe that image" after listing the August 2015 ones
+        inside = [i for i in family if period.start <= _day(i) <= period.end]
+        if len(inside) == 1:
+            return (inside[0],)
+    return (family[0],) if len(family) == 1 else None

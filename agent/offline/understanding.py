@@ -176,6 +176,7 @@ _LOCATIVE = re.compile(
 )
 
 
+_STRONG_LOCATIVE = re.compile(r"(?:\b(?:in|at|near|around|over|a|au|aux|en|pres de|autour de|sur|dans)\s*)$")
 _TRAILING_PLACE = re.compile(
     r"(?i:\b(?:at|in|near|around|a|à|au|en|pres de|près de|autour de|sur|dans)\s+)"
     r"([a-zà-ÿ][\w'’-]*(?:[\s-]+[a-zà-ÿ][\w'’-]*){0,3})\s*[?!.]*\s*$"
@@ -237,9 +238,13 @@ def _read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str 
     def after_locative(start: int) -> bool:
         return bool(_LOCATIVE.search(folded[max(0, start - 14) : start]))
 
+    def strong_locative(start: int) -> bool:
+        return bool(_STRONG_LOCATIVE.search(folded[max(0, start - 14) : start]))
+
     feature = re.search(_FEATURE, text)
     if places:
-        best = max(places, key=lambda m: (after_locative(m.start), -m.start))
+        # "crue de la Seine à Paris": the place after "à"/"in"/"at" is the area, the one after "de"/"of" a feature
+        best = max(places, key=lambda m: (after_locative(m.start), strong_locative(m.start), -m.start))
         if feature and after_locative(feature.start()) and not after_locative(best.start):
             return feature.group().strip(), country_hint, ()  # "levels at Lake Mead", not the town "Reservoir"
         options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
@@ -253,8 +258,8 @@ def _read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str 
         return _query_text(best), best.country_filter or country_hint, options
     if fallback := _fallback_place(text, [fold(str(m.text)) for m in countries]):
         return expand_phrase(text, fallback), country_hint, ()
-    if countries:
-        return str(countries[0].text), None, ()
+    if countries:  # "saint-martin-vesubie" is a village, not the country Saint Martin
+        return expand_phrase(text, str(countries[0].text)), None, ()
     return None, None, ()
 
 
