@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio.to_thread
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -68,6 +69,22 @@ class KeyGate:
         await self.app(scope, receive, send)
 
 
+def _host_guard(settings: Settings) -> TransportSecuritySettings | None:
+    """The API's Host allow-list (``api_allowed_hosts``, plus loopback names) as the SDK's DNS-rebinding guard.
+
+    None leaves the SDK's default: guarded to loopback names when bound to loopback, open otherwise (keys are
+    then required).
+    """
+    if not settings.api_allowed_hosts:
+        return None
+    names = ["127.0.0.1", "localhost", "[::1]", *settings.api_allowed_hosts]
+    loopback_origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    return TransportSecuritySettings(
+        allowed_hosts=[pattern for name in names for pattern in (name, f"{name}:*")],
+        allowed_origins=[*loopback_origins, *settings.api_cors_origins],
+    )
+
+
 def mcp_http_app(service: TurnService, *, settings: Settings, host: str) -> KeyGate:
     """The streamable HTTP app (endpoint ``/mcp``) behind the key gate.
 
@@ -78,7 +95,10 @@ def mcp_http_app(service: TurnService, *, settings: Settings, host: str) -> KeyG
             ``api_require_keys`` says otherwise, lets callers in without a key (as the HTTP API does).
     """
     app = build_server(service).streamable_http_app(
-        streamable_http_path=MCP_PATH, host=host, max_request_body_size=settings.api_max_request_bytes
+        streamable_http_path=MCP_PATH,
+        host=host,
+        max_request_body_size=settings.api_max_request_bytes,
+        transport_security=_host_guard(settings),
     )
     require = settings.api_require_keys
     return KeyGate(
