@@ -31,4 +31,6 @@ def test_runs_list_reports_interrupted_runs_and_cancel_flags_a_running_one(tmp_p
     assert runner.invoke(app, ["runs", "cancel", "live"]).exit_code == 0
     assert runner.invoke(app, ["runs", "cancel", "dead"]).exit_code == 2  # not running any more
     with db.session() as s:
-        assert s.get(TiledRun, "live").cancel_requested and not s.get(TiledRun, "dead").cancel_requested
+        live, dead = s.get(TiledRun, "live"), s.get(TiledRun, "dead")
+        assert live is not None and dead is not None
+        assert live.cancel_requested and not dead.cancel_requested
