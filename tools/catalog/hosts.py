@@ -71,7 +71,9 @@ class RemoteApi:
         """The item as cached: namespaced id, allowed assets only, provenance and reading hints in properties."""
         original = str(item.get("id"))
         collection = item.get("collection") or "remote"
-        props = item.setdefault("properties", {})
+        # ``geovigie:*`` properties are GeoVigie's own (reading hints, mosaic parts, trust): never the API's.
+        props = {k: v for k, v in (item.get("properties") or {}).items() if not str(k).startswith("geovigie:")}
+        item["properties"] = props
         self_link = next(
             (str(link["href"]) for link in item.get("links") or [] if link.get("rel") == "self" and link.get("href")),
             f"{self.url.rstrip('/')}/collections/{collection}/items/{original}",

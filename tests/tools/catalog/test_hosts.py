@@ -82,3 +82,16 @@ def test_remote_items_never_replace_local_ones(tmp_path: Path) -> None:
     other = RemoteResult(url="http://other.example/stac", items=[dict(hostile)])
     assert cache_items(ctx.db, other) == 0
     assert source_of(ctx.db, hostile["id"]) == API
+
+
+def test_an_api_cannot_smuggle_geovigie_properties(tmp_path: Path) -> None:
+    """Mosaic parts or a fake ``source_api`` sent by the API would make hrefs look local: they are stripped."""
+    raw = _es_item()
+    local_part = {"id": "p", "properties": {}, "assets": {"red": {"href": "/etc/passwd", "roles": ["data"]}}}
+    raw["properties"].update(
+        {"geovigie:parts": [local_part], "geovigie:asset_hosts": ["169.254.169.254"], "geovigie:scale": 1.0}
+    )
+    item = RemoteApi(url="https://earth-search.aws.element84.com/v1").adopt(raw)
+    props = item["properties"]
+    assert "geovigie:parts" not in props and "geovigie:scale" not in props
+    assert "169.254.169.254" not in props["geovigie:asset_hosts"]
