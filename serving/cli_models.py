@@ -18,7 +18,7 @@ models_app = typer.Typer(help="Learned models: what is available, where from, li
 @models_app.command("list")
 def models_list() -> None:
     """List the known models: task, licence, where the weights were found (or missing) and whether the hash is ok."""
-    from geovigie.tools.models import availability, list_cards
+    from geovigie.tools.models import availability, list_cards, onnx_cache_path
 
     settings = Settings()
     console.print(f"models folder: {settings.models_dir} (GEOVIGIE_MODELS_DIR)", soft_wrap=True)
@@ -27,6 +27,9 @@ def models_list() -> None:
         where = f"{state.source}: {state.path}" if state.path is not None else state.problem
         sha = {True: "sha256 ok", False: f"sha256 BAD ({state.problem})", None: "-"}[state.sha_ok]
         licence = f"{card.licence} (restrictive, optional)" if card.restrictive else card.licence
+        if state.sha_ok and card.files[0].name.endswith(".pth"):
+            done = onnx_cache_path(card, card.files[0].sha256, settings).is_file()
+            sha += "  onnx cached" if done else f"  onnx not converted yet (geovigie models export {card.name})"
         console.print(
             f"[bold]{card.name}[/]  {card.task}  v{card.version}  licence {licence}  weights {where}  {sha}",
             soft_wrap=True, highlight=False,
