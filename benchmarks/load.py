@@ -39,6 +39,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from benchmarks.load_probe import health_summary, peak_rss_mb, probe_health, refusals
+
 OUT = Path(__file__).parent / "out" / "load.json"
 SAMPLE_SUBSET = ["oscd/bordeaux", "oscd/paris", "dota_samples", "deepforest_neon_trees", "sen1floods11_sample"]
 SAMPLE_QUESTIONS = [
@@ -170,6 +172,7 @@ async def _ask(client: httpx.AsyncClient, question: str, thread_id: str) -> dict
             outcome["status"] = reply.json()["status"]
         else:
             outcome["error"] = reply.text[:300]
+            outcome["retry_after"] = reply.headers.get("retry-after")
     except httpx.HTTPError as exc:
         outcome["http"], outcome["error"] = None, f"{type(exc).__name__}: {exc}"
     outcome["latency_s"] = time.perf_counter() - started
@@ -194,13 +197,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def is_error(outcome: dict[str, Any]) -> bool:
-    """HTTP or transport failure, or an answer whose status is ``error``."""
-    return outcome.get("http") != 200 or outcome.get("status") == "error"
+    """HTTP or transport failure, or an answer whose status is ``error`` (a 429 beyond the queue bound is not)."""
+    return outcome.get("http") not in (200, 429) or outcome.get("status") == "error"
 
 
 def summarize(outcomes: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
     """Throughput, latency percentiles and error count of the load phase."""
-    latencies = [o["latency_s"] for o in outcomes]
+    latencies = [o["latency_s"] for o in outcomes if o.get("http") != 429]
     p50, p95 = _percentile(latencies, 50), _percentile(latencies, 95)
     by_question: dict[str, list[float]] = {}
     for o in outcomes:
@@ -221,24 +224,35 @@ def summarize(outcomes: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
         "statuses": statuses,
         "per_question_median_s": {q: round(statistics.median(v), 3) for q, v in by_question.items()},
         "error_samples": [o for o in outcomes if is_error(o)][:5],
+        **refusals(outcomes),
     }
 
 
-def _threads_complete(base: str, sessions: int, requests: int) -> int:
-    """Threads whose record holds every turn asked (user + assistant message per request)."""
+def _threads_complete(base: str, sessions: int, answered: dict[str, int]) -> int:
+    """Threads whose record holds every turn answered (user + assistant message per admitted request)."""
     whole = 0
     with httpx.Client(base_url=base, timeout=30) as client:
         for i in range(sessions):
+            expected = 2 * answered.get(f"load-{i:03d}", 0)
             reply = client.get(f"/v1/threads/load-{i:03d}")
-            if reply.status_code == 200 and len(reply.json()["messages"]) == 2 * requests:
-                whole += 1
+            held = len(reply.json()["messages"]) if reply.status_code == 200 else 0
+            whole += held == expected
     return whole
 
 
 def markdown(report: dict[str, Any]) -> str:
     """The report as a Markdown table."""
     load, single = report["load"], report["single"]
+    health = report["health"]
     rows = [
+        ("bound (slots + queue)", f"{report['bound']}"),
+        ("refused with 429 (with Retry-After)", f"{load['refused_429']} ({load['with_retry_after']})"),
+        (
+            "/healthz under load p50 / p95 / max",
+            f"{health.get('p50_ms')} / {health.get('p95_ms')} / "
+            f"{health.get('max_ms')} ms ({health.get('probes')} probes)",
+        ),
+        ("server peak RSS", f"{report['peak_rss_mb']} MiB"),
         ("data", f"{report['data']['source']} ({report['data']['items']} items)"),
         ("sessions x requests", f"{report['sessions']} x {report['requests']} = {load['requests']}"),
         ("server start (to /readyz)", f"{report['startup_s']:.1f} s"),
@@ -259,13 +273,34 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+async def _load_with_probes(
+    base: str, questions: list[str], sessions: int, requests: int
+) -> tuple[list[dict[str, Any]], list[float]]:
+    stop = asyncio.Event()
+    prober = asyncio.create_task(probe_health(base, stop))
+    try:
+        outcomes = await run_sessions(base, questions, sessions, requests)
+    finally:
+        stop.set()
+    return outcomes, await prober
+
+
+def report_health_ok(probes: list[float]) -> bool:
+    """The probe goal: p95 of ``/healthz`` under load below 100 ms."""
+    return bool(probes) and float(np.percentile(np.array(probes), 95)) < 0.1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit status 1 when a goal is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--requests", type=int, default=3, help="Requests per session.")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--slots", type=int, default=2, help="GEOVIGIE_MAX_CONCURRENT_TURNS of the server.")
+    parser.add_argument("--queue", type=int, default=30, help="GEOVIGIE_MAX_QUEUED_TURNS of the server.")
     args = parser.parse_args(argv)
+    os.environ["GEOVIGIE_MAX_CONCURRENT_TURNS"] = str(args.slots)  # read by the server subprocess
+    os.environ["GEOVIGIE_MAX_QUEUED_TURNS"] = str(args.queue)
     from geovigie.core.settings import Settings
 
     data_dir = Settings().data_dir.resolve()
@@ -285,10 +320,14 @@ def main(argv: list[str] | None = None) -> int:
                     single[q] = time.perf_counter() - started
             load_average = os.getloadavg()[0]
             cpu_before, started = _cpu_seconds(proc.pid), time.perf_counter()
-            outcomes = asyncio.run(run_sessions(base, questions, args.sessions, args.requests))
+            outcomes, probes = asyncio.run(_load_with_probes(base, questions, args.sessions, args.requests))
             wall = time.perf_counter() - started
             cores_busy = (_cpu_seconds(proc.pid) - cpu_before) / wall
-            threads_complete = _threads_complete(base, args.sessions, args.requests)
+            answered: dict[str, int] = {}
+            for o in outcomes:
+                answered[o["thread_id"]] = answered.get(o["thread_id"], 0) + (o.get("http") == 200)
+            threads_complete = _threads_complete(base, args.sessions, answered)
+            peak_rss = peak_rss_mb(proc.pid)
         finally:
             proc.terminate()
             try:
@@ -304,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
         "startup_s": round(startup_s, 2),
         "single": {q: round(v, 3) for q, v in single.items()},
         "load": load,
+        "bound": args.slots + args.queue,
+        "health": health_summary(probes),
+        "peak_rss_mb": peak_rss,
         "threads_complete": threads_complete,
         "server_cores_busy": round(cores_busy, 2),
         # Independent of other processes sharing the machine, unlike throughput and latency.
@@ -313,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         "goals": {
             "zero_errors": load["errors"] == 0,
             "p95_within_3x_p50": bool(load["p95_over_p50"] is not None and load["p95_over_p50"] <= 3.0),
+            "health_p95_under_100ms": bool(report_health_ok(probes)),
+            "refusals_only_beyond_the_bound": (load["refused_429"] == 0) == (args.sessions <= args.slots + args.queue),
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

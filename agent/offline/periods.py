@@ -84,7 +84,8 @@ _SEASONS = {
     "winter": 12, "hiver": 12,
 }  # fmt: skip
 _SEASON = r"(?:" + "|".join(_SEASONS) + r")"
-_YEAR = r"(?:19[6-9]\d|20\d\d)"
+_YEAR = r"(?:1[89]\d\d|20\d\d)"
+"""Years 1800-2099: older ones are still read (and get an honest "no imagery that old"), not dropped."""
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "twelve": 12, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7,

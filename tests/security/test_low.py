@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -118,3 +119,12 @@ def test_artifacts_route_serves_recorded_artifacts_only(settings, make_service, 
         planted = settings.resolved_artifacts_dir / ("0" * 24 + ".html")
         planted.write_text("<script>alert(1)</script>")
         assert client.get(f"/v1/artifacts/{planted.name}").status_code == 404
+
+
+def test_the_planner_reads_years_before_satellites_instead_of_dropping_them():
+    from geovigie.agent.offline.periods import find_atoms, fold
+
+    for text, year in (("Inondation à Paris en 1910 ?", "1910"), ("Flood in Paris in September 1875", "1875")):
+        folded = fold(text)
+        atoms = find_atoms(folded, date(2025, 6, 15))
+        assert [folded[a.start : a.end][-4:] for a in atoms] == [year], text
