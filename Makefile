@@ -11,12 +11,18 @@ $(BIN)/activate:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 
+# setuptools warns on every editable install that a folder named like the package is in the working
+# directory: here that folder is the package (geovigie/ holds the links, see ARCHITECTURE.md), so the
+# warning says nothing new and is filtered by its message.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
+
 install: $(BIN)/activate
-	$(BIN)/pip install -q -e .
+	$(QUIET_EDITABLE) $(BIN)/pip install -q -e .
 
 dev: $(BIN)/activate
-	$(BIN)/pip install -q -e ".[dev]"
+	$(QUIET_EDITABLE) $(BIN)/pip install -q -e ".[dev]"
 
+# Works on a bare clone: without the sample folder, ingest says how to get imagery and the chat still starts.
 chat: install
 	$(BIN)/geovigie ingest --samples
 	$(BIN)/geovigie chat

@@ -148,7 +148,12 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
         outputs = [chatbot, history, question, thread, map_html, static_map, downloads, threads, queue]
         # Every submit lands in the session's queue at once (shown when a turn is running), then the queue runs:
         # a question typed during a turn is asked after it, never dropped.
-        enqueue: dict[str, Any] = {"fn": chat.enqueue, "inputs": [question], "outputs": [question, queue]}
+        enqueue: dict[str, Any] = {
+            "fn": chat.enqueue,
+            "inputs": [question],
+            "outputs": [question, queue],
+            "show_progress": "hidden",
+        }
         run: dict[str, Any] = {"fn": chat.run_queue, "inputs": [history, thread], "outputs": outputs}
         common: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "chat", "show_progress_on": [chatbot]}
         runs = []

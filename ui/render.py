@@ -9,6 +9,7 @@ answer closes the turn.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,27 +19,78 @@ Event = Mapping[str, Any]
 Artifact = Mapping[str, Any]
 
 _KIND_LABELS = {"geojson": "GeoJSON", "cog": "GeoTIFF (COG)", "png": "PNG", "json": "JSON"}
-_ARGS_PREVIEW_CHARS = 70
 PLAN_TITLE = "◆ Plan"
 
 
-def _args_text(args: Mapping[str, Any], limit: int = _ARGS_PREVIEW_CHARS) -> str:
-    parts = [f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in args.items()]
-    text = ", ".join(parts)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+TOOL_LABELS = {
+    "search_imagery": "Finding imagery",
+    "geocode": "Locating the place",
+    "quicklook": "Rendering the image",
+    "segment": "Mapping the surface",
+    "detect_change": "Comparing dates",
+    "count_objects": "Counting objects",
+    "ask_image": "Reading the image",
+    "run_playbook": "Running the analysis",
+    "water_extent": "Mapping water",
+}
+"""What each tool does, in words: step titles say this, the call's arguments are one click away."""
+_TITLE_SUMMARY_CHARS = 110
 
 
-def tool_title(tool: str, args: Mapping[str, Any], *, ok: bool = True) -> str:
-    """The one-line title of a tool message: icon, tool name and a preview of its arguments."""
-    icon = "⚙" if ok else "⚠"
-    preview = _args_text(args)
-    return f"{icon} {tool}({preview})" if preview else f"{icon} {tool}"
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~>-])")
+
+
+def escape_markdown(text: str) -> str:
+    """Metadata (ids, titles, summaries, paths) as literal text: no Markdown, no HTML, no remote image or link.
+
+    Catalog metadata comes from files and remote STAC APIs: an id like ``![x](http://host/beacon)`` would load
+    a remote image in the browser, and ``<b>`` would vanish in Gradio's HTML sanitizer.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text).replace("&", "&amp;").replace("<", "&lt;"))
+
+
+def neutralize_markdown(text: str) -> str:
+    """Text whose formatting is kept (bold, lists, quotes) but where HTML, images and links cannot act.
+
+    Used for answer texts, which are Markdown by design but quote metadata: ``<`` and ``&`` become entities and
+    ``[`` / ``]`` are escaped, so ``![..](..)`` and ``[..](..)`` stay text.
+    """
+    out = str(text).replace("&", "&amp;").replace("<", "&lt;")
+    return re.sub(r"([\[\]])", r"\\\1", out)
+
+
+def _code(text: object) -> str:
+    """Metadata shown as inline code (backticks inside cannot close it early)."""
+    value = str(text).replace("\n", " ")
+    fence = "``" if "`" in value else "`"
+    return f"{fence} {value} {fence}" if fence == "``" else f"`{value}`"
+
+
+def _first_sentence(text: str, limit: int = _TITLE_SUMMARY_CHARS) -> str:
+    line = " ".join(text.split())
+    cut = re.search(r"(?<=[.!?])\s", line)
+    line = line[: cut.start()] if cut else line
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def tool_title(tool: str, args: Mapping[str, Any], *, ok: bool = True, summary: str = "") -> str:
+    """The one-line title of a tool step: what it does in words, then (when done) its result's first sentence.
+
+    The tool's name and arguments stay in the collapsed body; ``args`` is unused here on purpose.
+    """
+    del args
+    label = TOOL_LABELS.get(tool, tool.replace("_", " ").capitalize())
+    if not summary:
+        return f"⚙ {label}…" if ok else f"⚠ {label} failed"
+    first = escape_markdown(_first_sentence(summary))
+    return f"✓ {label}: {first}" if ok else f"⚠ {label} failed: {first}"
 
 
 def tool_started(event: Event) -> gr.ChatMessage:
     """A pending, collapsible message for a tool call that just started."""
     args = event.get("args") or {}
-    body = f"```json\n{json.dumps(args, indent=1, ensure_ascii=False, default=str)}\n```" if args else ""
+    call = f"`{event['tool']}`"
+    body = f"{call}\n```json\n{json.dumps(args, indent=1, ensure_ascii=False, default=str)}\n```" if args else call
     return gr.ChatMessage(
         role="assistant",
         content=body,
@@ -58,14 +110,10 @@ def tool_finished(started: gr.ChatMessage | None, event: Event) -> gr.ChatMessag
     ok = bool(event.get("ok", True))
     args_block = started.content if started is not None and isinstance(started.content, str) else ""
     summary = str(event.get("summary", "")).strip()
-    body = summary if ok else f"**Failed:** {summary}"
+    body = escape_markdown(summary) if ok else f"**Failed:** {escape_markdown(summary)}"
     if args_block:
         body = f"{body}\n\n{args_block}"
-    if started is not None and started.metadata.get("title"):
-        title = str(started.metadata["title"])
-        title = title if ok else title.replace("⚙", "⚠", 1)
-    else:
-        title = tool_title(event["tool"], event.get("args") or {}, ok=ok)
+    title = tool_title(event["tool"], event.get("args") or {}, ok=ok, summary=summary)
     return gr.ChatMessage(
         role="assistant",
         content=body,
@@ -119,7 +167,9 @@ def evidence_message(artifacts: Sequence[Artifact]) -> gr.ChatMessage | None:
         ]
     if others:
         lines = [
-            f"↓ {a.get('title') or a.get('id')} ({_KIND_LABELS.get(str(a.get('kind')), a.get('kind'))})" for a in others
+            f"↓ {escape_markdown(str(a.get('title') or a.get('id')))} "
+            f"({_KIND_LABELS.get(str(a.get('kind')), a.get('kind'))})"
+            for a in others
         ]
         content.append("\n".join(lines))
     if not content:
@@ -132,13 +182,25 @@ def plan_message(event: Event) -> gr.ChatMessage | None:
     text = str(event.get("text") or "").strip()
     if not text or not event.get("tool_calls"):
         return None
-    return gr.ChatMessage(role="assistant", content=text, metadata={"title": PLAN_TITLE, "status": "done"})
+    return gr.ChatMessage(
+        role="assistant", content=neutralize_markdown(text), metadata={"title": PLAN_TITLE, "status": "done"}
+    )
+
+
+_NOTES_PARAGRAPH = re.compile(r"\n*\*\*(?:Notes|Remarques)\*\*\s*:?\s*(.+?)(?=\n\n|\Z)", re.S)
 
 
 def answer_markdown(answer: Mapping[str, Any]) -> str:
-    """The answer text followed by its caveats (notes not already in the text) as a quoted list."""
-    text = str(answer.get("text", "")).strip()
-    notes = [str(n) for n in answer.get("notes", []) if str(n).strip() and str(n).strip() not in text]
+    """The answer text followed by one block of caveats: the text's own notes paragraph and the answer's notes."""
+    text = neutralize_markdown(str(answer.get("text", "")).strip())
+    # The planner may already end its text with a "**Notes**:" paragraph: fold it into the one block.
+    inline = [m.group(1).strip() for m in _NOTES_PARAGRAPH.finditer(text)]
+    text = _NOTES_PARAGRAPH.sub("", text).strip()
+    notes = [n for n in inline if n]
+    notes += [
+        neutralize_markdown(str(n)) for n in answer.get("notes", []) if str(n).strip() and str(n).strip() not in text
+    ]
+    notes = [n for n in dict.fromkeys(notes) if not any(n != o and n in o for o in notes)]
     if notes:
         label = "Remarques" if answer.get("language") == "fr" else "Notes"
         text += f"\n\n> **{label}**\n" + "\n".join(f"> - {n}" for n in notes)
@@ -200,21 +262,21 @@ def apply_event(history: Sequence[gr.ChatMessage], event: Event) -> list[gr.Chat
         if evidence is not None:
             out.append(evidence)
     elif kind == "answer":
-        out.append(gr.ChatMessage(role="assistant", content=str(event.get("text", ""))))
+        out.append(gr.ChatMessage(role="assistant", content=neutralize_markdown(str(event.get("text", "")))))
     elif kind == "final":
         out = _close_turn(out, event["answer"], start)
     return out
 
 
 def _close_turn(out: list[gr.ChatMessage], answer: Mapping[str, Any], start: int) -> list[gr.ChatMessage]:
-    text = str(answer.get("text", "")).strip()
-    full = answer_markdown(answer)
+    # The answer goes first, right under the question; the steps and evidence that led to it follow.
+    text = neutralize_markdown(str(answer.get("text", "")).strip())
     for index in range(len(out) - 1, start - 1, -1):
         message = out[index]
         if not (message.metadata or {}).get("title") and message.content == text:
-            out[index] = gr.ChatMessage(role="assistant", content=full)
-            return out
-    out.append(gr.ChatMessage(role="assistant", content=full))
+            del out[index]  # the streamed answer text, replaced by the complete one above the steps
+            break
+    out.insert(start, gr.ChatMessage(role="assistant", content=answer_markdown(answer)))
     return out
 
 
@@ -226,6 +288,8 @@ def history_from_record(record: Mapping[str, Any]) -> list[gr.ChatMessage]:
             out.append(gr.ChatMessage(role="user", content=str(message.get("content", ""))))
             continue
         payload = message.get("payload") or {}
+        text = answer_markdown(payload) if payload else str(message.get("content", ""))
+        out.append(gr.ChatMessage(role="assistant", content=text))  # the answer first, as in a live turn
         for i, step in enumerate(payload.get("trace", [])):
             out.append(
                 tool_finished(
@@ -243,8 +307,6 @@ def history_from_record(record: Mapping[str, Any]) -> list[gr.ChatMessage]:
         evidence = evidence_message(payload.get("artifacts", []))
         if evidence is not None:
             out.append(evidence)
-        text = answer_markdown(payload) if payload else str(message.get("content", ""))
-        out.append(gr.ChatMessage(role="assistant", content=text))
     return out
 
 
@@ -297,8 +359,8 @@ def ingest_markdown(report: Mapping[str, Any]) -> str:
     lines = [
         f"**Ingest:** {len(added)} added, {len(updated)} updated, {len(unchanged)} unchanged, {len(skipped)} skipped."
     ]
-    lines += [f"- added `{i}`" for i in added] + [f"- updated `{i}`" for i in updated]
-    lines += [f"- skipped `{s.get('path')}`: {s.get('reason')}" for s in skipped]
+    lines += [f"- added {_code(i)}" for i in added] + [f"- updated {_code(i)}" for i in updated]
+    lines += [f"- skipped {_code(s.get('path'))}: {escape_markdown(s.get('reason'))}" for s in skipped]
     return "\n".join(lines)
 
 
@@ -313,7 +375,13 @@ def status_markdown(status: Mapping[str, Any]) -> str:
         f"- **Image interpreter:** {status.get('interpreter', 'unknown')}",
         f"- **Local catalog:** {status.get('catalog_items', 0)} items",
         "- **Remote STAC APIs:** " + ("; ".join(remote) if remote else "none configured (offline)"),
-        "- **Map basemap:** " + (f"`{status['tiles_url']}`" if status.get("tiles_url") else "none (offline map)"),
+        "- **Map basemap:** "
+        + (
+            f"online tiles from `{status['tiles_url']}`"
+            if status.get("tiles_url")
+            else "offline: the imagery itself over country outlines (Natural Earth 1:110m); set "
+            "`GEOVIGIE_UI_TILES_URL` (e.g. OpenStreetMap tiles) for an online basemap"
+        ),
     ]
     for key in ("database", "artifacts_dir"):
         if status.get(key):

@@ -114,8 +114,9 @@ def _rectangle(draw: Any, xy: tuple[float, float, float, float], color: str, *, 
 
 
 def _legend(draw: Any, spec: MapSpec, font: Any, size: tuple[int, int]) -> None:
-    entries = [(v.color, v.title) for v in spec.vectors] + [(b.color, b.title) for b in spec.boxes[:6]]
-    entries += [("#888888", f"image: {i.title}") for i in spec.images]
+    entries = [(colour, label) for i in spec.images if i.visible for label, colour in i.legend]
+    entries += [(v.color, v.title) for v in spec.vectors] + [(b.color, b.title) for b in spec.boxes[:6]]
+    entries += [("#888888", f"image: {i.title}") for i in spec.images if not i.legend]
     if not entries:
         return
     entries = entries[:10]

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from geovigie.ui.hooks import ASSETS_URL, STATIC_DIR
@@ -15,6 +16,7 @@ from geovigie.ui.map import (
     BoxLayer,
     MapSpec,
     geojson_bounds,
+    layer_label,
     leaflet_document,
     map_iframe,
     spec_from_artifacts,
@@ -180,3 +182,33 @@ def test_pairs_open_on_after_and_composites_stay_off_the_map(tmp_path):
     assert [(i.role, i.visible) for i in spec.images] == [("before", False), ("after", True), ("overlay", True)]
     alone = spec_from_artifacts(arts[:1])
     assert alone.images[0].visible
+
+
+def test_legends_short_layer_names_and_offline_outlines_reach_the_page(tmp_path):
+    arts = _artifacts(tmp_path)
+    arts[0] = {**arts[0], "role": "overlay", "legend": [["water, 2019-09-18", "#1e5aff"], ["bad entry"]]}
+    spec = spec_from_artifacts(arts)
+    assert spec.images[0].legend == (("water, 2019-09-18", "#1e5aff"),)  # malformed entries are dropped
+    assert layer_label("orihuela-s1 2019-09-18 water overlay", "overlay") == "Result 2019-09-18"
+    assert layer_label("P0706 ship boxes", "boxes") == "Detections"
+    doc = leaflet_document(spec, assets_url="/l", file_url=str, context_url="/f=/countries.geojson")
+    found = re.search(r"window.GEOVIGIE_MAP = (.*?);</script>", doc)
+    assert found is not None
+    data = json.loads(found.group(1).replace("<\\/", "</"))
+    image = data["images"][0]
+    assert image["label"] == "Result 2019-09-18" and image["title"] == "S2 2019-09-18" and image["role"] == "overlay"
+    assert image["legend"] == [["water, 2019-09-18", "#1e5aff"]]
+    assert data["context"] == "/f=/countries.geojson" and data["context_label"] == "Country outlines"
+    assert 'class="legend"' not in doc  # the legend is a map control drawn by the script, not a strip below
+
+
+def test_offline_country_outlines_come_from_an_installed_package(tmp_path):
+    from geovigie.ui.basemap import countries_geojson, natural_earth_source
+
+    if natural_earth_source() is None:
+        pytest.skip("this pyogrio build ships no Natural Earth fixture: the map has no outlines")
+    path = countries_geojson(tmp_path)
+    assert path is not None and path == countries_geojson(tmp_path)  # written once, then reused
+    collection = json.loads(path.read_text())
+    names = {f["properties"]["name"] for f in collection["features"]}
+    assert len(names) > 150 and {"France", "Spain", "Peru"} <= names

@@ -42,7 +42,8 @@ def test_turn_becomes_tool_messages_evidence_and_answer(png):
     ]
     mid = _fold(start, events)
     assert len(mid) == 2 and mid[1].metadata["status"] == "pending" and mid[1].metadata["log"] == "50% · reading"
-    assert mid[1].metadata["title"].startswith("⚙ quicklook(item_id=")
+    assert mid[1].metadata["title"] == "⚙ Rendering the image…"  # words, not the raw call
+    assert "`quicklook`" in mid[1].content and '"item_id": "s2"' in mid[1].content  # the call, one click away
     done = _fold(
         mid,
         [
@@ -70,12 +71,16 @@ def test_turn_becomes_tool_messages_evidence_and_answer(png):
         ],
     )
     assert len(start) == 1  # the input list is never modified
-    tool, evidence, failed, answer = done[1:]
+    answer, tool, evidence, failed = done[1:]  # the answer first, right under the question
     assert tool.metadata["status"] == "done" and tool.metadata["duration"] == 0.41 and "log" not in tool.metadata
-    assert tool.content.startswith("Quicklook of s2.")
+    assert (
+        tool.content.startswith("Quicklook of s2.")
+        and tool.metadata["title"] == "✓ Rendering the image: Quicklook of s2."
+    )
     assert isinstance(evidence.content, Image)
     assert evidence.content.constructor_args["label"] == quicklook["title"]
-    assert failed.metadata["title"].startswith("⚠ water_extent") and failed.content.startswith("**Failed:** Error")
+    assert failed.metadata["title"] == "⚠ Mapping water failed: Error: too cloudy"
+    assert failed.content.startswith("**Failed:** Error")
     assert answer.content.startswith("I could not map the flood.") and "> - 70 % cloud cover." in answer.content
 
 
@@ -108,7 +113,7 @@ def test_call_ids_match_within_the_current_turn_only():
             },
         ],
     )
-    assert [m.content for m in second if m.metadata.get("title")] == ["first", "second"]
+    assert [m.content.split("\n")[0] for m in second if m.metadata.get("title")] == ["first", "second"]
 
 
 def test_before_after_pair_is_a_two_column_gallery_with_dated_captions(png):
@@ -143,7 +148,7 @@ def test_plan_text_goes_into_the_tool_call_it_led_to():
             },
         ],
     )
-    assert len(chat) == 2 and chat[1].metadata["title"].startswith("⚙ search_imagery(bbox=[1, 2, 3, 4])")
+    assert len(chat) == 2 and chat[1].metadata["title"] == "✓ Finding imagery: 4 scenes."
     assert chat[1].content.startswith("4 scenes.\n\n*Search first.*")
 
 
@@ -165,8 +170,9 @@ def test_history_from_a_stored_thread(png):
     }
     chat = render.history_from_record(record)
     assert [m.role for m in chat] == ["user", "assistant", "assistant", "assistant"]
-    assert chat[1].metadata["title"] == '⚙ water_extent(item_id="s1")' and chat[1].metadata["status"] == "done"
-    assert isinstance(chat[2].content, Image) and chat[3].content == "Water covers 2.1 km²."
+    assert chat[1].content == "Water covers 2.1 km²." and not chat[1].metadata.get("title")  # answer first
+    assert chat[2].metadata["title"] == "✓ Mapping water: 2.1 km²" and chat[2].metadata["status"] == "done"
+    assert isinstance(chat[3].content, Image)
     assert render.last_answer(record) == payload
     assert render.last_answer({"messages": []}) is None
 
@@ -186,6 +192,9 @@ def test_threads_catalog_ingest_and_status_text():
     assert text.startswith("**Ingest:** 1 added, 0 updated, 0 unchanged, 1 skipped.") and "unreadable" in text
     status = render.status_markdown({"planner": "offline", "interpreter": "measure", "catalog_items": 12})
     assert "**Planner:** offline" in status and "12 items" in status and "none configured (offline)" in status
+    assert "country outlines" in status and "GEOVIGIE_UI_TILES_URL" in status  # the basemap and how to go online
+    online = render.status_markdown({"tiles_url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png"})
+    assert "online tiles from `https://tile.openstreetmap.org/{z}/{x}/{y}.png`" in online
     apis = [{"url": "https://a/v1", "ok": True}, {"url": "https://b/v1", "ok": False, "detail": "ConnectError"}]
     status = render.status_markdown({"stac_apis": apis})
     assert "`https://a/v1` reachable; `https://b/v1` unreachable (ConnectError)" in status
@@ -205,4 +214,8 @@ def test_side_by_side_replaces_the_pair_and_notes_are_not_repeated(png):
     text = render.answer_markdown(
         {"text": "Grew.\n\n**Notes**: bbox from population.", "notes": ["bbox from population."]}
     )
-    assert text == "Grew.\n\n**Notes**: bbox from population."
+    assert text == "Grew.\n\n> **Notes**\n> - bbox from population."  # one Notes block, not two
+    both = render.answer_markdown(
+        {"text": "Grew.\n\n**Notes**: Coarse pixels.", "notes": ["Cloud 12 %.", "Coarse pixels."], "language": "en"}
+    )
+    assert both.count("Notes") == 1 and "> - Coarse pixels.\n> - Cloud 12 %." in both
