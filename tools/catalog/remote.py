@@ -77,6 +77,7 @@ def _retry(retries: int) -> Retry | None:
         return None
     return Retry(
         total=retries,
+        connect=1,  # a refused or unreachable host rarely comes back within seconds: one retry, then the note
         backoff_factor=0.5,
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=None,  # POST searches are idempotent reads
