@@ -221,6 +221,6 @@ def test_an_empty_catalog_says_there_is_no_imagery_not_that_the_dates_are_wrong(
     out = run(ctx, bbox=[-1.0, 38.0, -0.9, 38.1], start="2019-09-01", end="2019-09-30")
     assert out.result.items == [] and out.result.catalog_empty
     assert "no imagery at all" in out.summary and "widening the dates" not in out.summary
-    add(ctx, make_item("elsewhere", bbox=[10.0, 40.0, 10.1, 40.1]))
+    add(ctx, make_item("elsewhere", bbox=(10.0, 40.0, 10.1, 40.1)))
     out = run(ctx, bbox=[-1.0, 38.0, -0.9, 38.1], start="2019-09-01", end="2019-09-30")
     assert out.result.items == [] and not out.result.catalog_empty  # imagery exists, just not here
