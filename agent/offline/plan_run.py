@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from geovigie.agent.offline.abstain import abstention
+from geovigie.agent.offline.countries import options_from_error, readable_options
 from geovigie.agent.offline.dates import Period, event_window
 from geovigie.agent.offline.decisions import (
     Abstain,
@@ -126,11 +128,10 @@ class _Replay:
         if tool == "geocode" and kind != "UpstreamError":
             if kind == "AmbiguousPlaceError":
                 # the tool's message is for the planner; the user gets a question, with the choices it offers
-                found = re.findall(r"([^,:'\"]+?) \(([A-Z]{2})\)", error)
-                options = tuple(f"{n.strip()} ({c})" for n, c in found) or self.u.place_options
+                options = options_from_error(error) or self.u.place_options
                 if not options:
                     return Clarify(say("which_place", lang))
-                text = say("ambiguous_place", lang, place=self.u.place or "", options=", ".join(options))
+                text = say("ambiguous_place", lang, place=self.u.place or "", options=readable_options(options, lang))
                 return Clarify(text, options)
             if (bare := bare_name(self.u.place or "")) and len(attempts) == 1:
                 args = {**dict(last.get("args") or {}), "query": bare}
@@ -202,7 +203,8 @@ class _Plan:
             self.notes.append(say("water_body_town", self.lang, place=u.place, town=res.get("name", "")))
         if res.get("ambiguous"):
             options = tuple(dict.fromkeys(_option(a) for a in [res, *res.get("alternatives", [])]))
-            raise _Stop(Clarify(say("ambiguous_place", self.lang, place=u.place, options=", ".join(options)), options))
+            text = say("ambiguous_place", self.lang, place=u.place, options=readable_options(options, self.lang))
+            raise _Stop(Clarify(text, options))
         lat, lon = res.get("lat"), res.get("lon")
         if radius and not u.radius_km and u.object:
             self.notes.append(say("counted_within", self.lang, radius=radius, place=u.place))
@@ -252,31 +254,9 @@ class _Plan:
 
     def abstain_for(self, choice: Choice, period: Period | None) -> Abstain:
         """Why no scene can be used, with what would work instead."""
-        lang, u = self.lang, self.u
-        where = u.place or say("where_aoi", lang)
-        when = say("when_range", lang, start=period.start, end=period.end) if period else say("when_any", lang)
-        limit = self.object_limit(u.object)
-        objects = object_name(str(u.object), lang)
-        problem = choice.problem or "no_data"
-        if problem == "no_data" and self.catalog_empty:
-            return Abstain(say("no_catalog", lang), say("no_catalog_hint", lang), "no_catalog")
-        if problem == "no_data" and limit is not None:
-            reason = say("no_fine_data", lang, limit=limit, where=where, when=when, objects=objects)
-            return Abstain(reason, say("no_data_hint", lang) + " " + say("too_coarse_hint", lang), "too_coarse")
-        if problem == "too_coarse":
-            source = say("found_images", lang, where=where)
-            gsd = choice.detail.get("gsd", 0.0)
-            reason = say("too_coarse", lang, objects=objects, limit=limit or 0.0, source=source, gsd=gsd)
-            return Abstain(reason, say("too_coarse_hint", lang), problem)
-        if problem == "partial":
-            pct = 100 * choice.detail.get("coverage", 0.0)
-            return Abstain(say("partial", lang, pct=pct, where=where, when=when), say("partial_hint", lang), problem)
-        if problem == "too_cloudy":
-            cloud = u.max_cloud if u.max_cloud is not None else self.pb.cloud_limit or 0.0
-            n = int(choice.detail.get("n", 0))
-            reason = say("too_cloudy", lang, n=n, where=where, when=when, limit=cloud)
-            return Abstain(reason, say("too_cloudy_hint", lang), problem)
-        return Abstain(say(problem, lang, where=where, when=when), say(f"{problem}_hint", lang), problem)
+        cloud = self.u.max_cloud if self.u.max_cloud is not None else self.pb.cloud_limit or 0.0
+        limit = self.object_limit(self.u.object)
+        return abstention(self.u, choice, period, limit=limit, cloud=cloud, catalog_empty=self.catalog_empty)
 
     def policy(self, label: str) -> Policy:
         if label == "single":

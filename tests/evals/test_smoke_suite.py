@@ -15,9 +15,9 @@ def test_smoke_suite(tmp_path):
     elapsed = time.monotonic() - start
     assert elapsed < 60
     by_id = {c.case_id: c for c in report.cases}
-    assert len(by_id) == 6
+    assert len(by_id) == 7
     for case_id in ("clarify-vague", "abstain-cars-sentinel2", "planner-flood-orihuela", "planner-fr-eau-nantes",
-                    "conversation-followup-city"):  # fmt: skip
+                    "conversation-followup-city", "conversation-homonym-reply"):  # fmt: skip
         assert by_id[case_id].outcome == "passed", f"{case_id}: {by_id[case_id].reason}"
     conversation = by_id["conversation-followup-city"]
     second = conversation.turns[1].answer

@@ -99,7 +99,8 @@ def test_ambiguous_place_asks_which_one():
     calls, final = drive(u, [result])
     assert isinstance(final, Clarify)
     assert final.options == ("Valencia (ES)", "Valencia (VE)")
-    assert "Valencia (VE)" in final.question
+    # a question a person would ask: country names, no codes or tool syntax
+    assert "Valencia (Venezuela)" in final.question and "(VE)" not in final.question
 
 
 def test_unknown_place_asks_for_another_name():
