@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import zipfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -39,7 +40,25 @@ def export(
         written = export_bundle(Database(settings.resolved_db_url), settings, target, dest)
     except GeoVigieError as exc:
         raise _fail(exc) from None
-    console.print(f"bundle written to {written}")
+    run = _run_of(written)
+    validation = run["stac_validation"]
+    figures = sum(len(t["figures"]) for t in run["turns"])
+    # soft_wrap: paths and counts stay on one line (scripts read them)
+    console.print(f"bundle written to {written}", soft_wrap=True)
+    console.print(
+        f"  {len(run['turns'])} turn(s), {figures} figure(s), {len(run['inputs'])} input scene(s); STAC: "
+        f"{validation['objects']} objects, {len(validation['errors'])} error(s) against the core schemas (offline)",
+        soft_wrap=True,
+    )
+    for note in run["notes"]:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _run_of(written: Path) -> dict[str, Any]:
+    if written.is_dir():
+        return dict(json.loads((written / "run.json").read_text(encoding="utf-8")))
+    with zipfile.ZipFile(written) as archive:
+        return dict(json.loads(archive.read("run.json")))
 
 
 def replay(

@@ -84,7 +84,9 @@ def test_a_tampered_figure_or_input_fails_the_replay(answered, settings, tmp_pat
     result = runner.invoke(app, ["replay", str(folder)])
     assert result.exit_code == 1 and "DRIFT" in result.stdout
 
-    clean = export_bundle(service.ctx.db, settings, answer.thread_id, tmp_path / "clean")
+    exported = runner.invoke(app, ["export", answer.thread_id, "-o", str(tmp_path / "clean")])
+    assert exported.exit_code == 0 and "0 error(s) against the core schemas" in exported.stdout
+    clean = tmp_path / "clean"
     assert runner.invoke(app, ["replay", str(clean)]).exit_code == 0
     with scene.open("r+b") as handle:  # one byte of the input changes: replay refuses to compare
         handle.seek(-1, 2)
