@@ -57,6 +57,8 @@ class SceneRef(BaseModel):
     """Scale/offset applied to a remote item's stored values, and where they came from."""
     masks: list[str] = Field(default_factory=list)
     """Class-map assets used for cloud/shadow screening (``scl``, ``qa_pixel``)."""
+    mosaic_shares: dict[str, float] = Field(default_factory=dict)
+    """For a mosaic: share of the pixels read that each part item supplied (the per-pixel source, summed)."""
 
 
 class Provenance(BaseModel):

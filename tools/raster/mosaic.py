@@ -2,12 +2,11 @@
 
 Parts are ordered best-coverage first by the catalog (:mod:`geovigie.tools.catalog.mosaic`); parts in another
 UTM zone are warped onto the grid like any co-registered scene. A part that holds no valid pixel of the
-window is skipped. The share of the window each part supplied is kept for provenance (:func:`part_shares`).
+window is skipped. The share of the window each part supplied is kept for provenance (``vsi.part_shares``).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +15,7 @@ import numpy as np
 from geovigie.core.errors import NoDataError
 from geovigie.tools.raster.grid import Grid
 from geovigie.tools.raster.scene import Scene
-
-_SHARES: dict[str, dict[str, int]] = {}
-_LOCK = threading.Lock()
+from geovigie.tools.raster.vsi import record_parts
 
 
 def parts_of(scene: Scene) -> list[dict[str, Any]]:
@@ -58,16 +55,5 @@ def read_mosaic(scene: Scene, n_bands: int, grid: Grid, read_part: Callable[[Sce
             f"No part of mosaic {scene.id} has valid pixels in the requested area.",
             hint="Search imagery that covers this area.",
         )
-    with _LOCK:
-        total = _SHARES.setdefault(scene.id, {})
-        for key, n in counts.items():
-            total[key] = total.get(key, 0) + n
+    record_parts(scene.id, counts)
     return data
-
-
-def part_shares(scene_id: str) -> dict[str, float]:
-    """Share of the pixels read for a mosaic that each part supplied (this process)."""
-    with _LOCK:
-        counts = dict(_SHARES.get(scene_id, {}))
-    total = sum(counts.values())
-    return {k: round(v / total, 4) for k, v in counts.items()} if total else {}

@@ -25,7 +25,7 @@ from geovigie.tools.raster.bands import BandRef as BandRef
 from geovigie.tools.raster.bands import canonical_of, item_bands
 from geovigie.tools.raster.bands import normalise_band_name as normalise_band_name
 from geovigie.tools.raster.radiometry import decision_of, metadata_radiometry
-from geovigie.tools.raster.vsi import hrefs_read, remember
+from geovigie.tools.raster.vsi import hrefs_read, part_shares, remember
 
 
 @dataclass(frozen=True)
@@ -191,9 +191,8 @@ class Scene:
             href=" + ".join(links) if links else self.self_link or first,
             assets_read=read,
             radiometry=sorted({d for i in ids for d in decision_of(i)}) if self.remote_api else [],
-            masks=sorted(
-                {b.asset for b in bands if b.is_class and any(h.endswith(b.href.rsplit("/", 1)[-1]) for h in read)}
-            ),
+            masks=sorted({b.asset for b in bands if b.is_class and _read_file(b.href, read)}),
+            mosaic_shares=part_shares(self.id) if parts else {},
         )
 
 

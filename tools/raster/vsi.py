@@ -39,6 +39,7 @@ _OWNERS: dict[str, dict[str, Any]] = {}
 """Raw href of a remote item's band -> the item (id, collection, ``geovigie:*`` properties): lets every opener
 (``open_raster``, ``DatasetCache``) check and sign an href it is handed without being given the item."""
 _OWNERS_LOCK = threading.Lock()
+_PARTS: dict[str, dict[str, int]] = {}
 _READ: dict[str, set[str]] = {}
 """Item id -> raw hrefs of its assets opened in this process (provenance)."""
 
@@ -219,6 +220,22 @@ def hrefs_read(item_id: str) -> list[str]:
     """Raw hrefs of a remote item opened in this process, sorted."""
     with _OWNERS_LOCK:
         return sorted(_READ.get(item_id, ()))
+
+
+def record_parts(mosaic_id: str, counts: Mapping[str, int]) -> None:
+    """Add the pixels each part supplied to a mosaic read (see :func:`part_shares`)."""
+    with _OWNERS_LOCK:
+        total = _PARTS.setdefault(mosaic_id, {})
+        for key, n in counts.items():
+            total[key] = total.get(key, 0) + n
+
+
+def part_shares(mosaic_id: str) -> dict[str, float]:
+    """Share of the pixels read for a mosaic that each part item supplied (this process)."""
+    with _OWNERS_LOCK:
+        counts = dict(_PARTS.get(mosaic_id, {}))
+    total = sum(counts.values())
+    return {k: round(v / total, 4) for k, v in counts.items()} if total else {}
 
 
 def api_host(url: str) -> str:

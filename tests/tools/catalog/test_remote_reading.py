@@ -184,6 +184,7 @@ def test_aoi_across_two_tiles_is_read_as_a_mosaic_of_the_pass(replica: Any, loca
     )
     ref = remote.provenance.scenes[0]
     assert "S2A_30TXQ_20160604_0_L2A" in (ref.href or "") and "S2A_30TXR_20160604_0_L2A" in (ref.href or "")
+    assert sum(ref.mosaic_shares.values()) == pytest.approx(1.0) and len(ref.mosaic_shares) == 2
     assert {h.split("/files/")[1].split("/")[0] for h in ref.assets_read} == {
         "S2A_30TXQ_20160604_0_L2A",
         "S2A_30TXR_20160604_0_L2A",
