@@ -6,7 +6,8 @@ Order of evidence, per band:
 2. the asset's ``raster:bands`` scale/offset;
 3. collection knowledge where the catalog gives none: Sentinel-2 L2A is DN x 1e-4, and from processing
    baseline 04.00 (25 January 2022) DN = reflectance x 10000 + 1000 (offset -0.1); Landsat Collection 2
-   Level-2 surface reflectance is DN x 2.75e-5 - 0.2.
+   Level-2 surface reflectance is DN x 2.75e-5 - 0.2; Sentinel-1 RTC (Planetary Computer) stores linear
+   gamma0, turned into dB (the unit the SAR water mask works in).
 
 Known metadata faults are corrected: an offset of -0.1 on a Sentinel-2 item of baseline < 04.00 (Earth Search
 items carried one, element84/earth-search issues 65-71) is dropped. Then the decision is **checked against the
@@ -51,9 +52,13 @@ class Radiometry:
     offset: float
     source: str
     """Where it came from (metadata, collection knowledge, pixel check), in words."""
+    to_db: bool = False
+    """Linear radar power (Sentinel-1 RTC gamma0) turned into dB after scaling, as the SAR tools expect."""
 
     def describe(self) -> str:
         """E.g. ``x 0.0001 - 0.1 (raster:bands)``."""
+        if self.to_db:
+            return f"10 log10(linear gamma0) ({self.source})"
         if self.scale is None:
             return f"raw values ({self.source})"
         sign = "-" if self.offset < 0 else "+"
@@ -78,6 +83,8 @@ def _family(item: dict[str, object]) -> str | None:
     assert isinstance(props, dict)
     collection = str(item.get("collection") or "").lower()
     platform = str(props.get("platform") or props.get("constellation") or "").lower()
+    if "sentinel-1" in collection and "rtc" in collection:
+        return "sentinel-1-rtc"
     if "landsat" in collection or platform.startswith("landsat"):
         return "landsat-l2" if ("l2" in collection or "sr" in collection) else None
     is_s2 = "sentinel-2" in collection or platform.startswith("sentinel-2")
@@ -97,6 +104,8 @@ def metadata_radiometry(item: dict[str, object], band: BandRef) -> Radiometry:
         return Radiometry(float(str(local)), 0.0, "ingest")
     family = _family(item)
     baseline = _baseline(props)
+    if family == "sentinel-1-rtc" and band.name in ("vv", "vh", "hh", "hv"):
+        return Radiometry(band.scale, band.offset or 0.0, "Sentinel-1 RTC knowledge: linear gamma0 to dB", to_db=True)
     if band.scale is not None:
         offset = band.offset or 0.0
         if family == "sentinel-2-l2a" and offset and baseline is not None and baseline < S2_OFFSET_BASELINE:

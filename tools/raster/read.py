@@ -173,6 +173,11 @@ def _read_into(
     _read_scaled(src, ref, grid, resampling, out, rad.scale)
     if rad.offset:
         out += np.float32(rad.offset)
+    if rad.to_db:
+        bad = ~(out > 0)  # NaN (no data) and non-positive power have no dB value
+        np.log10(out, out=out, where=~bad)
+        out *= np.float32(10.0)
+        out[bad] = np.nan
 
 
 def _read_scaled(

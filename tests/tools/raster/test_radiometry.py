@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import rasterio
 from affine import Affine
 
 from geovigie.tools.raster import Scene
 from geovigie.tools.raster.radiometry import metadata_radiometry, radiometry_of
+from geovigie.tools.raster.read import read_aoi
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stac_replica"
 
@@ -92,3 +94,24 @@ def test_landsat_collection_2_level_2() -> None:
     nir = metadata_radiometry(item, scene.require_band("nir08"))  # no raster:bands: collection knowledge
     assert (nir.scale, nir.offset) == (2.75e-05, -0.2) and "Landsat" in nir.source
     assert scene.require_band("qa_pixel").is_class and scene.scale == 2.75e-05
+
+
+def test_sentinel1_rtc_linear_power_is_read_in_db(tmp_path: Path) -> None:
+    linear = np.array([[0.01, 0.1], [1.0, 0.0]], np.float32)
+    path = tmp_path / "vv.tif"
+    profile = {"driver": "GTiff", "dtype": "float32", "count": 1, "width": 2, "height": 2, "crs": "EPSG:32630",
+               "transform": Affine(10, 0, 700000, 0, -10, 5000000), "nodata": -32768}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(linear, 1)
+    item: dict[str, Any] = {
+        "id": "S1A_IW_GRDH_1SDV_20230601_rtc",
+        "collection": "sentinel-1-rtc",
+        "properties": {"platform": "SENTINEL-1A"},  # a local copy: the remote href policy is tested elsewhere
+        "assets": {"vv": {"href": str(path), "roles": ["data"], "raster:bands": [{"nodata": -32768}]}},
+    }  # fmt: skip
+    scene = Scene(item)
+    rad = metadata_radiometry(item, scene.require_band("vv"))
+    assert rad.to_db and "dB" in rad.describe()
+    data = read_aoi(scene, ["vv"], None).data[0]
+    assert data[0, 0] == pytest.approx(-20.0) and data[0, 1] == pytest.approx(-10.0) and data[1, 0] == 0.0
+    assert np.isnan(data[1, 1])
