@@ -15,8 +15,9 @@ pixels** once per scene: a decimated read (an overview) of a visible band counts
 1000 DN. With the offset present no surface reflects below 0, so if more than 1 % of the pixels are below
 1000 DN the offset was in fact already removed and is not applied; if a baseline >= 04.00 scene said to have
 no offset has no value below 1000 DN at all, the offset is applied. Each decision is kept (``decision_of``)
-and cited in provenance. Earth Search's ``earthsearch:boa_offset_applied`` is not trusted on its own (its meaning
-differs between its collections and processing runs): the pixel check is what settles the offset.
+and cited in provenance. Earth Search's ``earthsearch:boa_offset_applied: true`` says its COG pixels were already
+harmonised (the offset removed) while ``raster:bands`` still declares -0.1: the offset is then not applied, unless
+the pixel check finds no value below 1000 DN at all.
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ def metadata_radiometry(item: dict[str, object], band: BandRef) -> Radiometry:
         offset = band.offset or 0.0
         if family == "sentinel-2-l2a" and offset and baseline is not None and baseline < S2_OFFSET_BASELINE:
             return Radiometry(band.scale, 0.0, f"raster:bands, offset {offset:g} dropped: baseline {baseline:05.2f}")
+        if family == "sentinel-2-l2a" and offset and props.get("earthsearch:boa_offset_applied") is True:
+            # Earth Search harmonised these COGs already; its raster:bands still declares the offset.
+            return Radiometry(band.scale, 0.0, f"raster:bands, offset {offset:g} not applied: boa_offset_applied")
         return Radiometry(band.scale, offset, "raster:bands")
     if family == "sentinel-2-l2a":
         offset = S2_OFFSET if baseline is not None and baseline >= S2_OFFSET_BASELINE else 0.0

@@ -385,7 +385,7 @@ def earth_search_item(scenario: Scenario, files: dict[str, tuple[str, Affine, in
         {"datetime": scenario.date, "s2:processing_baseline": scenario.baseline, "proj:epsg": 32630,
          "mgrs:utm_zone": 30, "mgrs:latitude_band": "T", "mgrs:grid_square": "XQ", "grid:code": "MGRS-30TXQ",
          "eo:cloud_cover": 30.0 if scenario.cloudy else 0.5,
-         "earthsearch:boa_offset_applied": scenario.add_offset, **scenario.props}
+         "earthsearch:boa_offset_applied": False, **scenario.props}
     )  # fmt: skip
     item.update({"id": scenario.item_id, "geometry": geometry, "bbox": bbox, "links": []})
     return item
@@ -411,7 +411,16 @@ def planetary_item(scenario: Scenario, files: dict[str, tuple[str, Affine, int, 
 ES_SCENARIOS = [
     # Before 04.00 the offset Earth Search declares is wrong (element84/earth-search issues 65-71).
     Scenario("S2A_30TXQ_20160504_0_L2A", "2016-05-04T11:03:55Z", "imgs_1", "02.02"),
+    # baseline 05.09 with the +1000 DN still in the pixels (boa_offset_applied false): raster:bands' -0.1 applies
     Scenario("S2B_30TXQ_20231026_0_L2A", "2023-10-26T10:50:39Z", "imgs_2", "05.09", add_offset=True),
+    # baseline 05.09 already harmonised by Earth Search (boa_offset_applied true, raster:bands still says -0.1)
+    Scenario(
+        "S2B_30TXQ_20231105_0_L2A",
+        "2023-11-05T10:50:39Z",
+        "imgs_2",
+        "05.09",
+        props={"earthsearch:boa_offset_applied": True},
+    ),  # fmt: skip
     Scenario("S2A_30TXQ_20160524_0_L2A", "2016-05-24T11:03:55Z", "imgs_1", "02.02", cloudy=True),
     Scenario("S2A_30TXQ_20160514_0_L2A", "2016-05-14T11:03:55Z", "imgs_1", "02.02", swath_edge=True),
     # one pass, two MGRS tiles: the AOI lies across their edge

@@ -207,3 +207,13 @@ def test_generic_change_reads_reflectance_assets_only(replica: Any, local: ToolC
          "preset": "generic", "bbox": AOI}, local)  # fmt: skip
     # same pixel pair (the 2023 item holds the 2017 pixels + 1000 DN): the offset must not show as change
     assert out.result.changed_pct_of_valid == pytest.approx(base.result.changed_pct_of_valid, abs=1.5)
+
+
+def test_harmonised_earth_search_item_is_not_offset_twice(replica: Any, local: ToolContext, tmp_path: Path) -> None:
+    ctx = _remote_ctx(tmp_path, replica, replica.earth_search)
+    item = _find(ctx, "2023-11-01", "2023-11-10")[0]
+    remote = segment.run({"item_id": item, "target": "water", "bbox": AOI}, ctx)
+    base = segment.run({"item_id": "oscd-bordeaux-2017-10-26", "target": "water", "bbox": AOI}, local)
+    print("harmonised", remote.result.area_m2, base.result.area_m2, decision_of(item))
+    assert any("not applied: boa_offset_applied" in d for d in decision_of(item))
+    assert remote.result.area_m2 == pytest.approx(base.result.area_m2, rel=0.04)

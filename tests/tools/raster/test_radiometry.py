@@ -37,8 +37,11 @@ def test_metadata_rules() -> None:
     es_old = _item("earth_search_v1_sentinel-2-l2a.json", **{"s2:processing_baseline": "03.01"})
     red = Scene(es_old).require_band("red")
     assert metadata_radiometry(es_old, red).offset == 0.0  # known wrong -0.1 before baseline 04.00
-    es_new = _item("earth_search_v1_sentinel-2-l2a.json")
+    es_new = _item("earth_search_v1_sentinel-2-l2a.json", **{"earthsearch:boa_offset_applied": False})
     assert metadata_radiometry(es_new, Scene(es_new).require_band("red")).offset == -0.1
+    es_harmonised = _item("earth_search_v1_sentinel-2-l2a.json")  # the genuine item: boa_offset_applied true
+    rad = metadata_radiometry(es_harmonised, Scene(es_harmonised).require_band("red"))
+    assert rad.offset == 0.0 and "boa_offset_applied" in rad.source
     pc_old = _item("planetary_computer_sentinel-2-l2a.json", **{"s2:processing_baseline": "02.12"})
     rad = metadata_radiometry(pc_old, Scene(pc_old).require_band("red"))
     assert (rad.scale, rad.offset) == (0.0001, 0.0)
@@ -52,7 +55,7 @@ def test_pixel_check_overrides_an_offset_the_pixels_contradict(tmp_path: Path) -
     rng = np.random.default_rng(0)
     harmonised = rng.integers(50, 3000, (300, 300)).astype(np.uint16)  # dark water well below 1000 DN
     href = _cog(tmp_path / "b02.tif", harmonised)
-    item = _item("earth_search_v1_sentinel-2-l2a.json")
+    item = _item("earth_search_v1_sentinel-2-l2a.json", **{"earthsearch:boa_offset_applied": False})
     item["id"] = "harmonised-already"
     scene = Scene(item)
     probe = scene.require_band("blue")
@@ -72,6 +75,16 @@ def test_pixel_check_adds_a_missing_offset(tmp_path: Path) -> None:
     scene = Scene(item)
     rad = radiometry_of(item, scene.require_band("red"), scene.require_band("blue"), href)
     assert rad.offset == -0.1 and "no pixel < 1000 DN" in rad.source
+
+
+def test_boa_offset_applied_is_overruled_by_pixels_that_still_carry_the_offset(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    href = _cog(tmp_path / "b02.tif", rng.integers(1100, 5000, (300, 300)).astype(np.uint16))
+    item = _item("earth_search_v1_sentinel-2-l2a.json")  # boa_offset_applied true, raster:bands -0.1
+    item["id"] = "flag-wrong"
+    scene = Scene(item)
+    rad = radiometry_of(item, scene.require_band("red"), scene.require_band("blue"), href)
+    assert rad.offset == -0.1 and "boa_offset_applied" in rad.source and "no pixel < 1000 DN" in rad.source
 
 
 def test_landsat_collection_2_level_2() -> None:
