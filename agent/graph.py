@@ -22,6 +22,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from geovigie.agent.catalog_context import catalog_summary
 from geovigie.agent.events import PlanEvent, ToolFinished, ToolProgress, ToolStarted, emit
 from geovigie.agent.finalize import finalize_node
 from geovigie.agent.prompts import SYSTEM_PROMPT
@@ -75,7 +76,10 @@ class _Nodes:
             return {"stop_reason": f"step limit ({self.limits.max_steps} planner calls) reached"}
         if time.time() - state.get("turn_started", time.time()) > self.limits.time_budget_s:
             return {"stop_reason": f"time budget ({self.limits.time_budget_s:.0f} s) exhausted"}
-        system = SystemMessage(SYSTEM_PROMPT.format(today=datetime.now(UTC).date().isoformat()))
+        prompt = SYSTEM_PROMPT.format(today=datetime.now(UTC).date().isoformat())
+        if catalog := catalog_summary(self.ctx):  # the model resolves "the 2009 NAIP tile" against real ids
+            prompt += "\n\n" + catalog
+        system = SystemMessage(prompt)
         try:
             reply = self.model.invoke([system, *state["messages"]])
         except GeoVigieError as exc:

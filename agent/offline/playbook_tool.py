@@ -8,7 +8,6 @@ that the answer's figures, provenance and artifacts are exactly those of the too
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -19,6 +18,7 @@ from pydantic import BaseModel, Field
 from geovigie.agent.offline.compose import compose_answer
 from geovigie.agent.offline.decisions import Abstain, Clarify, Finish, ToolCall
 from geovigie.agent.offline.playbooks import next_step, playbook_for
+from geovigie.agent.offline.slots import TaskSlots, apply_slots
 from geovigie.agent.offline.understanding import understand
 from geovigie.agent.state import StepRecord
 from geovigie.core.domain import Figure, Provenance, ToolOutput
@@ -28,16 +28,10 @@ from geovigie.tools.base import GeoTool, ToolContext, geo_tool
 MAX_INNER_STEPS = 10
 
 
-class RunPlaybookInput(BaseModel):
-    """Arguments of ``run_playbook``."""
+class RunPlaybookInput(TaskSlots):
+    """Arguments of ``run_playbook``: the question and the task slots the model read from it."""
 
     question: str = Field(min_length=1, max_length=2000, description="The user's question, as asked (FR or EN).")
-    place: str | None = Field(default=None, description="Place name, if the question's place needs correcting.")
-    country: str | None = Field(default=None, description="ISO-2 country code to disambiguate the place.")
-    object: Literal["tree", "ship", "vehicle", "building", "storage_tank", "water_body", "field"] | None = Field(
-        default=None, description="Object class to count, if counting."
-    )
-    item_ids: list[str] | None = Field(default=None, description="Catalog item ids / file names the user named.")
 
 
 class PlaybookResult(BaseModel):
@@ -67,19 +61,12 @@ def make_run_playbook(
         describing imagery. It geocodes the place, searches imagery for the dates in the question, screens clouds,
         checks the pixel size, runs the analysis and returns measured figures with scenes, dates and method —
         or says why it cannot (no imagery, too cloudy, pixel too coarse, ambiguous place). Pass the user's
-        question verbatim; add place/country/object/item_ids only to correct what the question says.
+        question verbatim, and fill the slots you can read from the conversation: intent, place (+ country when
+        the user chose one of several homonyms) or bbox, period or before/after, item_ids (exact catalog ids,
+        also for "that image" / "the 2018 one"), object. Empty slots are read from the question.
         """
         u = understand(args.question, today=today(), known_items=tuple(args.item_ids or ()))
-        changes: dict[str, Any] = {}
-        if args.place:
-            changes.update(place=args.place, clarification=None, place_options=())
-        if args.country:
-            changes["country"] = args.country
-        if args.object:
-            changes.update(object=args.object, intent="count_objects")
-        if args.item_ids:
-            changes.update(item_refs=tuple(args.item_ids), clarification=None)
-        u = dataclasses.replace(u, **changes) if changes else u
+        u = apply_slots(u, args)  # the model's slots win; the rules fill the ones it left empty
         steps: list[StepRecord] = []
         decision = next_step(u, steps)
         while isinstance(decision, ToolCall) and len(steps) < MAX_INNER_STEPS:
