@@ -134,6 +134,12 @@ def run_tiled(
 
 
 def _checked(result: TiledResult) -> TiledResult:
+    if result.failed and result.tiles == 0 and not result.cancelled:
+        index, error = next(iter(result.failed.items()))
+        raise NoDataError(
+            f"Every tile of the area failed ({len(result.failed)} tiles; tile {index}: {error}).",
+            hint="Check that the scene files are readable from every worker, then ask again.",
+        )
     if result.valid_pixels == 0 and not result.cancelled:
         raise NoDataError(
             "No valid pixels in the requested area for these scenes.",
