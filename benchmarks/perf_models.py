@@ -6,7 +6,7 @@ Usage::
     python -m benchmarks.perf_models --size 1024  # quick run (512 and 1 024 px)
 
 Each measurement runs the real tool path (catalog item -> ``count_objects`` vehicle with the YOLOv8n-OBB model;
-``detect_change`` generic with TinyCD between two dates) in its own subprocess, and reports the wall time, the
+``detect_change`` urban with TinyCD between two dates) in its own subprocess, and reports the wall time, the
 seconds per Mpx and the peak RSS growth (``VmHWM`` minus the RSS once the modules are imported and the session
 is warm). The scene is 4x larger at the second size: peak memory should stay nearly flat (tile-bounded) while the
 time grows with the pixels. Needs the weights under ``GEOVIGIE_MODELS_DIR``.
@@ -75,7 +75,7 @@ def child(kind: str, paths: list[str], home: str) -> dict[str, Any]:
         out = count_objects.run({"item_id": ids[0], "object": "vehicle"}, ctx)
         method, value = out.result.method, out.result.count
     else:
-        out = detect_change.run({"before_item_id": ids[0], "after_item_id": ids[1], "preset": "generic"}, ctx)
+        out = detect_change.run({"before_item_id": ids[0], "after_item_id": ids[1], "preset": "urban"}, ctx)
         method, value = out.provenance.method, out.result.changed_pct_of_valid
     elapsed = time.perf_counter() - start
     return {"seconds": round(elapsed, 1), "method": method, "value": value,

@@ -1,10 +1,11 @@
 """The learned path of ``detect_change``: TinyCD building change on very-high-resolution RGB pairs.
 
-Used for the ``urban`` and ``generic`` presets when both images are RGB at 0.2–1 m and the TinyCD weights are
-found (and converted to ONNX, see ``geovigie models export``); otherwise the classical change-vector analysis
-runs, with a note when the imagery was VHR but the model could not be used. The class raster it writes has the
-same codes as the classical path (change = GAIN: TinyCD does not say whether a building appeared or went), so
-the artifacts and the answer are built by the same code. Non-commercial licence: optional, cited when used.
+Used for the ``urban`` preset (built-up / building change) when both images are RGB at 0.2–1 m and the TinyCD
+weights are found (and converted to ONNX, see ``geovigie models export``); otherwise the classical method runs,
+with a note when the imagery was VHR but the model could not be used. The ``generic`` preset (any change) stays
+classical: TinyCD maps buildings only (on DSIFN-CD, whose labels are all land-cover change, F1 0.07 vs 0.37).
+The class raster it writes has the same codes as the classical path (change = GAIN: TinyCD does not say whether a
+building appeared or went), so the artifacts and the answer are built by the same code. Non-commercial licence: optional, cited when used.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from geovigie.tools.models import TINYCD_LEVIR, ChangeModel, ModelCard, ModelUna
 from geovigie.tools.raster import NODATA, Grid, RasterData, Scene, run_tiled
 
 RGB = ["red", "green", "blue"]
-LEARNED_PRESETS = ("urban", "generic")
+LEARNED_PRESETS = ("urban",)
 VHR_NOTE_BELOW_M = 5.0
 """Say why the model was not used only for imagery fine enough that a reader would expect it."""
 MODEL_OVERLAP = 32
@@ -96,6 +97,24 @@ def run_learned_pair(
                       progress=tiled_progress)  # fmt: skip
     stats = cm.RadiometricStats(*(np.zeros(3) for _ in range(5)))
     return PairOutcome(plan, Calibration(stats=stats, threshold=model.threshold), tiled, grid, 0)
+
+
+def vhr_pair(
+    plan: ChangePlan,
+    before: Scene,
+    after: Scene,
+    grid: Grid,
+    settings: Settings,
+    notes: list[str],
+    out_path: Path,
+    progress: ProgressFn | None,
+) -> tuple[PairOutcome, ModelCard] | None:
+    """Run TinyCD on the pair when it applies (notes gain the reason when it does not), else None."""
+    model, model_notes = change_model(plan, before, after, grid, settings)
+    notes += [n for n in model_notes if n not in notes]
+    if model is None:
+        return None
+    return run_learned_pair(model, plan, before, after, grid, out_path=out_path, progress=progress), model.card
 
 
 def cite_change_model(output: ToolOutput[Any], card: ModelCard | None) -> ToolOutput[Any]:

@@ -16,7 +16,7 @@ from geovigie.tools.catalog import get_scene
 from geovigie.tools.change import learned_s2
 from geovigie.tools.change import methods as cm
 from geovigie.tools.change.artifacts import ChangeArtifacts, save_change_artifacts
-from geovigie.tools.change.learned import change_model, cite_change_model, run_learned_pair
+from geovigie.tools.change.learned import cite_change_model, vhr_pair
 from geovigie.tools.change.pair import PairOutcome, run_pair
 from geovigie.tools.change.presets import ChangePlan, plan_change
 from geovigie.tools.change.series import first_change_map, scene_date, validate_series
@@ -179,7 +179,8 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
 
     Use it for "what changed / how much was flooded, burned, cleared or built between date A and date B".
     Presets: flood (new water, MNDWI/NDWI gain), burn (dNBR ≥ 0.1), deforestation (NDVI loss of vegetated
-    pixels), urban (built-up change), generic (any change, change-vector analysis; works on RGB-only pairs).
+    pixels), urban (built-up change; on 0.2-1 m RGB pairs the learned TinyCD building-change model when
+    installed), generic (any change, change-vector analysis; works on RGB-only pairs).
     Thresholds are automatic (Otsu); pixels cloudy on either date are excluded. Returns the changed area (m²)
     and its % of the analysed area, gain/loss areas, polygon count, dates and days between, plus before/after/
     overlay PNGs, change polygons (GeoJSON EPSG:4326) and the change mask (COG). With series_item_ids:
@@ -224,12 +225,9 @@ def detect_change(args: DetectChangeInput, ctx: ToolContext) -> ToolOutput[Detec
                 outcomes.append(learned_s2.run(s2, plan, b, a, grid, settings=ctx.settings, progress=progress,
                                                out_path=Path(tmp) / "s2.tif", execution=execution))  # fmt: skip
                 continue
-            model, model_notes = change_model(plan, b, a, grid, ctx.settings)
-            notes += [n for n in model_notes if n not in notes]
-            if model is not None:
-                used = model.card
-                outcomes.append(run_learned_pair(model, plan, b, a, grid, out_path=Path(tmp) / f"interval{k}.tif",
-                                                 progress=progress))  # fmt: skip
+            if vhr := vhr_pair(plan, b, a, grid, ctx.settings, notes, Path(tmp) / f"interval{k}.tif", progress):
+                outcomes.append(vhr[0])
+                used = vhr[1]
                 continue
             outcomes.append(run_pair(plan, b, a, grid, tile_size=ctx.settings.tile_size,
                                      overlap=ctx.settings.tile_overlap, out_path=Path(tmp) / f"interval{k}.tif",

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from geovigie.tools.models.errors import ModelDomainError
 
-Task = Literal["oriented_detection", "change_detection", "segmentation", "cloud_mask"]
+Task = Literal["oriented_detection", "change_detection", "segmentation", "cloud_mask", "embedding"]
 
 
 class ModelFile(BaseModel):
@@ -47,7 +47,7 @@ class Accuracy(BaseModel):
         """``F1 ship 0.95 on DOTA P0706 (probably in its training data)``."""
         where = "held out" if self.held_out else "probably in its training data"
         extra = f"; {self.note}" if self.note else ""
-        return f"{self.metric} {self.value:.2f} on {self.data} ({where}{extra})"
+        return f"{self.metric} {self.value:.3g} on {self.data} ({where}{extra})"
 
 
 class ModelCard(BaseModel):

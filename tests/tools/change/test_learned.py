@@ -37,11 +37,18 @@ def test_tinycd_maps_building_change_and_is_cited(settings, register, data_dir):
     if not torch_available():
         pytest.skip("torch (optional extra) is needed once to convert TinyCD to ONNX")
     before, after, truth = _pair(ctx, register, data_dir)
-    out = detect_change.run({"before_item_id": before, "after_item_id": after, "preset": "generic"}, ctx)
+    out = detect_change.run({"before_item_id": before, "after_item_id": after, "preset": "urban"}, ctx)
     assert out.provenance.parameters["model"]["name"] == "tinycd-levir"
     assert any("non-commercial" in n and "LEVIR-CD" in n for n in out.notes)
     # The changed share is the label's within a few points (the model's F1 on this crop is ~0.9).
     assert out.result.changed_pct_of_valid == pytest.approx(100 * truth.mean(), abs=4)
+
+
+def test_generic_change_stays_classical(settings, register, data_dir):
+    ctx = _learned_ctx(settings)
+    before, after, _ = _pair(ctx, register, data_dir)
+    out = detect_change.run({"before_item_id": before, "after_item_id": after, "preset": "generic"}, ctx)
+    assert "model" not in out.provenance.parameters
 
 
 def test_without_conversion_the_classical_method_runs_with_a_note(settings, register, data_dir, monkeypatch):
@@ -51,6 +58,6 @@ def test_without_conversion_the_classical_method_runs_with_a_note(settings, regi
     if onnx_cache_path(TINYCD_LEVIR, sha, ctx.settings).is_file():
         pytest.skip("an ONNX conversion is already cached")
     before, after, _ = _pair(ctx, register, data_dir)
-    out = detect_change.run({"before_item_id": before, "after_item_id": after, "preset": "generic"}, ctx)
+    out = detect_change.run({"before_item_id": before, "after_item_id": after, "preset": "urban"}, ctx)
     assert "model" not in out.provenance.parameters
     assert any("TinyCD" in n and "was not used" in n for n in out.notes)
