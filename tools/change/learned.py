@@ -5,7 +5,8 @@ weights are found (and converted to ONNX, see ``geovigie models export``); other
 with a note when the imagery was VHR but the model could not be used. The ``generic`` preset (any change) stays
 classical: TinyCD maps buildings only (on DSIFN-CD, whose labels are all land-cover change, F1 0.07 vs 0.37).
 The class raster it writes has the same codes as the classical path (change = GAIN: TinyCD does not say whether a
-building appeared or went), so the artifacts and the answer are built by the same code. Non-commercial licence: optional, cited when used.
+building appeared or went), so the artifacts and the answer are built by the same code. Non-commercial licence:
+optional, cited when used.
 """
 
 from __future__ import annotations
