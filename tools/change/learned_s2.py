@@ -7,8 +7,9 @@ missing weights) keeps the classical method, with a note saying why when the urb
 
 The classify pass is the classical engine's: the same calibration pass (cloud screening, too-cloudy checks), the
 same tiles, class values and artifacts; only the per-tile decision changes: a pixel is changed when the model's
-probability reaches 0.5, its direction (built-up gain or loss) is the sign of the NDBI - NDVI change. No opening
-or minimum mapping unit is applied, as in the leave-one-city-out evaluation that the answer cites.
+probability reaches its threshold (chosen on its training cities); its direction (built-up gain or loss) is the
+sign of the NDBI - NDVI change. No opening or minimum mapping unit is applied, as in the leave-one-city-out
+evaluation that the answer cites.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def choose(
     if grid.pixel_size_m is not None and grid.pixel_size_m < VHR_BELOW_M:
         return None  # very-high-resolution imagery: TinyCD's domain (learned.py), not a Sentinel-2 question
     card = oscd_card.OSCD_SIAMDIFF
+    if card is None:
+        return None  # no trained weights ship with this version (see oscd_card.py)
     problem = _domain_problem(scenes, grid, card)
     why = None
     if problem is None:
@@ -103,7 +106,7 @@ def classify_learned(plan: ChangePlan, model: oscd_runtime.OscdChangeModel, b: R
         builtup = [index_of(r, "swir16", "nir") - index_of(r, "nir", "red") for r in (b, a)]
     direction = np.nan_to_num(builtup[1] - builtup[0])
     classes = np.full(prob.shape, cm.NO_CHANGE, np.uint8)
-    changed = prob >= oscd_runtime.THRESHOLD
+    changed = prob >= model.threshold
     classes[changed & (direction >= 0)] = cm.GAIN
     classes[changed & (direction < 0)] = cm.LOSS
     classes[clouds(plan, b, a) & valid] = cm.EXCLUDED
@@ -146,7 +149,7 @@ def run(
     cal = calibrate(plan, before, after, grid, tile_size=tile_size, overlap=overlap, progress=progress)
     if execution is not None:
         execution.params = {"preset": plan.preset, "model": learned.card.name, "version": learned.card.version,
-                            "threshold": oscd_runtime.THRESHOLD}  # fmt: skip
+                            "threshold": learned.model.threshold}  # fmt: skip
     fn = _LearnedTile(plan, learned.model)
 
     def tiled_progress(fraction: float, message: str) -> None:
@@ -173,20 +176,20 @@ def cite_s2(output: ToolOutput[Any], learned: S2ChangeModel) -> ToolOutput[Any]:
             f"licence {card.licence}); measured accuracy: {accuracy}.")  # fmt: skip
     info = {"name": card.name, "title": card.title, "version": card.version, "licence": card.licence,
             "restrictive": card.restrictive, "source": card.source, "file": str(learned.model.path),
-            "threshold": oscd_runtime.THRESHOLD, "accuracy": [a.model_dump() for a in card.accuracy]}  # fmt: skip
+            "threshold": learned.model.threshold, "accuracy": [a.model_dump() for a in card.accuracy]}  # fmt: skip
     head = output.summary.rsplit(" (", 1)[0]
     mean = next((a.value for a in card.accuracy if a.metric.startswith("mean")), None)
     held = f", leave-one-city-out F1 {mean:.2f}" if mean is not None else ""
     summary = f"{head} (learned model {card.title} {card.version}{held})."
     figures = [f.model_copy(update={"uncertainty": f"model {card.name}: {accuracy}"}) if i == 0 else f
                for i, f in enumerate(output.figures)]  # fmt: skip
-    method = f"urban: learned model {card.name} {card.version} (probability >= {oscd_runtime.THRESHOLD:g}), " + (
+    method = f"urban: learned model {card.name} {card.version} (probability >= {learned.model.threshold:g}), " + (
         "date 2 read onto date 1's grid, tiled, cloud screening as the classical method, no opening or minimum "
         "mapping unit"
     )
     provenance = output.provenance.model_copy(
         update={"method": method, "parameters": {**output.provenance.parameters, "model": info}}
     )
-    result = output.result.model_copy(update={"method": f"learned:{card.name}", "threshold": oscd_runtime.THRESHOLD})
+    result = output.result.model_copy(update={"method": f"learned:{card.name}", "threshold": learned.model.threshold})
     return output.model_copy(update={"summary": summary, "notes": [*output.notes, note], "figures": figures,
                                      "provenance": provenance, "result": result})  # fmt: skip

@@ -91,8 +91,11 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def export_onnx(model: SiamDiffUNet, path: str, *, bands: int) -> None:
-    """Write the model as ONNX (inputs ``before``/``after`` (1, bands, H, W) reflectance, output ``logits``)."""
+def export_onnx(model: SiamDiffUNet, path: str, *, bands: int, threshold: float = 0.5) -> None:
+    """Write the model as ONNX (inputs ``before``/``after`` (1, bands, H, W) reflectance, output ``logits``).
+
+    The training mean (to fill no data) and the probability threshold go into the graph's metadata.
+    """
     model.eval()
     dummy = torch.zeros(1, bands, 64, 64)
     axes = {0: "n", 2: "h", 3: "w"}
@@ -115,4 +118,6 @@ def export_onnx(model: SiamDiffUNet, path: str, *, bands: int) -> None:
     proto = onnx.load(path)
     entry = proto.metadata_props.add()
     entry.key, entry.value = "band_mean", json.dumps(model.mean.flatten().tolist())
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "threshold", json.dumps(threshold)
     onnx.save(proto, path)

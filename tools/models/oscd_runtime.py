@@ -21,7 +21,8 @@ from geovigie.core.errors import ConfigError
 BANDS = ("blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22")
 """Sentinel-2 B02, B03, B04, B05, B06, B07, B08, B8A, B11, B12 (the 60 m atmospheric bands are left out)."""
 THRESHOLD = 0.5
-"""Probability threshold, fixed before training (not tuned on any city)."""
+"""Probability threshold of a graph whose metadata names none (the trained model carries its own, chosen on its
+training cities: see :func:`geovigie.tools.models.oscd_train.choose_threshold`)."""
 PIXEL_SIZE_RANGE_M = (8.0, 12.5)
 """Pixel sizes accepted as "Sentinel-2 10 m" (the model has seen nothing else)."""
 PACKAGED_WEIGHTS = Path(__file__).parent / "weights" / "oscd_siamese.onnx"
@@ -72,6 +73,7 @@ class OscdChangeModel:
         self.path = path
         meta = session.get_modelmeta().custom_metadata_map
         self.band_mean: list[float] = json.loads(meta["band_mean"]) if "band_mean" in meta else [0.1] * len(BANDS)
+        self.threshold = float(json.loads(meta["threshold"])) if "threshold" in meta else THRESHOLD
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         # Dask workers get the model by path (an onnxruntime session cannot be pickled); the file was verified

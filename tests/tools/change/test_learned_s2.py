@@ -30,15 +30,16 @@ def tiny_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     n = len(oscd_runtime.BANDS)
     model = SiamDiffUNet(n, (4, 8, 8), mean=[0.15] * n, std=[0.05] * n).eval()
     path = tmp_path_factory.mktemp("models") / "tiny_oscd.onnx"
-    export_onnx(model, str(path), bands=n)
+    export_onnx(model, str(path), bands=n, threshold=0.4)
     return path
 
 
 @pytest.fixture
 def tiny_card(tiny_onnx, monkeypatch):
-    card = oscd_card.OSCD_SIAMDIFF.model_copy(
-        update={"files": (ModelFile(name=tiny_onnx.name, sha256=sha256_of(tiny_onnx)),), "package": None}
-    )
+    card = oscd_card.build_card(sha256=sha256_of(tiny_onnx), size_bytes=tiny_onnx.stat().st_size,
+                                loco_f1=[("rennes", 0.5), ("paris", 0.3)])  # fmt: skip
+    card = card.model_copy(update={"files": (card.files[0].model_copy(update={"name": tiny_onnx.name}),),
+                                   "package": None})  # fmt: skip
     monkeypatch.setattr(oscd_card, "OSCD_SIAMDIFF", card)
     clear_sessions()
     return card
@@ -76,15 +77,19 @@ def test_urban_change_on_sentinel2_uses_the_learned_model_and_cites_it(tmp_path,
     assert tiny_card.title in out.summary
     assert out.provenance.parameters["model"]["name"] == tiny_card.name
     assert any("learned model" in n and tiny_card.licence in n for n in out.notes)
+    assert "leave-one-city-out F1 0.40" in out.summary  # the mean of the card's per-city figures
+    assert any("F1 urban change 0.5 on OSCD city rennes" in n for n in out.notes)
     with rasterio.open(ctx.artifacts.path_of(out.result.artifacts.mask_cog)) as src:
         classes = src.read(1)
     assert classes.shape == (SIZE, SIZE) and set(np.unique(classes)) <= {0, 1, 2, 3, 255}
     # The classes are the model's decision at 0.5 (no cleaning): recompute it on the arrays.
     with rasterio.open(tmp_path / "s2-before.tif") as b, rasterio.open(tmp_path / "s2-after.tif") as a:
-        prob = oscd_runtime.OscdChangeModel.from_file(tiny_onnx, sha256=None).probability(
-            b.read().astype(np.float32) * 1e-4, a.read().astype(np.float32) * 1e-4
-        )
-    assert np.array_equal(np.isin(classes, [1, 2]), prob >= oscd_runtime.THRESHOLD)
+        model = oscd_runtime.OscdChangeModel.from_file(tiny_onnx, sha256=None)
+        prob = model.probability(b.read().astype(np.float32) * 1e-4, a.read().astype(np.float32) * 1e-4)
+    assert model.threshold == 0.4  # from the graph's metadata
+    screened = classes != 3  # cloud screening as in the classical path: excluded pixels are not decided
+    assert screened.mean() > 0.9
+    assert np.array_equal(np.isin(classes, [1, 2])[screened], (prob >= model.threshold)[screened])
 
 
 def test_classical_fallbacks_say_why(tmp_path, tiny_card, tiny_onnx, make_geotiff, register):
@@ -141,6 +146,7 @@ def test_shipped_model_maps_rennes_better_than_the_classical_preset(ctx, data_di
     for which in (1, 2):
         item = _oscd_item(data_dir, "rennes", which)
         upsert_item(ctx.db, item, source_path=item["id"], fingerprint=item["id"])
+    assert oscd_card.OSCD_SIAMDIFF is not None, "weights ship without their card"
     out = _run(ctx, ("oscd-rennes-1", "oscd-rennes-2"))
     assert out.result.method == f"learned:{oscd_card.OSCD_SIAMDIFF.name}", out.notes
     with rasterio.open(ctx.artifacts.path_of(out.result.artifacts.mask_cog)) as src:
@@ -149,3 +155,10 @@ def test_shipped_model_maps_rennes_better_than_the_classical_preset(ctx, data_di
         truth = src.read(1) == 2
     f1 = 2 * (pred & truth).sum() / (pred.sum() + truth.sum())
     assert f1 > CLASSICAL_RENNES_F1
+
+
+def test_no_shipped_weights_means_the_classical_method_silently(tmp_path, make_geotiff, register, monkeypatch):
+    monkeypatch.setattr(oscd_card, "OSCD_SIAMDIFF", None)
+    ctx = _ctx(tmp_path, tmp_path / "models")
+    out = _run(ctx, _add_pair(ctx, make_geotiff, register))
+    assert out.result.method == "cva" and not any("learned urban-change" in n for n in out.notes)

@@ -33,6 +33,7 @@ def _pair(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 def test_tiled_inference_matches_one_pass_inside_tiles(tiny_onnx):
     model = OscdChangeModel.from_file(tiny_onnx, sha256=oscd_runtime.sha256_of(tiny_onnx))
     assert model.band_mean == pytest.approx([0.1] * len(BANDS))
+    assert model.threshold == 0.5  # exported without a chosen threshold: the default
     before, after = _pair(150, 203)  # not multiples of 4: padded and cropped back
     whole = model.probability(before, after, tile=512)
     tiled = model.probability(before, after, tile=64)

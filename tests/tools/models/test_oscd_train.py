@@ -11,6 +11,7 @@ from geovigie.tools.models.oscd_train import (  # noqa: E402
     PatchSampler,
     TrainConfig,
     band_statistics,
+    choose_threshold,
     predict_probability,
     train,
 )
@@ -63,3 +64,19 @@ def test_batches_oversample_changes_and_are_augmented_consistently():
     # Wherever the label says changed, one of the two dates holds the bright square (dates may be swapped).
     changed = y[:, 0] > 0
     assert (torch.maximum(xb[:, 0], xa[:, 0])[changed] > 0.25).all()
+
+
+def test_threshold_is_chosen_on_the_training_cities():
+    cities = [_city(0), _city(1)]
+    model = train(cities, replace(TINY, steps=60, lr=1e-2))
+    threshold, f1 = choose_threshold(model, cities)
+    assert 0.05 <= threshold <= 0.975 and 0.0 <= f1 <= 1.0
+    # It is the best of the candidates on those cities: no other gives a higher mean F1.
+    probs = [predict_probability(model, c.before, c.after) for c in cities]
+
+    def mean_f1(t: float) -> float:
+        return float(np.mean([2 * (p >= t)[c.label].sum() / ((p >= t).sum() + c.label.sum())
+                              for p, c in zip(probs, cities, strict=True)]))  # fmt: skip
+
+    assert mean_f1(threshold) == pytest.approx(f1)
+    assert all(mean_f1(t) <= f1 + 1e-9 for t in (0.1, 0.3, 0.5, 0.7, 0.9))
