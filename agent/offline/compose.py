@@ -17,7 +17,7 @@ _CHANGE_SUBJECT: dict[str, dict[str, str]] = {
     "flood": {"en": "New water (flooded) area", "fr": "Nouvelle surface en eau (inondée)"},
     "burn": {"en": "Burnt area", "fr": "Surface brûlée"},
     "deforestation": {"en": "Vegetation (forest) loss", "fr": "Perte de végétation (forêt)"},
-    "urban": {"en": "Urban change (new built-up surfaces)", "fr": "Changement urbain (nouvelles surfaces bâties)"},
+    "urban": {"en": "Urban growth (new built-up surfaces)", "fr": "Croissance urbaine (nouvelles surfaces bâties)"},
     "generic": {"en": "Changed area", "fr": "Surface changée"},
 }
 _TARGET_NAME: dict[str, dict[str, str]] = {
@@ -62,25 +62,46 @@ def _between(before: str, after: str, lang: Lang) -> str:
     return f"entre le {before} et le {after} " if lang == "fr" else f"between {before} and {after} "
 
 
+def _urban_split(result: Mapping[str, Any], unit: str, lang: Lang) -> tuple[float | None, str]:
+    """Urban growth is the built-up *gain*; the loss and the net change are said apart, never added to it."""
+    dirs = [d for d in result.get("directions") or [] if isinstance(d, Mapping)]
+    gain = next((d for d in dirs if "gain" in str(d.get("direction", "")).lower()), dirs[0] if dirs else None)
+    loss = next((d for d in dirs if d is not gain), None)
+    if gain is None:
+        return result.get("changed_area_m2"), ""
+    g = gain.get("area_m2") if unit != "px" else gain.get("pixels")
+    lost = (loss.get("area_m2") if unit != "px" else loss.get("pixels")) if loss else None
+    if lost is None or g is None:
+        return g, ""
+    net = format_area(abs(g - lost), unit, lang)
+    sign = "+" if g >= lost else "-"
+    if lang == "fr":
+        return g, f" Surfaces bâties disparues : {format_area(lost, unit, lang)} ; bilan net : {sign}{net}."
+    return g, f" Built-up surfaces lost: {format_area(lost, unit, lang)}; net change: {sign}{net}."
+
+
 def _change(result: Mapping[str, Any], lang: Lang) -> str:
     preset = str(result.get("preset", "generic"))
     subject = _CHANGE_SUBJECT.get(preset, _CHANGE_SUBJECT["generic"])[lang]
     unit = str(result.get("area_unit", "m2"))
     area = result.get("changed_area_m2") if unit != "px" else result.get("changed_pixels")
+    extra = ""
+    if preset == "urban":
+        area, extra = _urban_split(result, unit, lang)
     pct = result.get("changed_pct_of_valid")
     before, after = _date(result.get("before_date")), _date(result.get("after_date"))
-    ids = f"{result.get('before_item_id')} → {result.get('after_item_id')}"
     significant = (pct or 0.0) >= 0.1
+    # ids stay in the evidence block: the short answer names dates, not catalog ids
     if lang == "fr":
         lead = "Oui" if significant else "Pas de changement significatif"
         return (
             f"{lead} : {subject.lower()} de {format_area(area, unit, lang)} ({_pct(pct, lang)} de la zone analysée) "
-            f"{_between(before, after, lang)}({ids}), en {result.get('polygon_count', 0)} polygones."
+            f"{_between(before, after, lang).strip()}, en {result.get('polygon_count', 0)} polygones.{extra}"
         )
     lead = "Yes" if significant else "No significant change"
     return (
         f"{lead}: {subject.lower()} of {format_area(area, unit, lang)} ({_pct(pct, lang)} of the analysed area) "
-        f"{_between(before, after, lang)}({ids}), in {result.get('polygon_count', 0)} polygons."
+        f"{_between(before, after, lang).strip()}, in {result.get('polygon_count', 0)} polygons.{extra}"
     )
 
 

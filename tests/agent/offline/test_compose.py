@@ -1,0 +1,23 @@
+"""Answer texts: urban growth is the built-up gain; loss and net are said apart; French uses a decimal comma."""
+
+from geovigie.agent.offline.compose import _change
+
+
+def _urban(gain: float, loss: float) -> dict:
+    return {"preset": "urban", "area_unit": "m2", "changed_area_m2": gain + loss, "changed_pct_of_valid": 3.2,
+            "before_date": "2016-05-04", "after_date": "2017-10-26", "polygon_count": 12,
+            "before_item_id": "oscd-bordeaux-2016-05-04", "after_item_id": "oscd-bordeaux-2017-10-26",
+            "directions": [{"direction": "built-up gain", "pixels": 1, "area_m2": gain, "counted": True},
+                           {"direction": "built-up loss", "pixels": 1, "area_m2": loss, "counted": True}]}  # fmt: skip
+
+
+def test_urban_growth_headline_is_the_gain_not_gain_plus_loss():
+    text = _change(_urban(129_000.0, 347_000.0), "en")
+    assert text.startswith("Yes: urban growth (new built-up surfaces) of 12.9 ha")
+    assert "lost: 34.7 ha" in text and "net change: -21.8 ha" in text
+    assert "47.6" not in text and "oscd-bordeaux" not in text  # no sum of both, no ids in the short answer
+
+
+def test_french_answer_uses_the_decimal_comma():
+    text = _change(_urban(129_000.0, 20_000.0), "fr")
+    assert "12,9 ha" in text and "disparues : 2,0 ha" in text and "+10,9 ha" in text
