@@ -46,6 +46,8 @@ class FileServer:
 
     root: Path
     signed: bool = False
+    bearer: str | None = None
+    """When set, requests without ``Authorization: Bearer <bearer>`` get 401 (a private deployment)."""
     token: str = "st=2026-01-01T00%3A00%3A00Z&se=2099-01-01T00%3A00%3A00Z&sp=rl&sv=2021-06-08&sr=c&sig=replica"
     log: list[tuple[str, int, int]] = field(default_factory=list)
     refused: int = 0
@@ -95,6 +97,9 @@ class FileServer:
         path = (self.root / rel).resolve()
         if self.root.resolve() not in path.parents or not path.is_file():
             return Response(status_code=404)
+        if self.bearer is not None and request.headers.get("authorization") != f"Bearer {self.bearer}":
+            self.refused += 1
+            return Response(status_code=401)
         if self.signed and request.query_params.get("sig") != "replica":
             self.refused += 1
             return Response("AuthenticationFailed: Server failed to authenticate the request.", status_code=403)

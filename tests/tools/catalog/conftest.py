@@ -261,6 +261,8 @@ class Replica:
     blobs: Any
     """The Planetary-Computer-like host refusing unsigned reads."""
     root: Path
+    es_items: list[dict[str, Any]]
+    """The Earth Search items served (hrefs on ``cogs``)."""
     cloud_disk: Polygon
     """The cloudy item's synthetic cloud in EPSG:32630 (as drawn on its 20 m grid)."""
 
@@ -283,4 +285,6 @@ def replica(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, loopback: 
         pc_files = build_files(data_dir, blobs.root, PC_SCENARIO)
         pc_items = [planetary_item(PC_SCENARIO, pc_files, blobs.url)]
         with loopback.stac_api(es_items, root / "es") as es, loopback.stac_api(pc_items, root / "pc") as pc:
-            yield Replica(earth_search=es, planetary=pc, cogs=cogs, blobs=blobs, root=root, cloud_disk=disk)
+            yield Replica(
+                earth_search=es, planetary=pc, cogs=cogs, blobs=blobs, root=root, es_items=es_items, cloud_disk=disk
+            )

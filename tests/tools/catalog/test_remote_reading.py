@@ -6,21 +6,26 @@ replica's pixels are the same values reprojected to UTM 30N, so the figures agre
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
 from shapely.geometry import box
 
+from geovigie.core.errors import ToolInputError
 from geovigie.core.settings import Settings
 from geovigie.tools.base import ToolContext
 from geovigie.tools.catalog import ingest_paths, search_imagery
+from geovigie.tools.catalog.hosts import RemoteApi
 from geovigie.tools.change import detect_change
-from geovigie.tools.raster import decision_of
+from geovigie.tools.raster import Scene, decision_of, register_tokens
+from geovigie.tools.raster.read import read_aoi
 from geovigie.tools.segment import segment
 
 AOI = (-0.595, 44.815, -0.556, 44.862)
@@ -217,3 +222,19 @@ def test_harmonised_earth_search_item_is_not_offset_twice(replica: Any, local: T
     print("harmonised", remote.result.area_m2, base.result.area_m2, decision_of(item))
     assert any("not applied: boa_offset_applied" in d for d in decision_of(item))
     assert remote.result.area_m2 == pytest.approx(base.result.area_m2, rel=0.04)
+
+
+def test_private_api_token_is_sent_with_asset_reads(replica: Any, loopback: Any, tmp_path: Path) -> None:
+    private = loopback.FileServer(replica.cogs.root, bearer="s3cret")
+    api = "https://stac.private.example/v1"
+    with private.running():
+        served = next(i for i in replica.es_items if i["id"] == "S2A_30TXQ_20160504_0_L2A")
+        raw = json.loads(json.dumps(served).replace(replica.cogs.url, private.url))
+        item = RemoteApi(url=api, token="s3cret", extra_hosts=(private.host,)).adopt(raw)
+        scene = Scene(item)
+        with pytest.raises(ToolInputError):  # no token registered for this API: the host refuses
+            read_aoi(scene, ["green"], AOI)
+        register_tokens({api: "s3cret"})
+        # another band: GDAL remembers for the process that the refused URL could not be opened
+        data = read_aoi(Scene(item), ["swir16"], AOI)
+    assert np.isfinite(data.data).mean() > 0.5 and private.refused == 1 and private.bytes_served() > 0
