@@ -19,10 +19,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Add the nullable ``owner`` column (existing threads keep NULL: they belong to ``anonymous``)."""
+    """Add the nullable ``owner`` column (existing threads keep NULL: they belong to ``anonymous``).
+
+    A database built by ``create_all`` from newer models, then adopted at the baseline, may have it already.
+    """
+    inspector = sa.inspect(op.get_bind())
+    columns = {c["name"] for c in inspector.get_columns("threads")}
+    indexes = {i["name"] for i in inspector.get_indexes("threads")}
     with op.batch_alter_table("threads") as batch:
-        batch.add_column(sa.Column("owner", sa.String(length=64), nullable=True))
-        batch.create_index("ix_threads_owner", ["owner"])
+        if "owner" not in columns:
+            batch.add_column(sa.Column("owner", sa.String(length=64), nullable=True))
+        if "ix_threads_owner" not in indexes:
+            batch.create_index("ix_threads_owner", ["owner"])
 
 
 def downgrade() -> None:
