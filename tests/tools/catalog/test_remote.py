@@ -245,3 +245,40 @@ def test_429_and_5xx_are_retried_with_retry_after(stac_api: str, serve: Any) -> 
     assert result.ok, result.error
     assert len(result.items) == 3
     assert seen["/"] >= 3 and elapsed >= 1.0  # the Retry-After second was waited
+
+
+def test_private_api_gets_its_bearer_token(stac_api: str, serve: Any, tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def guarded(request: Request) -> Response:
+        if request.headers.get("authorization") != "Bearer tok":
+            return Response("unauthorised", status_code=401)
+        body = await request.body()
+        target = stac_api + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        req = urllib.request.Request(
+            target,
+            data=body or None,
+            method=request.method,
+            headers={"Content-Type": request.headers.get("content-type", "application/json")},
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            text = resp.read().decode().replace(stac_api, str(request.base_url).rstrip("/"))
+            return Response(text, media_type=resp.headers.get("content-type"))
+
+    with serve(Starlette(routes=[Route("/{path:path}", guarded, methods=["GET", "POST"])])) as url:
+        anonymous = search_imagery.run(
+            {"bbox": AOI, "collections": ["remote-l8"]}, _ctx(tmp_path / "a", [url, stac_api])
+        )
+        assert anonymous.result.unreachable == [url]
+        settings = Settings(
+            home=tmp_path / "b",
+            stac_api_urls=[url],
+            stac_api_tokens={url: "tok"},
+            stac_asset_hosts=["example.invalid"],
+            _env_file=None,
+        )  # type: ignore[call-arg]
+        out = search_imagery.run(query, ToolContext.from_settings(settings))
+    assert [_rid(i.item_id) for i in out.result.items] == ["l8-june"] and out.result.unreachable == []
