@@ -269,16 +269,15 @@ def test_private_api_gets_its_bearer_token(stac_api: str, serve: Any, tmp_path: 
             return Response(text, media_type=resp.headers.get("content-type"))
 
     with serve(Starlette(routes=[Route("/{path:path}", guarded, methods=["GET", "POST"])])) as url:
-        anonymous = search_imagery.run(
-            {"bbox": AOI, "collections": ["remote-l8"]}, _ctx(tmp_path / "a", [url, stac_api])
-        )
+        query = {"bbox": AOI, "collections": ["remote-l8"]}
+        anonymous = search_imagery.run(query, _ctx(tmp_path / "a", [url, stac_api]))
         assert anonymous.result.unreachable == [url]
         settings = Settings(
             home=tmp_path / "b",
             stac_api_urls=[url],
             stac_api_tokens={url: "tok"},
             stac_asset_hosts=["example.invalid"],
-            _env_file=None,
-        )  # type: ignore[call-arg]
+            _env_file=None,  # type: ignore[call-arg]
+        )
         out = search_imagery.run(query, ToolContext.from_settings(settings))
     assert [_rid(i.item_id) for i in out.result.items] == ["l8-june"] and out.result.unreachable == []
