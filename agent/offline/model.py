@@ -31,6 +31,7 @@ from geovigie.agent.offline.compose import compose_answer
 from geovigie.agent.offline.decisions import Abstain, Clarify, Finish, ToolCall
 from geovigie.agent.offline.dialogue import STATE_KEY, DialogueState, last_state
 from geovigie.agent.offline.followup import combine, weak_language
+from geovigie.agent.offline.locate import asks_where, location_line
 from geovigie.agent.offline.playbooks import next_step
 from geovigie.agent.offline.reuse import artifact_request, reuse_text
 from geovigie.agent.offline.understanding import Understanding, understand
@@ -110,6 +111,8 @@ class OfflinePlanner(BaseChatModel):
         text = compose_answer(
             history, u.language, fallback=decision.message, notes=decision.notes, change_expected=u.change
         )
+        if asks_where(u.question) and (where := location_line(history, u.language)):
+            text = where + "\n\n" + text  # "where is X?": the place and its extent first
         return self._final(u.language, "answered", text, state=after)
 
     def _understand(self, fresh: Understanding, state: DialogueState) -> Understanding:

@@ -21,3 +21,18 @@ def test_urban_growth_headline_is_the_gain_not_gain_plus_loss():
 def test_french_answer_uses_the_decimal_comma():
     text = _change(_urban(129_000.0, 20_000.0), "fr")
     assert "12,9 ha" in text and "disparues : 2,0 ha" in text and "+10,9 ha" in text
+
+
+def test_where_is_answers_with_the_place_its_extent_and_covering_imagery():
+    from geovigie.agent.offline.locate import asks_where, location_line
+
+    steps = [
+        {"tool": "geocode", "ok": True, "result": {"name": "Aral Sea", "kind": "lake", "lat": 45.2, "lon": 59.9,
+                                                   "bbox": [58.0, 43.5, 61.9, 46.8]}},
+        {"tool": "search_imagery", "ok": True, "result": {"items": [{"item_id": "a"}, {"item_id": "b"}]}},
+    ]  # fmt: skip
+    assert asks_where("Where is the Aral Sea exactly? pic pls") and asks_where("où se trouve Saül ?")
+    assert not asks_where("flooded areas in Nantes")
+    line = location_line(steps, "en")
+    assert line.startswith("Aral Sea (lake) is at about 45.20° N, 59.90° E") and "2 catalog image(s)" in line
+    assert "45,20° N" in location_line(steps, "fr") and "(lac)" in location_line(steps, "fr")
