@@ -113,6 +113,25 @@ CONTEXT_TOOLS = frozenset({"geocode", "search_imagery"})
 """Tools whose figures locate and select data rather than answer (kept in provenance and trace)."""
 
 
+def _number(value: float, unit: str) -> str:
+    """A figure without exponent notation: areas in m² above 1 ha read in ha or km² (6.15 km², not 6.14799e+06)."""
+    if unit in ("m2", "m²") and abs(value) >= 1e6:
+        return f"{value / 1e6:.2f} km²"
+    if unit in ("m2", "m²") and abs(value) >= 1e4:
+        return f"{value / 1e4:.1f} ha"
+    if float(value).is_integer():
+        return f"{int(value)} {unit}"
+    return f"{value:.3g} {unit}" if abs(value) < 1e3 else f"{value:.0f} {unit}"
+
+
+def _uncertainty(text: str | None) -> str:
+    """The uncertainty in brackets with one ± ("about ±9%" stays as the tool wrote it)."""
+    if not text:
+        return ""
+    core = text.strip()
+    return f" ({core})" if core.startswith("±") or "about" in core or "environ" in core else f" (±{core})"
+
+
 def evidence_block(figures: list[FigureClaim], language: str) -> str:
     """A Markdown 'Sources' list: per tool run, its figures, scenes with dates, method, CRS and pixel size."""
     if not any(f.tool not in CONTEXT_TOOLS for f in figures):
@@ -126,9 +145,7 @@ def evidence_block(figures: list[FigureClaim], language: str) -> str:
     lines = [f"\n\n**{title}**"]
     for (tool, method, _ids), figs in groups.items():
         first = figs[0]
-        values = "; ".join(
-            f"{f.name} = {f.value:g} {f.unit}" + (f" (±{f.uncertainty})" if f.uncertainty else "") for f in figs
-        )
+        values = "; ".join(f"{f.name} = {_number(f.value, f.unit)}" + _uncertainty(f.uncertainty) for f in figs)
         fr = language == "fr"
         undated = "date inconnue" if fr else "date unknown"
         scenes = ", ".join(f"{i} ({(d or undated)[:10]})" for i, d in zip(first.item_ids, first.dates, strict=False))

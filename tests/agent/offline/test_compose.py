@@ -36,3 +36,11 @@ def test_where_is_answers_with_the_place_its_extent_and_covering_imagery():
     line = location_line(steps, "en")
     assert line.startswith("Aral Sea (lake) is at about 45.20° N, 59.90° E") and "2 catalog image(s)" in line
     assert "45,20° N" in location_line(steps, "fr") and "(lac)" in location_line(steps, "fr")
+
+
+def test_evidence_numbers_have_no_exponent_and_one_plus_minus():
+    from geovigie.agent.answer import _number, _uncertainty
+
+    assert _number(6.14799e06, "m2") == "6.15 km²" and _number(47_600.0, "m2") == "4.8 ha"
+    assert _number(12.0, "count") == "12 count" and "e" not in _number(0.000123, "%").split()[0][1:]
+    assert _uncertainty("about ±9%") == " (about ±9%)" and _uncertainty("9%") == " (±9%)"
