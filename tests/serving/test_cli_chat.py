@@ -25,7 +25,8 @@ def test_chat_serves_api_and_ui_and_prints_the_url(tmp_path, monkeypatch):
     assert served["host"] == "0.0.0.0" and served["port"] == 8123
     client = TestClient(served["app"])  # no lifespan: the agent is not needed for these two routes
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert "gradio" in client.get("/").text.lower()  # the chat at /
+    # Bound to every interface, keys are required: "/" leads to the chat's sign-in (the chat needs a key).
+    assert "sign in with any user name and a geovigie api key" in client.get("/").text.lower()
 
 
 def _app() -> typer.Typer:
