@@ -32,6 +32,7 @@ ROOMS: dict[str, set[str]] = {
         "geovigie.tools.raster", "geovigie.tools.catalog", "geovigie.tools.segment", "geovigie.tools.models",
     },
     "geovigie.tools.vision": {"geovigie.tools.raster", "geovigie.tools.catalog", "geovigie.tools.segment"},
+    "geovigie.tools.embed": {"geovigie.tools.raster", "geovigie.tools.catalog", "geovigie.tools.models"},
     "geovigie.agent.offline": set(),
 }  # fmt: skip
 """Each room, and the rooms it may import (through their faces)."""

@@ -1,0 +1,67 @@
+"""What both embedding tools share: grids within the model's domain, the model's provenance entry, colours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from geovigie.core.domain import BBox
+from geovigie.core.settings import Settings
+from geovigie.tools.embed.card import PRESTO
+from geovigie.tools.embed.service import EmbeddingMap, Progress, embed
+from geovigie.tools.raster import Grid, Scene, scene_grid
+
+MAX_EMBED_PIXELS = 1024 * 1024
+"""Largest grid embedded in one request (~1 km² = 10 000 px takes seconds; 1024² minutes on 2 cores)."""
+EMBED_BANDS = ("B02", "B03", "B04", "B08")
+
+
+def embedded(
+    scene: Scene, bbox: BBox | None, settings: Settings, progress: Progress | None, *, tile_size: int
+) -> EmbeddingMap:
+    """Presto embeddings of a scene over a box (whole scene when None), at the scene's 10 m grid.
+
+    Raises:
+        ToolInputError: AOI too large or bands missing.
+        ModelDomainError: pixels outside Presto's 5-40 m.
+        ModelUnavailableError: weights absent.
+    """
+    bands = EMBED_BANDS if scene.has_bands(*EMBED_BANDS) else ("vv",)
+    grid = scene_grid(scene, bbox, bands=bands, max_pixels=MAX_EMBED_PIXELS)
+    PRESTO.check_domain(pixel_size_m=grid.pixel_size_m)
+    return embed([scene], grid, settings, progress=progress, tile_size=tile_size)
+
+
+def model_info() -> dict[str, Any]:
+    """The model card as provenance carries it (name, version, licence, source, weights sha256)."""
+    return {
+        "name": PRESTO.name,
+        "title": PRESTO.title,
+        "version": PRESTO.version,
+        "licence": PRESTO.licence,
+        "source": PRESTO.source,
+        "sha256": PRESTO.files[0].sha256,
+        "accuracy": [a.model_dump() for a in PRESTO.accuracy],
+    }
+
+
+def ramp(values: np.ndarray, valid: np.ndarray, *, low: float, high: float) -> np.ndarray:
+    """(H, W, 3) uint8 dark-blue -> yellow colour ramp of values in [low, high]; grey where invalid."""
+    t = np.clip((values - low) / max(high - low, 1e-6), 0, 1)
+    t = np.where(np.isfinite(t), t, 0.0)
+    dark, bright = np.array([20, 30, 90], np.float32), np.array([255, 230, 40], np.float32)
+    rgb = (dark + t[..., None] * (bright - dark)).astype(np.uint8)
+    rgb[~valid] = (128, 128, 128)
+    return rgb
+
+
+def grid_lonlat(grid: Grid, row: float, col: float) -> tuple[float, float]:
+    """Lon/lat of a pixel position (row, col) of a georeferenced grid."""
+    from pyproj import Transformer
+
+    x, y = grid.transform * (col, row)
+    if grid.crs is None:
+        return (float(x), float(y))
+    lon, lat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    return (float(lon), float(lat))
