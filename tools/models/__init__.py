@@ -18,7 +18,10 @@ Using the registry (the whole API other rooms and helpers need):
   the same without raising or downloading;
 * ``session(path, device)`` gives a cached onnxruntime session and ``run_batched`` feeds it in batches;
 * ``card.check_domain(pixel_size_m=..., bands=...)`` raises ``ModelDomainError`` outside the model's domain;
-  ``card.citation()`` and ``card.accuracy_text()`` are what an answer cites.
+  ``card.citation()`` and ``card.accuracy_text()`` are what an answer cites;
+* runtimes: ``OrientedDetector`` (YOLO-OBB: letterbox, decoding, rotated NMS, tiled with seam NMS),
+  ``ChangeModel`` (TinyCD ONNX; ``export_onnx``/``onnx_path`` convert the torch checkpoint once, torch optional),
+  ``cloud_shadow`` (ukis-csmask at ~30 m, optional package).
 """
 
 from geovigie.tools.models.cards import Accuracy, ModelCard, ModelFile, Task
