@@ -160,7 +160,9 @@ def link_items(question: str, known_items: Sequence[str], dates: DateInfo, *, ch
         change: Whether the question compares two dates (a tied before/after pair is then the answer).
     """
     folded = fold(question).lower().replace("’", "'")
-    if not known_items or not _IMAGE_WORDS.search(folded) and not re.search(r"[a-z]+_?\d|\d_\d", folded):
+    datasets = {i.split("-")[0].lower() for i in known_items}
+    named = bool(datasets & set(_tokens(folded)))  # "the two OSCD dates", "the landsat pucallpa pics"
+    if not known_items or not (named or _IMAGE_WORDS.search(folded) or re.search(r"[a-z]+_?\d|\d_\d", folded)):
         return Link()
     scores = _scores(folded, known_items, dates)
     if not scores:
@@ -176,6 +178,6 @@ def link_items(question: str, known_items: Sequence[str], dates: DateInfo, *, ch
         if change and (twin := _pair([i for i, s in scores.items() if s >= best - 1.6])):
             return Link(items=twin)
         return Link(items=(tied[0],))
-    if (pair := _pair(tied)) and change:
+    if (pair := _pair(tied)) and (change or "-A-" in pair[0]):  # A/B twins are a before/after pair by nature
         return Link(items=pair)
     return Link(tied=tuple(sorted(tied)))

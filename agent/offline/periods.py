@@ -96,8 +96,9 @@ _UNITS = {
     "day": "days", "days": "days", "jour": "days", "jours": "days", "week": "weeks", "weeks": "weeks",
     "semaine": "weeks", "semaines": "weeks", "month": "months", "months": "months", "mois": "months",
     "year": "years", "years": "years", "an": "years", "ans": "years", "annee": "years", "annees": "years",
+    "yr": "years", "yrs": "years", "mo": "months", "mos": "months", "wk": "weeks", "wks": "weeks",
 }  # fmt: skip
-_UNIT = r"(days?|jours?|weeks?|semaines?|months?|mois|years?|ans|annees?)"
+_UNIT = r"(days?|jours?|weeks?|wks?|semaines?|months?|mos?|mois|years?|yrs?|ans|annees?)"
 
 
 def month_period(year: int, month: int) -> Period:

@@ -37,6 +37,7 @@ from datetime import date
 from typing import Any
 
 from geovigie.agent.offline.clarify import SLOT_ASKED, clarification_for
+from geovigie.agent.offline.date_fit import fit_dates
 from geovigie.agent.offline.dates import DateInfo, fold, parse_dates
 from geovigie.agent.offline.intents import (
     CHANGE_CUES,
@@ -347,6 +348,8 @@ def understand(
         tied = link.tied
     mentions = dataclasses.replace(mentions, item_refs=tuple(refs))
     change = _is_change(intent, cues, dates) and (len(mentions.item_refs) != 1 or intent in ALWAYS_CHANGE)
+    change = change or (len(mentions.item_refs) == 2 and intent not in NEVER_CHANGE)  # two images: compared
+    dates = fit_dates(dates, listing=intent == "find_imagery", change=change and not mentions.item_refs)
     flags = set(dates.flags) | ({"injection"} if injected else set())
     if intent == "unknown" and OUT_OF_SCOPE.search(cues):
         flags.add("out_of_scope")

@@ -1,0 +1,52 @@
+"""Images named the way people name them are linked to catalog ids; a place alone is not an image."""
+
+from datetime import date
+
+from geovigie.agent.offline import understand
+from geovigie.agent.offline.date_fit import fit_dates
+from geovigie.agent.offline.dates import DateInfo, parse_dates
+from geovigie.agent.offline.linking import link_items
+from geovigie.agent.offline.periods import Period
+
+TODAY = date(2026, 12, 1)
+ITEMS = ("dota-P0706", "dota-P1888", "neon-2018_SJER_3_252000_4107000_image_477", "levir-A-test_2_0000_0512",
+         "levir-B-test_2_0000_0512", "levir-A-test_2_0000_0000", "levir-B-test_2_0000_0000",
+         "oscd-rennes-2015-08-21", "oscd-rennes-2017-06-21", "naip-m_4709963_se_14_1_20090818",
+         "naip-m_4709963_se_14_1_20200831", "sen1floods11-Spain_7370579_S1Hand",
+         "sen1floods11-Spain_7370579_S2Hand", "landsat-taizhou-2000TM", "landsat-taizhou-2003TM")  # fmt: skip
+
+
+def _link(question: str, change: bool = False):
+    return link_items(question, ITEMS, parse_dates(question, today=TODAY), change=change)
+
+
+def test_stems_datasets_dates_and_sensors_link_to_ids():
+    assert _link("how many ships in P0706?").items == ("dota-P0706",)
+    assert _link("combien d'arbres dans la parcelle SJER 477").items == (ITEMS[2],)
+    assert _link("show me the 2009 NAIP tile").items == ("naip-m_4709963_se_14_1_20090818",)
+    assert _link("water mask of the radar version of the Spain flood chip").items == (ITEMS[11],)
+    assert _link("the Spain flood chip").items == (ITEMS[12],)  # optical unless radar is named
+    assert _link("la deuxième image de Rennes").items == ("oscd-rennes-2017-06-21",)
+
+
+def test_pairs_come_back_in_date_order():
+    assert _link("what changed on the Taizhou Landsat pair", change=True).items == ITEMS[13:15]
+    assert _link("what got built in levir test_2_0000_0512?").items == ITEMS[3:5]
+
+
+def test_a_place_alone_is_not_an_image_and_ties_are_reported():
+    assert _link("urban growth in Rennes since 2016").items == ()
+    assert set(_link("describe the dota picture").tied) == {"dota-P0706", "dota-P1888"}
+    u = understand("describe the dota picture", today=TODAY, known_items=ITEMS)
+    assert u.asks == "image" and "dota-P0706" in (u.clarification or "")
+
+
+def test_year_ranges_fit_the_question():
+    listing = fit_dates(parse_dates("images 2020 vs 2022", today=TODAY), listing=True, change=False)
+    assert listing.kind == "range" and listing.before is None
+    years = DateInfo(kind="range", period=Period(date(2019, 1, 1), date(2025, 12, 31)), unit="span")
+    change = fit_dates(years, listing=False, change=True)
+    assert change.kind == "compare" and change.before == Period(date(2019, 1, 1), date(2019, 12, 31))
+    assert change.after == Period(date(2025, 1, 1), date(2025, 12, 31))
+    days = DateInfo(kind="range", period=Period(date(2019, 3, 2), date(2019, 9, 30)), unit="span")
+    assert fit_dates(days, listing=False, change=True) == days  # a range of days stays one window
