@@ -160,7 +160,9 @@ def service_status(service: TurnService) -> dict[str, Any]:
 def _chat_stream(service: TurnService, question: str, thread_id: str) -> Iterable[dict[str, Any]]:
     """A chat turn; ``confirm: <question>`` runs it with its large runs confirmed (see ``split_confirmation``)."""
     text, confirmed = split_confirmation(question)
-    return service.stream(text, thread_id=thread_id, confirm_large_runs=confirmed)
+    # A generator: the service refuses a turn (bad question, full queue) as soon as it is asked, and the chat
+    # expects refusals from its iteration, inside its error handling, so the call waits for the first event.
+    yield from service.stream(text, thread_id=thread_id, confirm_large_runs=confirmed)
 
 
 def build_hooks(service: Callable[[], TurnService]) -> ChatHooks:
