@@ -72,7 +72,8 @@ _LOCK = threading.Lock()
 
 
 def _baseline(props: dict[str, object]) -> float | None:
-    value = props.get("s2:processing_baseline")
+    # STAC 1.1 catalogs (Copernicus Data Space) give the baseline as ``processing:version`` only.
+    value = props.get("s2:processing_baseline", props.get("processing:version"))
     try:
         return float(str(value)) if value is not None else None
     except ValueError:

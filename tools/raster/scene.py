@@ -149,6 +149,10 @@ class Scene:
             # Earth Search names Sentinel-2 bands by common name only (``nir08`` for B8A).
             common = SENTINEL2_BANDS[key][0]
             return next((b for b in bands if canonical_of(b) == common), None)
+        if key == "nir" and not self._is_sentinel2():
+            # Landsat 8/9 OLI has one NIR band (0.85-0.88 um) that STAC catalogs call ``nir08`` only: it is the
+            # item's NIR (on Sentinel-2, B8A never stands in for a missing B08).
+            return next((b for b in bands if canonical_of(b) == "nir08"), None)
         return None
 
     def _is_sentinel2(self) -> bool:

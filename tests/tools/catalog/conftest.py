@@ -2,8 +2,11 @@
 
 The servers (Range-honouring file host, ``rustac serve``) are the ``loopback`` fixture of tests/tools/conftest.py.
 
-* item JSON: the real-shaped templates of ``tests/fixtures/stac_replica`` (see its README), rewritten so that
-  ids, dates, footprints, ``proj:*`` and hrefs describe the replica's files;
+* item JSON: genuine Earth Search v1 and Planetary Computer items copied verbatim into
+  ``tests/fixtures/stac_replica`` (sources in its README); at test time only what places them over the
+  replica's pixels is rewritten (ids, datetimes, footprints, ``proj:*``, MGRS tile, hrefs, and the per-scenario
+  baseline / cloud / ``boa_offset_applied`` properties); every asset key, ``eo:bands``, ``raster:bands``, role,
+  title and media type stays as published;
 * pixels: OSCD Bordeaux (Sentinel-2 L1C, EPSG:4326) reprojected onto MGRS tile 30TXQ's UTM grid (EPSG:32630,
   10/20/60 m, tile origin 699960 E, 5000040 N) and written as one COG per band;
 * files: a small Starlette app (uvicorn) that honours single ``Range`` requests and logs every byte range; the
@@ -29,6 +32,10 @@ from rasterio.warp import Resampling, reproject, transform_bounds, transform_geo
 from shapely.geometry import Point, Polygon, box, mapping
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stac_replica"
+ES_ITEM = "earth_search_v1_sentinel-2-l2a_S2A_39QTA_20230628_0_L2A.json"
+"""Genuine Earth Search v1 ``sentinel-2-l2a`` item (baseline 05.09, COGs + ``s3://...jp2`` mirrors)."""
+PC_ITEM = "planetary_computer_sentinel-2-l2a_S2B_MSIL2A_20190629T212529_R043_T06VVN_20201006T080531.json"
+"""Genuine Planetary Computer ``sentinel-2-l2a`` item (no ``raster:bands``, band-id asset keys)."""
 UTM = CRS.from_epsg(32630)
 ORIGIN = (699960.0, 5000040.0)
 ES_KEYS = {
@@ -174,7 +181,7 @@ def _set_proj(asset: dict[str, Any], transform: Affine, width: int, height: int)
 
 def earth_search_item(scenario: Scenario, files: dict[str, tuple[str, Affine, int, int]], base: str) -> dict[str, Any]:
     """An Earth Search v1 ``sentinel-2-l2a`` item for the scenario's files."""
-    item = template("earth_search_v1_sentinel-2-l2a.json")
+    item = template(ES_ITEM)
     for key, asset in item["assets"].items():
         band_id = ES_KEYS.get(key.removesuffix("-jp2")) or ("SCL" if key == "scl" else None)
         if band_id is not None and not key.endswith("-jp2"):
@@ -200,7 +207,7 @@ def earth_search_item(scenario: Scenario, files: dict[str, tuple[str, Affine, in
 
 def planetary_item(scenario: Scenario, files: dict[str, tuple[str, Affine, int, int]], base: str) -> dict[str, Any]:
     """A Planetary Computer ``sentinel-2-l2a`` item (no raster:bands) for the scenario's files."""
-    item = template("planetary_computer_sentinel-2-l2a.json")
+    item = template(PC_ITEM)
     for key, asset in item["assets"].items():
         if key in files:
             rel, transform, width, height = files[key]
@@ -210,7 +217,9 @@ def planetary_item(scenario: Scenario, files: dict[str, tuple[str, Affine, int, 
             asset["href"] = f"{base}/files/{scenario.item_id}/{asset['href'].rsplit('/', 1)[-1]}"
     _, transform, width, height = files["B02"]
     geometry, bbox = footprint(transform, width, height)
-    item["properties"].update({"datetime": scenario.date, "s2:processing_baseline": scenario.baseline})
+    # the genuine item lies in tile 06VVN (EPSG:32606): it is moved to the replica's tile 30TXQ
+    item["properties"].update({"datetime": scenario.date, "s2:processing_baseline": scenario.baseline,
+                               "proj:epsg": 32630, "s2:mgrs_tile": "30TXQ"})  # fmt: skip
     item.update({"id": scenario.item_id, "geometry": geometry, "bbox": bbox, "links": []})
     return item
 

@@ -18,22 +18,24 @@ from geovigie.tools.catalog.store import get_scene, source_of, upsert_item
 from geovigie.tools.raster import Grid, Scene, read_bands
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stac_replica"
+ES_ITEM = "earth_search_v1_sentinel-2-l2a_S2A_39QTA_20230628_0_L2A.json"
+"""Genuine Earth Search v1 item (see the fixtures README)."""
 API = "http://127.0.0.1:9/stac"
 
 
 def _es_item() -> dict[str, Any]:
-    return json.loads((FIXTURES / "earth_search_v1_sentinel-2-l2a.json").read_text())
+    return json.loads((FIXTURES / ES_ITEM).read_text())
 
 
 def test_earth_search_assets_on_their_buckets_are_kept_and_mirrors_dropped() -> None:
     api = RemoteApi(url="https://earth-search.aws.element84.com/v1")
     item = api.adopt(_es_item())
-    assert item["id"] == "earth-search.aws.element84.com/sentinel-2-l2a/S2B_22MHD_20230912_0_L2A"
+    assert item["id"] == "earth-search.aws.element84.com/sentinel-2-l2a/S2A_39QTA_20230628_0_L2A"
     assert "blue" in item["assets"] and "scl" in item["assets"]
     assert not any(k.endswith("-jp2") for k in item["assets"])  # s3:// mirrors cannot be read
     props = item["properties"]
-    assert props["geovigie:remote_id"] == "S2B_22MHD_20230912_0_L2A"
-    assert props["geovigie:self_link"].endswith("/collections/sentinel-2-l2a/items/S2B_22MHD_20230912_0_L2A")
+    assert props["geovigie:remote_id"] == "S2A_39QTA_20230628_0_L2A"
+    assert props["geovigie:self_link"].endswith("/collections/sentinel-2-l2a/items/S2A_39QTA_20230628_0_L2A")
     assert any("blue-jp2" in n for n in props["geovigie:notes"])
 
 

@@ -16,6 +16,10 @@ from geovigie.tools.raster.radiometry import metadata_radiometry, radiometry_of
 from geovigie.tools.raster.read import read_aoi
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stac_replica"
+ES_ITEM = "earth_search_v1_sentinel-2-l2a_S2A_39QTA_20230628_0_L2A.json"
+"""Genuine Earth Search v1 item (see the fixtures README)."""
+PC_ITEM = "planetary_computer_sentinel-2-l2a_S2B_MSIL2A_20190629T212529_R043_T06VVN_20201006T080531.json"
+"""Genuine Planetary Computer item (baseline 02.12, no raster:bands)."""
 
 
 def _item(name: str, **props: Any) -> dict[str, Any]:
@@ -34,18 +38,18 @@ def _cog(path: Path, values: np.ndarray) -> str:
 
 
 def test_metadata_rules() -> None:
-    es_old = _item("earth_search_v1_sentinel-2-l2a.json", **{"s2:processing_baseline": "03.01"})
+    es_old = _item(ES_ITEM, **{"s2:processing_baseline": "03.01"})
     red = Scene(es_old).require_band("red")
     assert metadata_radiometry(es_old, red).offset == 0.0  # known wrong -0.1 before baseline 04.00
-    es_new = _item("earth_search_v1_sentinel-2-l2a.json", **{"earthsearch:boa_offset_applied": False})
+    es_new = _item(ES_ITEM, **{"earthsearch:boa_offset_applied": False})
     assert metadata_radiometry(es_new, Scene(es_new).require_band("red")).offset == -0.1
-    es_harmonised = _item("earth_search_v1_sentinel-2-l2a.json")  # the genuine item: boa_offset_applied true
+    es_harmonised = _item(ES_ITEM)  # the genuine item: boa_offset_applied true
     rad = metadata_radiometry(es_harmonised, Scene(es_harmonised).require_band("red"))
     assert rad.offset == 0.0 and "boa_offset_applied" in rad.source
-    pc_old = _item("planetary_computer_sentinel-2-l2a.json", **{"s2:processing_baseline": "02.12"})
+    pc_old = _item(PC_ITEM)  # the genuine item: baseline 02.12
     rad = metadata_radiometry(pc_old, Scene(pc_old).require_band("red"))
     assert (rad.scale, rad.offset) == (0.0001, 0.0)
-    pc_new = _item("planetary_computer_sentinel-2-l2a.json")
+    pc_new = _item(PC_ITEM, **{"s2:processing_baseline": "05.09"})
     rad = metadata_radiometry(pc_new, Scene(pc_new).require_band("red"))
     assert (rad.scale, rad.offset) == (0.0001, -0.1)
     assert metadata_radiometry(pc_new, Scene(pc_new).require_band("scl")).scale is None
@@ -55,7 +59,7 @@ def test_pixel_check_overrides_an_offset_the_pixels_contradict(tmp_path: Path) -
     rng = np.random.default_rng(0)
     harmonised = rng.integers(50, 3000, (300, 300)).astype(np.uint16)  # dark water well below 1000 DN
     href = _cog(tmp_path / "b02.tif", harmonised)
-    item = _item("earth_search_v1_sentinel-2-l2a.json", **{"earthsearch:boa_offset_applied": False})
+    item = _item(ES_ITEM, **{"earthsearch:boa_offset_applied": False})
     item["id"] = "harmonised-already"
     scene = Scene(item)
     probe = scene.require_band("blue")
@@ -67,7 +71,7 @@ def test_pixel_check_adds_a_missing_offset(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     shifted = rng.integers(1050, 4000, (300, 300)).astype(np.uint16)
     href = _cog(tmp_path / "b02.tif", shifted)
-    item = _item("earth_search_v1_sentinel-2-l2a.json")
+    item = _item(ES_ITEM)
     item["id"] = "offset-undeclared"
     for asset in item["assets"].values():
         for band in asset.get("raster:bands", []):
@@ -80,7 +84,7 @@ def test_pixel_check_adds_a_missing_offset(tmp_path: Path) -> None:
 def test_boa_offset_applied_is_overruled_by_pixels_that_still_carry_the_offset(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     href = _cog(tmp_path / "b02.tif", rng.integers(1100, 5000, (300, 300)).astype(np.uint16))
-    item = _item("earth_search_v1_sentinel-2-l2a.json")  # boa_offset_applied true, raster:bands -0.1
+    item = _item(ES_ITEM)  # boa_offset_applied true, raster:bands -0.1
     item["id"] = "flag-wrong"
     scene = Scene(item)
     rad = radiometry_of(item, scene.require_band("red"), scene.require_band("blue"), href)
@@ -128,3 +132,11 @@ def test_sentinel1_rtc_linear_power_is_read_in_db(tmp_path: Path) -> None:
     data = read_aoi(scene, ["vv"], None).data[0]
     assert data[0, 0] == pytest.approx(-20.0) and data[0, 1] == pytest.approx(-10.0) and data[1, 0] == 0.0
     assert np.isnan(data[1, 1])
+
+
+def test_stac_1_1_processing_version_is_the_baseline() -> None:
+    """Copernicus Data Space items give the baseline as ``processing:version`` only (no ``s2:*``)."""
+    item = _item(PC_ITEM, **{"processing:version": "05.11"})
+    del item["properties"]["s2:processing_baseline"]
+    rad = metadata_radiometry(item, Scene(item).require_band("red"))
+    assert (rad.scale, rad.offset) == (0.0001, -0.1) and "baseline 05.11" in rad.source
