@@ -140,3 +140,13 @@ def test_stac_1_1_processing_version_is_the_baseline() -> None:
     del item["properties"]["s2:processing_baseline"]
     rad = metadata_radiometry(item, Scene(item).require_band("red"))
     assert (rad.scale, rad.offset) == (0.0001, -0.1) and "baseline 05.11" in rad.source
+
+
+def test_genuine_usgs_landsat_item_gets_collection_2_knowledge() -> None:
+    """USGS items give no ``raster:bands``, platform ``LANDSAT_8`` and collection ``landsat-c2l2-sr``."""
+    item = _item("usgs_landsat-c2l2-sr_LC08_L2SP_028030_20200114_20200824_02_T1_SR.json")
+    scene = Scene(item)
+    for name in ("blue", "green", "red", "nir08", "swir16", "swir22"):
+        rad = metadata_radiometry(item, scene.require_band(name))
+        assert (rad.scale, rad.offset) == (2.75e-05, -0.2) and "Landsat" in rad.source, name
+    assert metadata_radiometry(item, scene.require_band("qa_pixel")).scale is None
