@@ -29,7 +29,11 @@ def settings(tmp_path: Path) -> Settings:
     """Settings whose database and artifacts live in a temporary folder (learned models off: tests opt in)."""
     # "testserver" is the Host that Starlette's TestClient sends (the edge accepts loopback names only otherwise).
     return Settings(  # type: ignore[call-arg]
-        home=tmp_path / "home", stac_api_urls=[], llm_base_url=None, api_allowed_hosts=["testserver"], _env_file=None,
+        home=tmp_path / "home",
+        stac_api_urls=[],
+        llm_base_url=None,
+        api_allowed_hosts=["testserver"],
+        _env_file=None,
         models_enabled=False,
     )
 
