@@ -66,6 +66,7 @@ PlaceFinder = Callable[[str], Sequence[Any]]
 ``ambiguous`` and ``country_filter`` attributes, as :func:`geovigie.tools.places.text.find_place_in_text` returns."""
 
 THEMES: tuple[Intent, ...] = (
+    "find_similar",
     "burn",
     "deforestation",
     "water_flood",
@@ -78,7 +79,7 @@ THEMES: tuple[Intent, ...] = (
 """Thematic intents, in tie-break order."""
 
 ALWAYS_CHANGE: frozenset[Intent] = frozenset({"burn", "deforestation", "change_generic"})
-NEVER_CHANGE: frozenset[Intent] = frozenset({"find_imagery", "describe", "cloud", "unknown"})
+NEVER_CHANGE: frozenset[Intent] = frozenset({"find_imagery", "describe", "cloud", "unknown", "find_similar"})
 EVENT_INTENTS: frozenset[Intent] = frozenset({"burn", "water_flood"})
 
 

@@ -91,3 +91,16 @@ def test_real_weights_match_their_cards():
         state = availability(card, settings)
         if state.path is not None and state.source == "models_dir":
             assert state.sha_ok, f"{card.name}: {state.problem}"
+
+
+def test_found_in_an_installed_package_resources(tmp_path):
+    import json
+
+    from geovigie.tools.models import sha256_of
+
+    resource = Path(json.__file__)  # any installed package works: json's own __init__.py stands in for weights
+    card = _card().model_copy(
+        update={"package": "json", "files": (ModelFile(name=resource.name, sha256=sha256_of(resource)),)}
+    )
+    [found] = resolve(card, _settings(tmp_path))
+    assert found.source == "package" and found.path == resource
