@@ -154,7 +154,38 @@ def _quicklook(result: Mapping[str, Any], lang: Lang) -> str:
     )
 
 
+def _similar(result: Mapping[str, Any], lang: Lang) -> str:
+    places = list(result.get("places") or [])
+    if not places:
+        return ""
+    best = places[0]
+    where = ", ".join(f"{p['lat']:.5f}, {p['lon']:.5f} ({p['score']:.2f})" for p in places[:3])
+    if lang == "fr":
+        return f"{len(places)} lieux semblables à l'exemple trouvés ; les plus proches (similarité) : {where}."
+    return f"{len(places)} places like the example found; closest (similarity): {where} on {best['item_id']}."
+
+
+def _from_examples(result: Mapping[str, Any], lang: Lang) -> str:
+    parts = ", ".join(f"{c['label']} {100 * c['fraction']:.1f} %" for c in result.get("classes") or [])
+    he, hr = result.get("holdout_accuracy_embeddings"), result.get("holdout_accuracy_raw")
+    if lang == "fr":
+        extra = (
+            f" ; exactitude sur les exemples mis de côté {he:.0%} (plongements) contre {hr:.0%} (bandes brutes)"
+            if (he is not None and hr is not None)
+            else ""
+        )
+        return f"Carte à partir des exemples : {parts}{extra}."
+    extra = (
+        f"; held-out accuracy on the examples {he:.0%} (embeddings) vs {hr:.0%} (raw bands)"
+        if (he is not None and hr is not None)
+        else ""
+    )
+    return f"Map from the examples: {parts}{extra}."
+
+
 _COMPOSERS: dict[str, Callable[[Mapping[str, Any], Lang], str]] = {
+    "find_similar": _similar,
+    "map_from_examples": _from_examples,
     "detect_change": _change,
     "count_objects": _count,
     "segment": _segment,

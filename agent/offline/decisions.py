@@ -19,7 +19,7 @@ from typing import Any
 from geovigie.agent.offline.dates import fold
 
 ALLOWED_TOOLS = frozenset(
-    {"geocode", "search_imagery", "quicklook", "segment", "count_objects", "detect_change", "ask_image"}
+    {"geocode", "search_imagery", "quicklook", "segment", "count_objects", "detect_change", "ask_image", "find_similar"}
 )
 """The only tools the offline planner may call."""
 

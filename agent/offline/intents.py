@@ -28,6 +28,7 @@ Intent = Literal[
     "change_generic",
     "vegetation",
     "cloud",
+    "find_similar",
     "unknown",
 ]
 ObjectClass = Literal["tree", "ship", "vehicle", "building", "storage_tank", "water_body", "field"]
@@ -152,6 +153,12 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bliste\w*", 2), (r"\bdisponibles?\b", 2), (r"\bwhen was\b.{0,40}\b(?:image|scene)", 3),
         (r"\bquand a ete prise\b", 3), (r"\b(?:any|des) (?:images|imagery|scenes|pics)\b", 2),
         (r"\bimages?\b", 1), (r"\bimagery\b", 1), (r"\bscenes?\b", 1),
+    ],
+    "find_similar": [
+        (r"\b(?:other|more|similar) (?:\w+ ){0,2}(?:sites?|places?|areas?|fields?|ones?|spots?)\b.{0,40}\blike\b", 6),
+        (r"\blike (?:this|that|the one)\b", 2), (r"\bsimilar (?:to|places|sites|areas)\b", 6),
+        (r"\bcomme (?:celle|celui|celles|ceux)[- ](?:ci|la)\b", 6), (r"\bsemblables?\b|\bsimilaires?\b", 5),
+        (r"\bqui ressembl\w* a (?:ce|cet|cette|celle|celui|ca)\b", 6), (r"\bresembl\w+ (?:this|that)\b", 6),
     ],
     "change_generic": [
         (r"\bchang\w*", 2), (r"\bdifferen\w*", 2), (r"\bcompar\w*", 1), (r"\bevolu\w*", 1),

@@ -36,6 +36,8 @@ METHODS_FR: dict[str, str] = {
     "(preset 'generic').",
     "change": "Analyse de vecteur de changement (CVA) sur les bandes communes (preset 'generic').",
     "none": "Pas de plan : la question n'a pas été comprise.",
+    "find similar places": "Lieux les plus semblables à l'exemple (le point donné, sinon le centre du lieu nommé) "
+    "dans la zone, par similarité cosinus des plongements du modèle de fondation Presto (find_similar).",
     "cloud cover": "Part de nuages sur la zone d'après le masque de nuages (segment 'cloud').",
 }
 """French method line per playbook name."""

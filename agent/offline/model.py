@@ -158,5 +158,6 @@ _TOPICS: dict[str, dict[str, str]] = {
     "cloud": {"en": "cloud cover", "fr": "couverture nuageuse"},
     "describe": {"en": "image description", "fr": "description d'image"},
     "change_generic": {"en": "change", "fr": "changement"},
+    "find_similar": {"en": "similar places", "fr": "lieux semblables"},
 }
 """The topic of a task, named in the answer of a reuse turn."""

@@ -349,6 +349,10 @@ class _Plan:
             args.update(question=self.u.clean_question, item_ids=[scenes[step.on]["id"]])
         else:
             args["item_id"] = scenes[step.on]["id"]
+        if step.tool == "find_similar" and aoi is not None:
+            # The example: the point the user gave, else the centre of the place named ("this quarry").
+            lat, lon = self.u.point if self.u.point else ((aoi[1] + aoi[3]) / 2, (aoi[0] + aoi[2]) / 2)
+            args["point"] = [lon, lat]
         if step.tool == "count_objects":
             args["object"] = step.object or self.u.object
             args["pixel_size_m"] = self.u.max_gsd if self.u.item_refs else None

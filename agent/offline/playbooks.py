@@ -134,6 +134,12 @@ PLAYBOOKS: dict[tuple[Intent, bool], Playbook] = {
     ("change_generic", True): Playbook(
         "change", (_change("generic"),), "Change-vector analysis (CVA) over the common bands (preset 'generic')."
     ),
+    ("find_similar", False): Playbook(
+        "find similar places",
+        (Step("find_similar", "single"),),
+        "Places most like the example (the point given, else the centre of the place named) in the area, by "
+        "cosine similarity of Presto foundation-model embeddings (find_similar).",
+    ),
     ("unknown", False): Playbook("none", (), "No plan: the question was not understood."),
     ("cloud", False): Playbook(
         "cloud cover", (_seg("cloud"),), "Cloud fraction over the area from the cloud mask (segment 'cloud').", None

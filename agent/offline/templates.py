@@ -21,7 +21,7 @@ Target = Literal["single", "before", "after", "pair"]
 class Step:
     """One analysis call of a playbook."""
 
-    tool: Literal["segment", "count_objects", "detect_change", "quicklook", "ask_image"]
+    tool: Literal["segment", "count_objects", "detect_change", "quicklook", "ask_image", "find_similar"]
     on: Target
     args: tuple[tuple[str, str], ...] = ()
     object: ObjectClass | None = None

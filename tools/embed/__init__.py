@@ -11,19 +11,22 @@ May import ``geovigie.core``, the tool framework, ``geovigie.tools.raster``, ``g
 from geovigie.tools.embed.card import PRESTO, presto_onnx
 from geovigie.tools.embed.classifier import Classifier, fit_logistic, knn_scores
 from geovigie.tools.embed.examples import map_from_examples
-from geovigie.tools.embed.inputs import series
-from geovigie.tools.embed.service import EmbeddingMap, embed
+from geovigie.tools.embed.inputs import degrees_to_unit, from_arrays, series
+from geovigie.tools.embed.service import EmbeddingMap, embed, run_pixels
 from geovigie.tools.embed.similar import find_similar
 
 __all__ = [
     "PRESTO",
     "Classifier",
     "EmbeddingMap",
+    "degrees_to_unit",
     "embed",
     "find_similar",
     "fit_logistic",
+    "from_arrays",
     "knn_scores",
     "map_from_examples",
     "presto_onnx",
+    "run_pixels",
     "series",
 ]

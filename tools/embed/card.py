@@ -15,6 +15,7 @@ from pathlib import Path
 
 from geovigie.core.settings import Settings
 from geovigie.tools.models import (
+    Accuracy,
     ModelCard,
     ModelFile,
     ModelUnavailableError,
@@ -52,7 +53,22 @@ PRESTO = register_card(
                 url="https://github.com/nasaharvest/presto/raw/13173d02/data/default_model.pt",
             ),
         ),
-        accuracy=(),
+        accuracy=(
+            Accuracy(
+                metric="few-shot land-cover accuracy / macro F1, k=50 px per class",
+                value=0.659,
+                data="eo-learn Slovenia 5 dates (1 km², 10 m), 25 px spatial blocks, 4 folds, logistic regression",
+                held_out=True,
+                note="macro F1 0.376; raw bands of the 5 dates 0.792 / 0.420: the embeddings did not help here",
+            ),
+            Accuracy(
+                metric="few-shot water F1, k=50 px per class",
+                value=0.812,
+                data="Sen1Floods11 Spain_7370579 central 256², S1+S2, left half trains, right half tests",
+                held_out=True,
+                note="raw bands 0.849, MNDWI > 0 0.732; at k=5 embeddings 0.757 vs raw 0.747",
+            ),
+        ),
         trained_on="Presto pre-training set: global S1/S2/ERA5/SRTM/Dynamic World pixel time series (2020-2021)",
         notes="Per-pixel transformer, 128-d embeddings; single-date inputs are one time step (the model was "
         "pre-trained on 12-month series, so one date uses it outside its usual regime).",

@@ -7,7 +7,7 @@ ERA5 weather and SRTM topography are not read here: they are masked, which Prest
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from pyproj import Transformer
@@ -47,14 +47,19 @@ def series(steps: Sequence[RasterData]) -> tuple[np.ndarray, np.ndarray]:
     Each step is the bands of one date on the same grid, named as in :data:`S1` / :data:`S2`. A pixel is
     missing in a channel when the band is absent or not finite there.
     """
-    h, w = steps[0].grid.shape
-    x = np.zeros((h * w, len(steps), CHANNELS), np.float32)
+    return from_arrays([{n: d.band(n).reshape(-1) for n in d.band_names} for d in steps])
+
+
+def from_arrays(steps: Sequence[Mapping[str, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised inputs and mask, as :func:`series`, from flat (N,) arrays per band name and time step."""
+    n = len(next(iter(steps[0].values())))
+    x = np.zeros((n, len(steps), CHANNELS), np.float32)
     mask = np.ones_like(x)
-    for t, data in enumerate(steps):
+    for t, bands in enumerate(steps):
         for i, name in enumerate((*S1, *S2)):
-            if name not in data.band_names:
+            if name not in bands:
                 continue
-            raw = data.band(name).reshape(-1).astype(np.float32)
+            raw = np.asarray(bands[name], np.float32).reshape(-1)
             v = (_as_db(raw) + 25.0) / 25.0 if i < len(S1) else _as_dn(raw) / 10_000.0
             ok = np.isfinite(v)
             x[:, t, i] = np.where(ok, v, 0.0)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -133,12 +134,7 @@ def embed(
         x, mask = series(steps)
         ok = np.all([d.valid.reshape(-1) for d in steps], axis=0)
         months, latlon = months_of(scenes, len(x)), latlon_of(sub)
-        out = np.zeros((len(x), DIM), np.float32)
-        where = np.flatnonzero(ok)
-        for lo in range(0, len(where), BATCH):
-            pick = where[lo : lo + BATCH]
-            feeds = {"x": x[pick], "mask": mask[pick], "months": months[pick], "latlon": latlon[pick]}
-            out[pick] = sess.run(None, feeds)[0]
+        out = run_pixels(sess, x, mask, months, latlon, ok)
         r0, c0 = int(tile.core.row_off), int(tile.core.col_off)
         rows, cols = slice(r0, r0 + sub.height), slice(c0, c0 + sub.width)  # no overlap: read == core
         # float16 precision, as the cache stores it: a cached answer equals a fresh one.
@@ -154,3 +150,16 @@ def embed(
         np.savez_compressed(tmp, vectors=vectors.astype(np.float16), valid=valid)
         tmp.replace(path)
     return EmbeddingMap(vectors, valid, grid, PRESTO, bands, ids, seconds, False)
+
+
+def run_pixels(
+    sess: Any, x: np.ndarray, mask: np.ndarray, months: np.ndarray, latlon: np.ndarray, ok: np.ndarray
+) -> np.ndarray:
+    """(N, 128) embeddings of the pixels where ``ok`` (zeros elsewhere), :data:`BATCH` pixels per ONNX call."""
+    out = np.zeros((len(x), DIM), np.float32)
+    where = np.flatnonzero(ok)
+    for lo in range(0, len(where), BATCH):
+        pick = where[lo : lo + BATCH]
+        feeds = {"x": x[pick], "mask": mask[pick], "months": months[pick], "latlon": latlon[pick]}
+        out[pick] = sess.run(None, feeds)[0]
+    return out

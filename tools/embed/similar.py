@@ -18,7 +18,6 @@ from geovigie.tools.embed.regions import Place, mask_of
 from geovigie.tools.embed.service import EmbeddingMap
 from geovigie.tools.raster import draw_boxes, map_picture
 
-
 MIN_SEPARATION_PX = 3
 """Places are at least 2 x this + 1 pixels apart (70 m at 10 m), so that one field is not returned five times."""
 
