@@ -236,7 +236,7 @@ def _submit_all(
     ahead = 4 * workers
     queue = iter(todo)
     pending: dict[str, int] = {}
-    futures = as_completed()
+    futures = as_completed(loop=client.loop)  # this client, which is not the process default
 
     def submit_next() -> bool:
         index = next(queue, None)

@@ -32,7 +32,7 @@ TILE, OVERLAP = 64, 6
 @pytest.fixture(scope="module")
 def client():
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    with Client(cluster) as c:
+    with Client(cluster, set_as_default=False) as c:  # as in production: the executor must use this client
         yield c
     cluster.close()
 
