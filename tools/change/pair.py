@@ -75,7 +75,7 @@ def _read_pair(
 
 
 def _sample(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k of n indices at random, in increasing order.
+    """Random indices: k of range(n), in increasing order.
 
     The same draw as ever (same set, same generator state after it), sorted: gathering pixels at sorted
     indices walks memory forwards, ~15x faster than at shuffled ones on a 1 Mpx tile (and the statistics and
