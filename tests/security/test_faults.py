@@ -30,9 +30,12 @@ SERVER = textwrap.dedent(
     from pathlib import Path
     import uvicorn
     from langchain_core.messages import AIMessage
-            from geovigie.core.settings import Settings
+    from langchain_core.runnables import RunnableLambda
+    from geovigie.agent.runner import build_agent
+    from geovigie.core.settings import Settings
     from geovigie.serving.api.app import create_app
-        from geovigie.tools.base import ToolContext
+    from geovigie.serving.api.service import TurnService
+    from geovigie.tools.base import ToolContext
 
     settings = Settings(home=Path(sys.argv[1]), _env_file=None)
     ctx = ToolContext.from_settings(settings)
