@@ -193,7 +193,8 @@ class Settings(BaseSettings):
 
     ui_tiles_url: str | None = None
     """XYZ tile URL of the chat map's basemap (e.g. ``https://tile.openstreetmap.org/{z}/{x}/{y}.png``); unset
-    keeps the map fully offline (imagery and results only)."""
+    keeps the map fully offline (imagery and results over Natural Earth country outlines); the Status tab names
+    the basemap in use."""
 
     ui_tiles_attribution: str = "© OpenStreetMap contributors"
     """Attribution shown with ``ui_tiles_url`` tiles."""

@@ -36,7 +36,8 @@ footer {display: none !important;}
 #queue {font-size: 0.9em; color: #555;}
 #guidance {border-left: 3px solid #0072b2; padding-left: 10px;}
 /* Full download names: wrap instead of truncating (the name is also the link's title on hover). */
-#downloads .file-name, #downloads td {white-space: normal !important; word-break: break-all; max-width: none;}
+#downloads td.filename, #downloads td.filename span {white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; word-break: break-all; max-width: none !important;}
 @media (max-width: 700px) {
   #chat {height: 52vh !important; min-height: 280px;}
   #map-panel iframe {height: 340px !important;}
@@ -56,14 +57,17 @@ SCROLL_TO_TURN_JS = """() => {
       box = box.parentElement;
     }
     if (box && box !== document.body) {
-      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+      // 40 px: clear of the chat's toolbar (share, clear, copy), which floats over the top of the list.
+      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 40;
     }
   };
   requestAnimationFrame(() => requestAnimationFrame(run));
 }"""
 """Runs in the browser after each turn (the chat does not autoscroll to the bottom)."""
 TITLE_DOWNLOADS_JS = """() => {
-  document.querySelectorAll('#downloads a').forEach(a => { a.title = a.getAttribute('download') || a.textContent; });
+  // Full file names on hover (the table may still shorten long names on narrow screens).
+  document.querySelectorAll('#downloads td.filename').forEach(td => { td.title = td.getAttribute('aria-label'); });
+  document.querySelectorAll('#downloads a[download]').forEach(a => { a.title = a.getAttribute('download'); });
 }"""
 
 INTRO = (
@@ -91,7 +95,13 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
             with gr.Tab("Chat", id="chat-tab"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(elem_id="chat", height=520, label="Conversation", autoscroll=False)
+                        chatbot = gr.Chatbot(
+                            elem_id="chat",
+                            height=520,
+                            label="Conversation",
+                            autoscroll=False,  # the chat scrolls to each new turn itself (SCROLL_TO_TURN_JS)
+                            placeholder="Ask about a place and a risk, or click an example below.",
+                        )
                         with gr.Row():
                             # No autofocus: on a phone it would open the page scrolled down to the keyboard.
                             question = gr.Textbox(
@@ -156,7 +166,6 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
         }
         run: dict[str, Any] = {"fn": chat.run_queue, "inputs": [history, thread], "outputs": outputs}
         common: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "chat", "show_progress_on": [chatbot]}
-        runs = []
         for trigger in (
             question.submit(**enqueue, trigger_mode="always_last", queue=False),
             send.click(**enqueue, trigger_mode="always_last", queue=False),
@@ -166,8 +175,8 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
         ):
             turn = trigger.then(None, js=SCROLL_TO_TURN_JS).then(**run, **common)
             turn.then(None, js=SCROLL_TO_TURN_JS).then(None, js=TITLE_DOWNLOADS_JS)
-            runs.append(turn)
-        stop.click(chat.stop, inputs=[history], outputs=[chatbot, history, queue], cancels=runs, queue=False)
+        # Not Gradio's `cancels`: an abandoned generator would keep the thread's turn slot. The turn stops itself.
+        stop.click(chat.stop, outputs=[queue], queue=False, show_progress="hidden")
         new.click(chat.new_thread, outputs=outputs)
         threads.input(chat.open_thread, inputs=[threads], outputs=outputs)
         ingest.click(data.ingest, inputs=[upload, pixel_size], outputs=[ingest_report, catalog, catalog_map]).then(

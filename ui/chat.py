@@ -57,6 +57,7 @@ class ChatController:
         self._lock = threading.Lock()
         self._pending: dict[str, list[str]] = {}
         self._busy: set[str] = set()
+        self._stopping: dict[str, int] = {}  # session -> queued questions dropped by its Stop
         self._context: str | None | bool = False  # not looked up yet
 
     def context_url(self) -> str | None:
@@ -145,7 +146,7 @@ class ChatController:
         if not text:
             yield (gr.skip(),) * N_OUTPUTS
             return
-        yield from self._turn(text, list(history or []), thread_id or uuid.uuid4().hex, "")
+        yield from self._turn(text, list(history or []), thread_id or uuid.uuid4().hex, "", "direct")
 
     def enqueue(self, question: str, request: gr.Request | None = None) -> tuple[Any, Any]:
         """Put a question in this session's queue; says so when a turn is already running (never dropped)."""
@@ -187,31 +188,46 @@ class ChatController:
                         self._busy.discard(key)
                         return
                     text = queue.pop(0)
-                turn = self._turn(text, chat, tid, self.queue_markdown(key))
+                turn = self._turn(text, chat, tid, self.queue_markdown(key), key)
                 for outputs in turn:
                     chat = outputs[1] if isinstance(outputs[1], list) else chat
                     yield outputs
         finally:
             with self._lock:
                 self._busy.discard(key)
+                self._stopping.pop(key, None)
 
-    def stop(self, history: list[Any], request: gr.Request | None = None) -> tuple[Any, Any, Any]:
-        """After the running turn was cancelled: say so in the chat and empty the queue."""
+    def stop(self, request: gr.Request | None = None) -> str:
+        """Ask this session's running turn to stop after its current step, and drop the queued questions.
+
+        The turn is not killed mid-tool (its worker would keep the thread's turn slot): it notices the request
+        at its next event, closes the agent's stream and says so in the chat.
+        """
         key = _session(request)
         with self._lock:
             dropped = self._pending.pop(key, [])
-            self._busy.discard(key)
-        note = STOPPED + (f" {len(dropped)} queued question(s) were not asked." if dropped else "")
-        chat = [*(history or []), gr.ChatMessage(role="assistant", content=note)]
-        return chat, chat, ""
+            if key not in self._busy:
+                return ""
+            self._stopping[key] = len(dropped)
+        return "⏹ Stopping after the current step…"
 
-    def _turn(self, text: str, history: list[Any], tid: str, queue: str) -> Iterator[ChatOutputs]:
+    def _stop_requested(self, key: str) -> int | None:
+        with self._lock:
+            return self._stopping.pop(key, None)
+
+    def _turn(self, text: str, history: list[Any], tid: str, queue: str, key: str) -> Iterator[ChatOutputs]:
         chat = [*history, gr.ChatMessage(role="user", content=text)]
         skip = gr.skip()
         yield chat, chat, "", tid, skip, skip, skip, skip, queue
         seen: dict[str, Mapping[str, Any]] = {}
+        stream = iter(self.hooks.stream(text, tid))
         try:
-            for event in self.hooks.stream(text, tid):
+            for event in stream:
+                dropped = self._stop_requested(key)
+                if dropped is not None:
+                    note = STOPPED + (f" {dropped} queued question(s) were not asked." if dropped else "")
+                    chat = [*chat, gr.ChatMessage(role="assistant", content=note)]
+                    break
                 chat = render.apply_event(chat, event)
                 outputs: tuple[Any, Any, Any] = (skip, skip, skip)
                 if event.get("type") == "tool_finished" and event.get("artifacts"):
@@ -226,7 +242,11 @@ class ChatController:
         except Exception:  # never show a traceback to a person; the log has it
             logger.exception("chat turn failed")
             chat = [*chat, render.error_message(INTERNAL_ERROR)]
-        yield chat, chat, skip, skip, skip, skip, skip, self.thread_update(tid), skip
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops the agent between steps and releases the thread's turn
+        yield chat, chat, skip, skip, skip, skip, skip, self.thread_update(tid), self.queue_markdown(key)
 
     def new_thread(self) -> ChatOutputs:
         """Start a fresh conversation (the old one stays in the recent threads)."""

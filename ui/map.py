@@ -238,10 +238,12 @@ def _script_json(value: Any) -> str:
 
 
 def layer_label(title: str, role: str) -> str:
-    """A short layer name: the role in words and the date found in the title (``After 2019-09-18``)."""
-    date = re.search(r"\d{4}-\d{2}-\d{2}", title)
+    """A short layer name: the role in words and the dates in the title (``After 2019-09-18``, ``a → b``)."""
+    dates = list(dict.fromkeys(re.findall(r"\d{4}-\d{2}-\d{2}", title)))
     words = ROLE_LABELS.get(role, role.replace("_", " ").capitalize() or "Layer")
-    return f"{words} {date.group(0)}" if date else words
+    if len(dates) >= 2:
+        return f"{words} {dates[0]} → {dates[-1]}"
+    return f"{words} {dates[0]}" if dates else words
 
 
 def leaflet_document(

@@ -39,7 +39,7 @@ TREES_ITEM = "orchard-2020-06-01"
 TREES_TEXT = "I count {n} trees in the orchard."
 CHANGE_TEXT = "New water near Orihuela between 2019-08-01 and 2019-09-18: {area:.3f} km²."
 POLYGONS_TEXT = "The water polygons are the outlined shapes on the map."
-TURN_DELAY_S = 1.0
+TURN_DELAY_S = 2.0
 """The flood stand-in takes this long, so that a person (the browser test) can type during a turn."""
 BOX_RGB = (255, 214, 0)
 GAIN_RGB = (0, 114, 178)

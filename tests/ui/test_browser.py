@@ -222,6 +222,9 @@ def test_flood_conversation_lines_up_answers_first_and_queues_a_follow_up(base_u
     collection = json.loads(Path(info.value.path()).read_text())
     assert collection["type"] == "FeatureCollection" and collection["features"][0]["geometry"]["type"] == "Polygon"
     assert page.locator('#downloads a[download^="geovigie-report"]').count() == 2  # Markdown + HTML
+    name = page.locator("#downloads td.filename").first
+    assert name.get_attribute("title") == name.get_attribute("aria-label")  # the full name on hover
+    assert name.evaluate("td => [...td.querySelectorAll('span')].every(s => s.scrollWidth <= s.clientWidth + 1)")
     page.locator("#chat [data-testid=user]").first.evaluate("e => e.scrollIntoView({block: 'start'})")
     _shot(page, "screenshot-flood.png")
     assert external == [], f"the page tried to reach the internet: {external[:5]}"
@@ -283,6 +286,17 @@ def test_change_conversation_toggles_dates_over_aligned_results(base_url, browse
     opacity = "() => window.geovigie.images.find(i => i.role === 'overlay').layer.options.opacity"
     assert frame.locator("#map").evaluate(opacity) == pytest.approx(0.3)
     _shot(page, "screenshot-change.png")
+
+
+def test_stop_cancels_the_turn_and_the_chat_goes_on(base_url, browser_page):
+    page, _ = browser_page
+    _open(page, base_url)
+    _send(page, "Flood extent near Orihuela in September 2019?")
+    page.locator("#chat").get_by_text("Mapping water", exact=False).first.wait_for(state="visible")
+    page.locator("#stop").click()  # during the (2 s) water step: the turn stops when the step ends
+    page.locator("#chat").get_by_text("⏹ Stopped.", exact=False).wait_for()
+    assert page.locator("#chat").get_by_text("Flooded area near Orihuela").count() == 0  # no answer after Stop
+    _ask(page, "How many ships are in P0706.png?", "I count 3 ships")  # the session and thread are free again
 
 
 def test_bare_clone_first_screen_guides_and_fits_a_phone(serve, empty_ui_service, browser_page):

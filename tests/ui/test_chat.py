@@ -130,3 +130,26 @@ def test_data_panel_lists_ingests_and_reports_status(ui_service, options, make_g
     assert data.ingest([])[0] == "Choose one or more GeoTIFF files first."
     status = data.status_view()
     assert "**Planner:** scripted" in status and "5 items" in status and "offline measurement" in status
+
+
+def test_questions_queue_during_a_turn_and_stop_ends_it_between_steps(options):
+    def stream(question, _thread):
+        for i in range(3):
+            yield {"type": "tool_started", "call_id": f"c{i}", "tool": "quicklook", "args": {}}
+        yield {"type": "final", "answer": {"text": f"Answer to {question}", "notes": []}}
+
+    controller = ChatController(_hooks(stream), options)
+    assert controller.enqueue("first") == ("", "")  # nothing running: asked at once, no queue shown
+    run = controller.run_queue([], None)
+    next(run)  # the first question's turn has started
+    assert controller.enqueue("second *bold*")[1].startswith("**Queued**")  # shown, and as plain text:
+    assert "second \\*bold\\*" in controller.queue_markdown("direct")
+    assert len(list(controller.run_queue([], None))) == 1  # a second runner returns at once: the first has it
+    assert controller.stop() == "⏹ Stopping after the current step…"
+    chat = _last(run)[0]
+    assert chat[-1].content == "⏹ Stopped. 1 queued question(s) were not asked."
+    assert not any("Answer to" in str(m.content) for m in chat)  # stopped before the answer
+    assert controller.stop() == ""  # nothing running any more
+    controller.enqueue("third")
+    final = _last(controller.run_queue(chat, None))[0]
+    assert _answer(final).content == "Answer to third"

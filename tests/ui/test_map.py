@@ -191,6 +191,7 @@ def test_legends_short_layer_names_and_offline_outlines_reach_the_page(tmp_path)
     assert spec.images[0].legend == (("water, 2019-09-18", "#1e5aff"),)  # malformed entries are dropped
     assert layer_label("orihuela-s1 2019-09-18 water overlay", "overlay") == "Result 2019-09-18"
     assert layer_label("P0706 ship boxes", "boxes") == "Detections"
+    assert layer_label("Change polygons 2016-05-04 to 2017-10-26", "polygons") == "Polygons 2016-05-04 → 2017-10-26"
     doc = leaflet_document(spec, assets_url="/l", file_url=str, context_url="/f=/countries.geojson")
     found = re.search(r"window.GEOVIGIE_MAP = (.*?);</script>", doc)
     assert found is not None

@@ -44,6 +44,14 @@ if (typeof L === 'undefined') { fallback(); } else {
     overlays['&#9635; ' + named(im.label, im.title)] = layer;
     state.images.push({title: im.title, role: im.role, layer: layer, legend: im.legend});
   });
+  // Change polygons carry their direction ("built-up gain"...): draw them in the overlay's colour for it.
+  var keyed = [];
+  data.images.forEach(function (im) { (im.legend || []).forEach(function (e) { keyed.push(e); }); });
+  function featureColor(f, fallback) {
+    var d = f && f.properties && f.properties.direction;
+    for (var i = 0; d && i < keyed.length; i++) { if (String(keyed[i][0]).indexOf(d) === 0) { return keyed[i][1]; } }
+    return fallback;
+  }
   data.vectors.forEach(function (v) {
     function popup(f, l) {
       var p = f.properties || {}, keys = Object.keys(p).slice(0, 8);
@@ -55,7 +63,8 @@ if (typeof L === 'undefined') { fallback(); } else {
       style: function () { return {color: '#111', weight: 4.5, opacity: 0.7, fill: false}; },
       pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 6, color: '#111', weight: 4, fill: false}); }});
     var line = L.geoJSON(v.geojson, {pane: 'vectors',
-      style: function () { return {color: v.color, weight: 2, fillColor: v.color, fillOpacity: 0.12}; },
+      style: function (f) { var c = featureColor(f, v.color);
+        return {color: c, weight: 2, fillColor: c, fillOpacity: 0.12}; },
       pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 6, color: v.color, weight: 2}); },
       onEachFeature: popup});
     var layer = L.featureGroup([casing, line]).addTo(map);
