@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import resource
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -134,7 +135,7 @@ def eolearn(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
         "raw bands, 1 date": raw5[:, : len(S2)],
         "indices (NDVI, NDWI, NDMI), 5 dates": np.concatenate([_indices(s) for s in steps], -1),
     }
-    rows_out = []
+    rows_out = [retrieval(features, labels)]
     for name, f in features.items():
         row: dict[str, Any] = {"task": "eo-learn land cover", "features": name}
         for k in KS:
@@ -142,6 +143,32 @@ def eolearn(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
             row[f"k={k}"] = f"{a:.3f} / {m:.3f}"
         rows_out.append(row)
     return rows_out
+
+
+def retrieval(features: dict[str, np.ndarray], labels: np.ndarray, queries: int = 20) -> dict[str, Any]:
+    """Pixel retrieval on eo-learn: for a random labelled pixel, share of its 10 most similar pixels (cosine,
+    raw features standardised) in the same LULC class; mean over ``queries`` per class present with 100+ px."""
+    rng = np.random.default_rng(0)
+    out: dict[str, Any] = {"task": "eo-learn pixel retrieval P@10 (macro over classes)", "features": ""}
+    parts = []
+    for name in ("Presto embeddings, 1 date", "raw bands, 1 date"):
+        f = features[name]
+        f = f if name.startswith("Presto") else (f - f.mean(0)) / (f.std(0) + 1e-9)
+        f = f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-9)
+        per_class = []
+        for c in np.unique(labels[labels > 0]):
+            ids = np.flatnonzero(labels == c)
+            if len(ids) < 100:
+                continue
+            hits = []
+            for q in rng.choice(ids, queries, replace=False):
+                sims = f @ f[q]
+                sims[q] = -np.inf
+                hits.append(float((labels[np.argsort(-sims)[:10]] == c).mean()))
+            per_class.append(np.mean(hits))
+        parts.append(f"{name.split(',')[0]} {np.mean(per_class):.2f}")
+    out["features"] = " vs ".join(parts) + " (forest, grassland, shrubland, artificial)"
+    return out
 
 
 def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -224,7 +251,11 @@ def bigearthnet(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
     return rows
 
 
-def run(settings: Settings | None = None, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def run(settings: Settings | None = None, log: Callable[[str], None] = _stderr) -> list[dict[str, Any]]:
     """Every measurement, as table rows; the last row is speed and memory."""
     settings = settings or Settings()
     embedder = Embedder(settings)
