@@ -9,7 +9,8 @@ def test_only_whitelisted_tools_can_be_called():
         with pytest.raises(ValueError):
             ToolCall(name, {})
     assert ALLOWED_TOOLS == {
-        "geocode", "search_imagery", "quicklook", "segment", "count_objects", "detect_change", "ask_image"
+        "geocode", "search_imagery", "quicklook", "segment", "count_objects", "detect_change", "ask_image",
+        "find_similar",
     }  # fmt: skip
 
 
