@@ -39,7 +39,7 @@ import rasterio
 from distributed import Client, LocalCluster
 
 from benchmarks.perf import BANDS, generate
-from geovigie.tools.raster.executor import close_dask_clients
+from geovigie.tools.raster import close_dask_clients
 
 OUT = Path(__file__).resolve().parent / "out" / "scaling.json"
 

@@ -8,7 +8,7 @@ import rasterio
 from affine import Affine
 
 from geovigie.tools.base import ToolContext
-from geovigie.tools.raster.executor import close_dask_clients
+from geovigie.tools.raster import close_dask_clients
 from geovigie.tools.segment import segment
 
 BANDS = [("B03", "green"), ("B04", "red"), ("B08", "nir"), ("B11", "swir16")]
