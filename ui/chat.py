@@ -27,7 +27,7 @@ from geovigie.core.errors import GeoVigieError
 from geovigie.ui import render
 from geovigie.ui.basemap import CONTEXT_LABEL, countries_geojson
 from geovigie.ui.hooks import ASSETS_URL, ChatHooks, UiOptions, file_url
-from geovigie.ui.map import leaflet_document, map_iframe, spec_from_artifacts
+from geovigie.ui.map import BoxLayer, leaflet_document, map_iframe, spec_from_artifacts, spec_from_catalog
 from geovigie.ui.report import write_reports
 from geovigie.ui.static_map import render_static_map
 
@@ -119,6 +119,44 @@ class ChatController:
         ]
         md, page = write_reports(answer, self.options.work_dir / "reports", static_map=Path(static) if static else None)
         return map_html, static, [*files, str(md), str(page), *self._bundle(answer)]
+
+    def footprints_view(self, answer: Mapping[str, Any]) -> str | None:
+        """The map of an answer that found imagery without analysing it ("what imagery of Paris?").
+
+        Shows the found scenes' footprints and the area of interest; None when the answer found nothing (the map
+        then keeps the previous results).
+        """
+        found = {
+            str(s.get("item_id"))
+            for p in answer.get("provenance", [])
+            if p.get("tool") == "search_imagery"
+            for s in p.get("scenes", [])
+        }
+        if not found:
+            return None
+        try:
+            rows = [r for r in self.hooks.catalog() if str(r.get("id")) in found]
+        except Exception:  # a convenience view: never break the chat for it
+            logger.exception("reading the catalog for the footprints failed")
+            return None
+        spec = spec_from_catalog(rows)
+        for p in answer.get("provenance", []):
+            aoi = p.get("aoi_bbox")
+            if aoi and len(aoi) == 4 and all(isinstance(v, int | float) for v in aoi):
+                spec.boxes.append(BoxLayer(title="Area of interest", bbox=(aoi[0], aoi[1], aoi[2], aoi[3])))
+                break
+        if spec.is_empty():
+            return None
+        document = leaflet_document(
+            spec,
+            assets_url=ASSETS_URL,
+            file_url=file_url,
+            tiles_url=self.options.tiles_url,
+            attribution=self.options.tiles_attribution,
+            context_url=self.context_url(),
+            context_label=CONTEXT_LABEL,
+        )
+        return map_iframe(document)
 
     def _bundle(self, answer: Mapping[str, Any]) -> list[str]:
         # The replayable bundle of this turn, with the other downloads; a failure never breaks the chat.
@@ -234,8 +272,11 @@ class ChatController:
                     seen.update({a["id"]: a for a in event["artifacts"]})
                     outputs = (*self.map_view(list(seen.values())), skip)
                 elif event.get("type") == "final" and event["answer"].get("artifacts"):
-                    # An answer without evidence (a follow-up about earlier results) keeps the map as it is.
                     outputs = self.answer_view(event["answer"])
+                elif event.get("type") == "final":
+                    # Found imagery shows its footprints; an answer about earlier results keeps the map as it is.
+                    footprints = self.footprints_view(event["answer"])
+                    outputs = (footprints, None, skip) if footprints else outputs
                 yield chat, chat, skip, skip, *outputs, skip, skip
         except GeoVigieError as exc:
             chat = [*chat, render.error_message(exc.user_message)]

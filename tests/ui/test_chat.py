@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -153,3 +154,27 @@ def test_questions_queue_during_a_turn_and_stop_ends_it_between_steps(options):
     controller.enqueue("third")
     final = _last(controller.run_queue(chat, None))[0]
     assert _answer(final).content == "Answer to third"
+
+
+def test_found_imagery_shows_its_footprints_and_follow_ups_keep_the_map(options):
+    def stream(question, _thread):
+        provenance = []
+        if "imagery" in question:
+            scenes = [{"item_id": "paris-2020"}, {"item_id": "elsewhere-unknown"}]
+            provenance = [{"tool": "search_imagery", "scenes": scenes, "aoi_bbox": [2.2, 48.8, 2.5, 48.9]}]
+        yield {"type": "final", "answer": {"text": f"Answer to {question}", "notes": [], "provenance": provenance}}
+
+    rows = [{"id": "paris-2020", "datetime": "2020-06-01", "collection": "s2", "bbox": [2.1, 48.7, 2.6, 49.0]}]
+    hooks = ChatHooks(
+        stream=stream,
+        list_threads=list,
+        thread_record=lambda _t: None,
+        catalog=lambda: rows,
+        ingest=lambda _paths, _px: {},
+        status=dict,
+    )
+    controller = ChatController(hooks, options)
+    maps = [s[4] for s in controller.respond("What imagery do you have of Paris?", [], "t") if isinstance(s[4], str)]
+    assert maps and "paris-2020 2020-06-01" in html.unescape(maps[-1]) and "Area of interest" in html.unescape(maps[-1])
+    follow_up = [s[4] for s in controller.respond("show me the polygons", [], "t")]
+    assert not any(isinstance(m, str) for m in follow_up)  # nothing new to show: the map is left as it was
