@@ -50,7 +50,7 @@ def _country_of(text: str) -> str | None:
     except ImportError:
         return None
     for match in find_place_in_text(text):
-        if match.candidates and match.candidates[0].kind in ("country", "state"):
+        if match.candidates and match.candidates[0].kind in ("country", "state", "region"):
             return str(match.candidates[0].country_code)
     return None
 

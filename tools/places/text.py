@@ -155,6 +155,22 @@ def _accept(text: str, words: list[str], start: int, key: str, gaz: Gazetteer) -
     return well_known
 
 
+def _minor_mention(text: str, words: list[str], start: int, key: str, gaz: Gazetteer) -> bool:
+    """Whether an n-gram the main tier lacks names a town or region of the second tier.
+
+    Only capitalised names that do not merely open the sentence are looked up: a small town is named the way a
+    person writes a proper name ("près de Saint-Émilion", "in the Gironde"), and the second tier holds ten times
+    more names, many of them common words in some language.
+    """
+    if gaz.minor is None or len(key) <= 3 or key in STOPWORDS or key in _NEVER:
+        return False
+    if words[0].isupper() and len(words[0]) <= 4:  # acronyms: SAR, NDVI, S2
+        return False
+    if not words[0][:1].isupper() or not _capitalised(words) or (len(words) == 1 and _sentence_start(text, start)):
+        return False  # "les Landes", "de León": the particle belongs to the sentence, not to a town's name
+    return bool(gaz.candidates(key).places)
+
+
 def _scan(text: str, gaz: Gazetteer) -> list[PlaceMatch]:
     tokens = list(_TOKEN.finditer(text))
     folded = [fold(t.group()) for t in tokens]
@@ -166,7 +182,11 @@ def _scan(text: str, gaz: Gazetteer) -> list[PlaceMatch]:
             if any(not _JOINER.fullmatch(text[a.end() : b.start()]) for a, b in zip(span, span[1:], strict=False)):
                 continue
             key = " ".join(folded[i : i + n])
-            if not any(gaz.knows(key)) or not _accept(text, [t.group() for t in span], span[0].start(), key, gaz):
+            words = [t.group() for t in span]
+            if any(gaz.knows(key)):
+                if not _accept(text, words, span[0].start(), key, gaz):
+                    continue
+            elif not _minor_mention(text, words, span[0].start(), key, gaz):
                 continue
             cands = gaz.candidates(key)
             start, end = span[0].start(), span[-1].end()
