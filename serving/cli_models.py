@@ -40,14 +40,16 @@ def models_list() -> None:
 
 @models_app.command("export")
 def models_export(
-    name: Annotated[str, typer.Argument(help="Model to convert to ONNX (tinycd-levir, tinycd-whu).")],
+    name: Annotated[str, typer.Argument(help="Model to convert to ONNX (tinycd-levir, tinycd-whu, presto).")],
 ) -> None:
     """Convert a torch checkpoint to ONNX in the models cache (needs the optional torch extra)."""
+    from geovigie.tools.embed import PRESTO, presto_onnx
     from geovigie.tools.models import export_onnx, get_card
 
     settings = Settings()
     try:
-        path = export_onnx(get_card(name), settings)
+        # Presto's architecture lives in the embed room (above models), so its export is dispatched here.
+        path = presto_onnx(settings) if name == PRESTO.name else export_onnx(get_card(name), settings)
     except GeoVigieError as exc:
         err_console.print(f"[bold red]Error:[/] {exc.message}")
         if exc.hint:
