@@ -9,8 +9,10 @@ import numpy as np
 from geovigie.core.domain import BBox
 from geovigie.core.settings import Settings
 from geovigie.tools.embed.card import PRESTO
+from geovigie.tools.embed.inputs import available_bands, series
 from geovigie.tools.embed.service import EmbeddingMap, Progress, embed
-from geovigie.tools.raster import Grid, Scene, scene_grid
+from geovigie.tools.models import ModelUnavailableError
+from geovigie.tools.raster import Grid, Scene, read_bands, scene_grid
 
 MAX_EMBED_PIXELS = 1024 * 1024
 """Largest grid embedded in one request (~1 km² = 10 000 px takes seconds; 1024² minutes on 2 cores)."""
@@ -22,15 +24,42 @@ def embedded(
 ) -> EmbeddingMap:
     """Presto embeddings of a scene over a box (whole scene when None), at the scene's 10 m grid.
 
+    When the model cannot run (weights absent, not converted and no torch), the vectors are the standardised raw
+    bands (+ NDVI) instead and ``fallback`` says why: the tools still answer, with the classical features.
+
     Raises:
         ToolInputError: AOI too large or bands missing.
         ModelDomainError: pixels outside Presto's 5-40 m.
-        ModelUnavailableError: weights absent.
     """
     bands = EMBED_BANDS if scene.has_bands(*EMBED_BANDS) else ("vv",)
     grid = scene_grid(scene, bbox, bands=bands, max_pixels=MAX_EMBED_PIXELS)
     PRESTO.check_domain(pixel_size_m=grid.pixel_size_m)
-    return embed([scene], grid, settings, progress=progress, tile_size=tile_size)
+    try:
+        return embed([scene], grid, settings, progress=progress, tile_size=tile_size)
+    except ModelUnavailableError as exc:
+        return raw_map(scene, grid, reason=exc.message)
+
+
+def raw_map(scene: Scene, grid: Grid, *, reason: str) -> EmbeddingMap:
+    """Standardised raw bands (+ NDVI) of every pixel, in the shape of an embedding map (the classical features)."""
+    names = available_bands(scene)
+    data = read_bands(scene, names, grid)
+    x, mask = series([data])
+    keep = [i for i in range(x.shape[2]) if not mask[:, 0, i].all()]
+    feats = x[:, 0, keep]
+    valid = data.valid.reshape(-1)
+    mean, std = feats[valid].mean(axis=0), feats[valid].std(axis=0) + 1e-6
+    vectors = np.where(valid[:, None], (feats - mean) / std, 0.0).astype(np.float32)
+    h, w = grid.shape
+    return EmbeddingMap(vectors.reshape(h, w, -1), valid.reshape(h, w), grid, PRESTO, names, [scene.id], 0.0, False,
+                        fallback=reason)  # fmt: skip
+
+
+def method_name(emb: EmbeddingMap) -> str:
+    """What the vectors are, for summaries and provenance."""
+    if emb.fallback:
+        return "standardised raw bands + NDVI (Presto unavailable)"
+    return emb.card.citation()
 
 
 def model_info() -> dict[str, Any]:

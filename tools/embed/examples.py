@@ -12,7 +12,7 @@ from geovigie.core.errors import ToolInputError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
 from geovigie.tools.embed.classifier import Classifier, fit_logistic
-from geovigie.tools.embed.common import embedded, model_info
+from geovigie.tools.embed.common import embedded, method_name, model_info
 from geovigie.tools.embed.inputs import series
 from geovigie.tools.embed.regions import Place, mask_of
 from geovigie.tools.embed.service import EmbeddingMap
@@ -203,7 +203,7 @@ def _output(
     summary = (
         f"Map of {emb.item_ids[0]} from {len(args.examples)} examples: {parts}; mean confidence "
         f"{result.mean_confidence:.2f}; {compare}; the raw-band map agrees on {result.agreement_with_raw:.0%} "
-        f"of pixels. Model: {emb.card.citation()}."
+        f"of pixels. Features: {method_name(emb)}."
     )
     unit = "m²" if emb.grid.crs is not None else "px"
     figures = [
@@ -231,6 +231,11 @@ def _output(
         figures=figures,
         artifacts=[png, cog],
         notes=[
+            *(
+                [f"Presto could not run ({emb.fallback}): both maps use raw bands, so they are the same classifier."]
+                if emb.fallback
+                else []
+            ),
             "A few examples train a few-shot classifier: the map is only as good as the examples are "
             "representative; the held-out accuracy is measured on the examples themselves, not an independent map.",
             "Confidence is the classifier's probability of the chosen class, not a calibrated accuracy.",

@@ -49,6 +49,8 @@ class EmbeddingMap:
     item_ids: list[str]
     seconds: float
     cached: bool
+    fallback: str | None = None
+    """Why these vectors are standardised raw bands instead of model embeddings (model unavailable), else None."""
 
     def mean_of(self, region: np.ndarray) -> np.ndarray:
         """The mean embedding of the valid pixels of a boolean region (H, W).

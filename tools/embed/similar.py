@@ -13,7 +13,7 @@ from geovigie.core.errors import ToolInputError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
 from geovigie.tools.embed.classifier import knn_scores
-from geovigie.tools.embed.common import embedded, grid_lonlat, model_info, ramp
+from geovigie.tools.embed.common import embedded, grid_lonlat, method_name, model_info, ramp
 from geovigie.tools.embed.regions import Place, mask_of
 from geovigie.tools.embed.service import EmbeddingMap
 from geovigie.tools.raster import draw_boxes, map_picture
@@ -146,7 +146,7 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
     summary = (
         f"{len(places)} places most like the example on {args.item_id} ({result.example_pixels} px); best: "
         f"{best.lon:.5f}, {best.lat:.5f} on {best.item_id} (cosine similarity {best.score:.3f}); "
-        f"{above / 1e6:.3f} km² score above {threshold:.3f}. Model: {example_emb.card.citation()}."
+        f"{above / 1e6:.3f} km² score above {threshold:.3f}. Features: {method_name(example_emb)}."
     )
     return ToolOutput(
         summary=summary,
@@ -167,6 +167,11 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
         ],
         artifacts=artifacts,
         notes=[
+            *(
+                [f"Presto could not run ({example_emb.fallback}): similarity uses standardised raw bands."]
+                if example_emb.fallback
+                else []
+            ),
             "Similarity is spectral-temporal likeness in the model's embedding space at 10 m, not object "
             "recognition: fields, roofs or water bodies with the same signature score high even if unrelated.",
             "Single-date inputs: Presto was pre-trained on monthly series, so one date uses a part of what it learnt.",

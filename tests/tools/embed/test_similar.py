@@ -63,3 +63,17 @@ def test_bad_examples_get_clear_errors(ctx, planted, tiny_presto, lonlat) -> Non
     with pytest.raises(ToolInputError, match="not lon/lat"):
         find_similar.run({"item_id": planted, "point": [500_000.0, 4_800_000.0]}, ctx)
     assert np.isfinite(lonlat(0, 0)).all()
+
+
+def test_without_the_model_raw_bands_still_find_the_copy(ctx, planted, lonlat, monkeypatch) -> None:
+    import geovigie.tools.embed.service as service
+    from geovigie.tools.models import ModelUnavailableError
+
+    def absent(settings):
+        raise ModelUnavailableError("Presto weights not found.", hint="Set GEOVIGIE_MODELS_DIR.")
+
+    monkeypatch.setattr(service, "presto_onnx", absent)
+    out = find_similar.run({"item_id": planted, "point": list(lonlat(9, 9)), "top_k": 2}, ctx)
+    lon, lat = lonlat(45.5, 39.5)
+    assert abs(out.result.places[0].lon - lon) < 3e-4 and abs(out.result.places[0].lat - lat) < 3e-4
+    assert "raw bands" in out.summary and any("Presto could not run" in n for n in out.notes)
