@@ -169,22 +169,28 @@ class ChatController:
             return []
         return [str(path)] if path else []
 
-    def thread_update(self, selected: str | None = None) -> Any:
-        """The recent-threads dropdown, refreshed."""
+    def _hooks(self, request: gr.Request | None) -> ChatHooks:
+        """The hooks of the request's signed-in principal: its threads, its turns (all threads without sign-in)."""
+        return self.hooks.scoped(_owner(request))
+
+    def thread_update(self, selected: str | None = None, request: gr.Request | None = None) -> Any:
+        """The recent-threads dropdown, refreshed (the signed-in principal's threads only)."""
         try:
-            choices = render.thread_choices(self.hooks.list_threads())
+            choices = render.thread_choices(self._hooks(request).list_threads())
         except Exception:  # the dropdown is a convenience: never break the chat for it
             logger.exception("listing threads failed")
             return gr.skip()
         return gr.update(choices=choices, value=selected)
 
-    def respond(self, question: str, history: list[Any], thread_id: str | None) -> Iterator[ChatOutputs]:
+    def respond(
+        self, question: str, history: list[Any], thread_id: str | None, request: gr.Request | None = None
+    ) -> Iterator[ChatOutputs]:
         """Run one turn, yielding the chat after each agent event (tools stream as they work)."""
         text = (question or "").strip()
         if not text:
             yield (gr.skip(),) * N_OUTPUTS
             return
-        yield from self._turn(text, list(history or []), thread_id or uuid.uuid4().hex, "", "direct")
+        yield from self._turn(text, list(history or []), thread_id or uuid.uuid4().hex, "", "direct", request)
 
     def enqueue(self, question: str, request: gr.Request | None = None) -> tuple[Any, Any]:
         """Put a question in this session's queue; says so when a turn is already running (never dropped)."""
@@ -226,7 +232,7 @@ class ChatController:
                         self._busy.discard(key)
                         return
                     text = queue.pop(0)
-                turn = self._turn(text, chat, tid, self.queue_markdown(key), key)
+                turn = self._turn(text, chat, tid, self.queue_markdown(key), key, request)
                 for outputs in turn:
                     chat = outputs[1] if isinstance(outputs[1], list) else chat
                     yield outputs
@@ -253,12 +259,14 @@ class ChatController:
         with self._lock:
             return self._stopping.pop(key, None)
 
-    def _turn(self, text: str, history: list[Any], tid: str, queue: str, key: str) -> Iterator[ChatOutputs]:
+    def _turn(
+        self, text: str, history: list[Any], tid: str, queue: str, key: str, request: gr.Request | None = None
+    ) -> Iterator[ChatOutputs]:
         chat = [*history, gr.ChatMessage(role="user", content=text)]
         skip = gr.skip()
         yield chat, chat, "", tid, skip, skip, skip, skip, queue
         seen: dict[str, Mapping[str, Any]] = {}
-        stream = iter(self.hooks.stream(text, tid))
+        stream = iter(self._hooks(request).stream(text, tid))
         try:
             for event in stream:
                 dropped = self._stop_requested(key)
@@ -287,22 +295,22 @@ class ChatController:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # stops the agent between steps and releases the thread's turn
-        yield chat, chat, skip, skip, skip, skip, skip, self.thread_update(tid), self.queue_markdown(key)
+        yield chat, chat, skip, skip, skip, skip, skip, self.thread_update(tid, request), self.queue_markdown(key)
 
-    def new_thread(self) -> ChatOutputs:
+    def new_thread(self, request: gr.Request | None = None) -> ChatOutputs:
         """Start a fresh conversation (the old one stays in the recent threads)."""
         empty_map, _ = self.map_view([])
-        return [], [], "", None, empty_map, None, None, self.thread_update(None), ""
+        return [], [], "", None, empty_map, None, None, self.thread_update(None, request), ""
 
-    def open_thread(self, thread_id: str | None) -> ChatOutputs:
+    def open_thread(self, thread_id: str | None, request: gr.Request | None = None) -> ChatOutputs:
         """Reload a stored conversation with its last answer's map and downloads."""
         skip = gr.skip()
         if not thread_id:
             return (skip,) * N_OUTPUTS
-        record = self.hooks.thread_record(thread_id)
+        record = self._hooks(request).thread_record(thread_id)
         if record is None:
             chat = [render.error_message(f"The conversation {thread_id} no longer exists.")]
-            return chat, chat, skip, None, skip, skip, skip, self.thread_update(None), skip
+            return chat, chat, skip, None, skip, skip, skip, self.thread_update(None, request), skip
         chat = render.history_from_record(record)
         answer = render.last_answer(record)
         map_html, static, files = self.answer_view(answer) if answer else (self.map_view([])[0], None, [])
@@ -314,6 +322,12 @@ def _one_line(text: str, limit: int = 120) -> str:
     flat = html.escape(" ".join(text.split()))
     flat = re.sub(r"([\\`*_\[\]#|<>])", r"\\\1", flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _owner(request: gr.Request | None) -> str | None:
+    """The signed-in principal of a request (Gradio's ``username`` from the sign-in dependency), if any."""
+    name = getattr(request, "username", None)
+    return str(name) if name else None
 
 
 def _session(request: gr.Request | None) -> str:

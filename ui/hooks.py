@@ -28,6 +28,7 @@ class ChatHooks:
         status: Active planner, image interpreter, catalog size and remote STAC APIs.
         bundle: ``(thread_id, out_dir) -> zip`` of the answer bundle of the thread's latest turn (replayable with
             ``geovigie replay``), or None; the chat offers it with the downloads when given.
+        for_owner: Hooks whose threads are those of one signed-in principal (see :meth:`scoped`).
     """
 
     stream: Callable[[str, str], Iterable[dict[str, Any]]]
@@ -37,6 +38,12 @@ class ChatHooks:
     ingest: Callable[[list[Path], float | None], dict[str, Any]]
     status: Callable[[], dict[str, Any]]
     bundle: Callable[[str, Path], Path | None] | None = None
+    for_owner: Callable[[str | None], ChatHooks] | None = None
+    """The same hooks scoped to a signed-in principal (its threads only); None when the chat has no sign-in."""
+
+    def scoped(self, owner: str | None) -> ChatHooks:
+        """The hooks to use for a request signed in as ``owner`` (these hooks when there is no sign-in)."""
+        return self.for_owner(owner) if self.for_owner is not None and owner else self
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from geovigie.core.db.models import CatalogItem
 from geovigie.core.errors import ConfigError, ToolInputError
 from geovigie.core.settings import Settings
-from geovigie.serving.api.recorder import list_threads, thread_record
+from geovigie.serving.api.recorder import ANONYMOUS_OWNER, list_threads, thread_record
 from geovigie.serving.api.runs_routes import split_confirmation
 from geovigie.serving.api.security import is_loopback
 from geovigie.serving.api.service import TurnService
@@ -157,30 +157,38 @@ def service_status(service: TurnService) -> dict[str, Any]:
     }
 
 
-def _chat_stream(service: TurnService, question: str, thread_id: str) -> Iterable[dict[str, Any]]:
+def _chat_stream(
+    service: TurnService, question: str, thread_id: str, owner: str | None = None
+) -> Iterable[dict[str, Any]]:
     """A chat turn; ``confirm: <question>`` runs it with its large runs confirmed (see ``split_confirmation``)."""
     text, confirmed = split_confirmation(question)
     # A generator: the service refuses a turn (bad question, full queue) as soon as it is asked, and the chat
     # expects refusals from its iteration, inside its error handling, so the call waits for the first event.
-    yield from service.stream(text, thread_id=thread_id, confirm_large_runs=confirmed)
+    yield from service.stream(text, thread_id=thread_id, owner=owner or ANONYMOUS_OWNER, confirm_large_runs=confirmed)
 
 
-def build_hooks(service: Callable[[], TurnService]) -> ChatHooks:
-    """The UI's callables into the turn service; ``service`` is called on every use (it may start later)."""
+def build_hooks(service: Callable[[], TurnService], owner: str | None = None) -> ChatHooks:
+    """The UI's callables into the turn service; ``service`` is called on every use (it may start later).
+
+    With ``owner`` (a signed-in key), threads are that key's only: listed, reopened and continued, as over the API.
+    """
     return ChatHooks(
-        stream=lambda question, thread_id: _chat_stream(service(), question, thread_id),
-        list_threads=lambda: list_threads(service().ctx.db, limit=30),
-        thread_record=lambda thread_id: thread_record(service().ctx.db, thread_id),
+        stream=lambda question, thread_id: _chat_stream(service(), question, thread_id, owner),
+        list_threads=lambda: list_threads(service().ctx.db, limit=30, owner=owner),
+        thread_record=lambda thread_id: thread_record(service().ctx.db, thread_id, owner=owner),
         catalog=lambda: catalog_rows(service()),
         ingest=lambda paths, pixel_size_m: ingest_uploads(service(), paths, pixel_size_m),
         status=lambda: service_status(service()),
-        bundle=lambda thread_id, out_dir: _latest_bundle(service(), thread_id, out_dir),
+        bundle=lambda thread_id, out_dir: _latest_bundle(service(), thread_id, out_dir, owner),
+        for_owner=None if owner else (lambda principal: build_hooks(service, principal)),
     )
 
 
-def _latest_bundle(service: TurnService, thread_id: str, out_dir: Path) -> Path | None:
+def _latest_bundle(service: TurnService, thread_id: str, out_dir: Path, owner: str | None = None) -> Path | None:
     from geovigie.serving.bundle import export_latest
 
+    if owner and thread_record(service.ctx.db, thread_id, owner=owner) is None:
+        return None  # not this principal's thread
     return export_latest(service.ctx.db, service.settings, thread_id, out_dir)
 
 

@@ -59,3 +59,29 @@ def test_chat_actions_follow_the_keys_rate_limit(settings, make_service, make_ap
         body = {"data": ["hello", [], None], "fn_index": 0, "session_hash": "s1", "event_data": None}
         codes = [client.post("/gradio_api/queue/join", json=body).status_code for _ in range(3)]
         assert 429 not in codes[:2] and codes[2] == 429
+
+
+def test_chat_lists_reopens_and_continues_only_the_signed_in_keys_threads(settings, make_service, tmp_path):
+    # finding 6 in the chat: the recent-threads list, reopening and continuing follow the signed-in key
+    from types import SimpleNamespace
+
+    from geovigie.serving.api.ui_mount import build_hooks
+    from geovigie.ui.chat import ChatController
+    from geovigie.ui.hooks import UiOptions
+
+    service = make_service()
+    alice_id, _ = create_key(service.ctx.db, name="alice")
+    bob_id, _ = create_key(service.ctx.db, name="bob")
+    chat = ChatController(build_hooks(lambda: service), UiOptions(work_dir=tmp_path))
+    alice = SimpleNamespace(username=alice_id, session_hash="sa")
+    bob = SimpleNamespace(username=bob_id, session_hash="sb")
+    list(chat.respond("hi", [], "alice-thread", request=alice))  # type: ignore[arg-type]
+    listed = chat.thread_update(None, request=alice)  # type: ignore[arg-type]
+    assert [c[1] for c in listed["choices"]] == ["alice-thread"]
+    assert chat.thread_update(None, request=bob)["choices"] == []  # type: ignore[arg-type]
+    reopened = chat.open_thread("alice-thread", request=bob)  # type: ignore[arg-type]
+    assert "no longer exists" in reopened[0][0].content  # another key's thread is not revealed
+    hijack = list(chat.respond("more", [], "alice-thread", request=bob))  # type: ignore[arg-type]
+    assert str(hijack[-1][0][-1].content).startswith("⚠")
+    mine = chat.open_thread("alice-thread", request=alice)  # type: ignore[arg-type]
+    assert [m.content for m in mine[0] if m.role == "user"] == ["hi"]
