@@ -29,6 +29,7 @@ Intent = Literal[
     "vegetation",
     "cloud",
     "find_similar",
+    "map_examples",
     "unknown",
 ]
 ObjectClass = Literal["tree", "ship", "vehicle", "building", "storage_tank", "water_body", "field"]
@@ -159,6 +160,11 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\blike (?:this|that|the one)\b", 2), (r"\bsimilar (?:to|places|sites|areas)\b", 6),
         (r"\bcomme (?:celle|celui|celles|ceux)[- ](?:ci|la)\b", 6), (r"\bsemblables?\b|\bsimilaires?\b", 5),
         (r"\bqui ressembl\w* a (?:ce|cet|cette|celle|celui|ca)\b", 6), (r"\bresembl\w+ (?:this|that)\b", 6),
+    ],
+    "map_examples": [
+        (r"\bfrom (?:these|those|my|the|a few) (?:labell?ed )?(?:points|examples|samples|polygons)\b", 7),
+        (r"\ba partir (?:de ces|des|de mes|de quelques) (?:points|exemples|echantillons|polygones)\b", 7),
+        (r"\bfew[- ]shot\b", 6), (r"\bmap_from_examples\b", 7),
     ],
     "change_generic": [
         (r"\bchang\w*", 2), (r"\bdifferen\w*", 2), (r"\bcompar\w*", 1), (r"\bevolu\w*", 1),

@@ -71,6 +71,20 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "Ask about a past period, or about the latest available image.",
         "fr": "Demandez une période passée, ou la dernière image disponible.",
     },
+    "examples_needed": {
+        "en": "Mapping classes from examples needs the labelled points or polygons themselves, which I cannot "
+        "read reliably from the question.",
+        "fr": "Cartographier des classes à partir d'exemples demande les points ou polygones étiquetés eux-mêmes, "
+        "que je ne peux pas lire de façon fiable dans la question.",
+    },
+    "examples_hint": {
+        "en": "Call the map_from_examples tool with them (API, MCP or `geovigie tool map-from-examples "
+        'item_id=... examples=[{{"label": "forest", "point": [lon, lat]}}, ...]`), or ask for '
+        "places like one example with find_similar.",
+        "fr": "Appelez l'outil map_from_examples avec ces exemples (API, MCP ou `geovigie tool map-from-examples "
+        'item_id=... examples=[{{"label": "forêt", "point": [lon, lat]}}, ...]`), ou cherchez des lieux '
+        "semblables à un exemple avec find_similar.",
+    },
     "out_of_scope": {
         "en": "GeoVigie answers questions from satellite imagery (water and floods, burnt areas, forests, "
         "buildings, land cover, counting objects); it cannot answer this one.",

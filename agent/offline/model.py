@@ -159,5 +159,6 @@ _TOPICS: dict[str, dict[str, str]] = {
     "describe": {"en": "image description", "fr": "description d'image"},
     "change_generic": {"en": "change", "fr": "changement"},
     "find_similar": {"en": "similar places", "fr": "lieux semblables"},
+    "map_examples": {"en": "map from examples", "fr": "carte à partir d'exemples"},
 }
 """The topic of a task, named in the answer of a reuse turn."""

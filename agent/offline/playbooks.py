@@ -140,6 +140,9 @@ PLAYBOOKS: dict[tuple[Intent, bool], Playbook] = {
         "Places most like the example (the point given, else the centre of the place named) in the area, by "
         "cosine similarity of Presto foundation-model embeddings (find_similar).",
     ),
+    ("map_examples", False): Playbook(
+        "map from examples", (), "Class map from labelled examples (map_from_examples), which take them as arguments."
+    ),
     ("unknown", False): Playbook("none", (), "No plan: the question was not understood."),
     ("cloud", False): Playbook(
         "cloud cover", (_seg("cloud"),), "Cloud fraction over the area from the cloud mask (segment 'cloud').", None
@@ -175,6 +178,10 @@ def next_step(u: Understanding, history: Sequence[Mapping[str, Any]]) -> Decisio
         :class:`~geovigie.agent.offline.decisions.Finish`,
         :class:`~geovigie.agent.offline.decisions.Clarify` or :class:`~geovigie.agent.offline.decisions.Abstain`.
     """
+    if u.intent == "map_examples":
+        # Labelled examples cannot be read from free text reliably: the map_from_examples tool takes them as
+        # arguments (LLM planner, API, MCP, CLI); say so rather than guess classes and places.
+        return Abstain(say("examples_needed", u.language), say("examples_hint", u.language), "out_of_scope")
     decision = run_plan(u, history, playbook_for(u))
     if not _buildings_as_area(u, decision):
         return decision

@@ -66,6 +66,7 @@ PlaceFinder = Callable[[str], Sequence[Any]]
 ``ambiguous`` and ``country_filter`` attributes, as :func:`geovigie.tools.places.text.find_place_in_text` returns."""
 
 THEMES: tuple[Intent, ...] = (
+    "map_examples",
     "find_similar",
     "burn",
     "deforestation",
@@ -79,7 +80,9 @@ THEMES: tuple[Intent, ...] = (
 """Thematic intents, in tie-break order."""
 
 ALWAYS_CHANGE: frozenset[Intent] = frozenset({"burn", "deforestation", "change_generic"})
-NEVER_CHANGE: frozenset[Intent] = frozenset({"find_imagery", "describe", "cloud", "unknown", "find_similar"})
+NEVER_CHANGE: frozenset[Intent] = frozenset(
+    {"find_imagery", "describe", "cloud", "unknown", "find_similar", "map_examples"}
+)
 EVENT_INTENTS: frozenset[Intent] = frozenset({"burn", "water_flood"})
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from geovigie.agent.offline.decisions import Finish, ToolCall
+from geovigie.agent.offline.decisions import Abstain, Finish, ToolCall
 from geovigie.agent.offline.playbooks import next_step
 from geovigie.agent.offline.understanding import understand
 
@@ -54,3 +54,13 @@ def test_the_example_is_the_centre_of_the_place_named() -> None:
     assert calls[2].args["item_id"] == "s2" and calls[2].args["bbox"] == BBOX
     assert calls[2].args["point"] == pytest.approx([-2.4, 36.8])
     assert isinstance(decision, Finish)
+
+
+@pytest.mark.parametrize(
+    "question", ["Map forest vs fields from these points near Almeria", "carte forêt et champs à partir de ces points"]
+)
+def test_map_from_examples_questions_say_how_to_give_the_examples(question: str) -> None:
+    u = read(question)
+    assert u.intent == "map_examples"
+    decision = next_step(u, [])
+    assert isinstance(decision, Abstain) and "map_from_examples" in decision.suggestion
