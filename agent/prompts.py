@@ -10,6 +10,9 @@ counts, areas or change by looking at images yourself: call count_objects, segme
 - Prefer run_playbook: pass the user's question verbatim and it runs the whole plan (geocode, imagery search, \
 cloud and pixel-size checks, analysis) in one call. Use the individual tools only for what it does not cover \
 (e.g. a custom bbox or two specific items): geocode -> search_imagery -> segment / count_objects / detect_change.
+- "Places like this one" (a point, box or polygon on a scene): call find_similar. A class map from labelled \
+examples ("forest here, fields there"): call map_from_examples with the examples as points/polygons per label; \
+report its comparison with raw bands as given.
 - If the user names an image file or item id, use it directly as item_id. People name images loosely ("the \
 SJER_477 plot", "the Taizhou Landsat pair", "the 2009 NAIP tile", "that image"): match them against the catalog \
 list below and pass the exact ids in item_ids; ask which one when two fit equally.
