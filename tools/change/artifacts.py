@@ -74,15 +74,6 @@ class ChangeArtifacts(BaseModel):
     refs: list[ArtifactRef] = Field(default_factory=list, exclude=True)
 
 
-def _display_grid(grid: Grid, max_side: int) -> Grid:
-    side = max(grid.width, grid.height)
-    if grid.crs is None or side <= max_side:
-        return grid
-    factor = side / max_side
-    return Grid(crs=grid.crs, transform=grid.transform * Affine.scale(factor),
-                width=max(1, round(grid.width / factor)), height=max(1, round(grid.height / factor)))  # fmt: skip
-
-
 def _render(scene: Scene, grid: Grid, small: Grid) -> tuple[np.ndarray, str]:
     bands, label = display_bands(scene)
     unique = list(dict.fromkeys(bands))
@@ -171,7 +162,7 @@ def save_change_artifacts(
 ) -> ChangeArtifacts:
     """Render and store the evidence of a change run (``scenes`` in time order; see :class:`ChangeArtifacts`)."""
     first, last = scenes[0], scenes[-1]
-    small = _display_grid(grid, MAX_SIDE)
+    small = grid if grid.crs is None else grid.at_most(MAX_SIDE)
     rgb_b, label_b = _render(first, grid, small)
     rgb_a, label_a = _render(last, grid, small)
     bbox = grid.bbox_wgs84

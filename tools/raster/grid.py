@@ -32,6 +32,24 @@ class Grid:
         """The same grid, masked to ``aoi`` when read."""
         return Grid(crs=self.crs, transform=self.transform, width=self.width, height=self.height, aoi=aoi)
 
+    def at_most(self, max_side: int) -> Grid:
+        """The same extent with coarser pixels, so that the longer side is at most ``max_side`` pixels.
+
+        Reading onto it lets GDAL use overviews or decimate, which keeps displays of large scenes cheap; figures
+        measured on it are approximate. The grid itself is returned when it is already small enough.
+        """
+        side = max(self.width, self.height)
+        if side <= max_side:
+            return self
+        factor = side / max_side
+        return Grid(
+            crs=self.crs,
+            transform=self.transform @ Affine.scale(factor),
+            width=max(1, round(self.width / factor)),
+            height=max(1, round(self.height / factor)),
+            aoi=self.aoi,
+        )
+
     @property
     def shape(self) -> tuple[int, int]:
         """(height, width)."""

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 import numpy as np
 import openai
-from affine import Affine
 from PIL import Image
 from pydantic import BaseModel, Field
 from rasterio.enums import Resampling
@@ -137,20 +136,6 @@ def _labels(n: int) -> list[str]:
     return [f"image {k} of {n}" for k in range(1, n + 1)]
 
 
-def _decimated(grid: Grid, max_side: int) -> Grid:
-    # Reading at display resolution keeps large scenes cheap (GDAL decimates); measurements are then approximate.
-    side = max(grid.width, grid.height)
-    if side <= max_side:
-        return grid
-    factor = side / max_side
-    return Grid(
-        crs=grid.crs,
-        transform=grid.transform @ Affine.scale(factor),
-        width=max(1, round(grid.width / factor)),
-        height=max(1, round(grid.height / factor)),
-    )
-
-
 def render_scenes(scenes: list[Scene], bbox: BBox | None) -> list[Rendered]:
     """True-colour renderings over the AOI; later dates are read onto the first date's grid when georeferenced.
 
@@ -167,7 +152,7 @@ def render_scenes(scenes: list[Scene], bbox: BBox | None) -> list[Rendered]:
             grid, decimated = reference.grid, reference.decimated
         else:
             native = scene_grid(scene, bbox, bands=unique)
-            grid = _decimated(native, READ_MAX_SIDE)
+            grid = native.at_most(READ_MAX_SIDE)
             decimated = grid is not native
         raster = read_bands(scene, unique, grid)
         raster.data = raster.data[[unique.index(b) for b in bands]]

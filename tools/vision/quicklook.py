@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from affine import Affine
 from pydantic import BaseModel, Field
 from rasterio.enums import Resampling
 
@@ -10,7 +9,6 @@ from geovigie.core.domain import BBox, Provenance, ToolOutput, validate_bbox
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
 from geovigie.tools.raster import (
-    Grid,
     display_bands,
     downsample_for_display,
     map_picture,
@@ -38,20 +36,6 @@ class QuicklookResult(BaseModel):
     artifact_id: str
 
 
-def _overview_grid(grid: Grid, max_side: int) -> Grid:
-    # Reading at display resolution keeps quicklooks of large scenes cheap (GDAL uses overviews/decimation).
-    side = max(grid.width, grid.height)
-    if side <= max_side:
-        return grid
-    factor = side / max_side
-    return Grid(
-        crs=grid.crs,
-        transform=grid.transform @ Affine.scale(factor),
-        width=max(1, round(grid.width / factor)),
-        height=max(1, round(grid.height / factor)),
-    )
-
-
 @geo_tool(name="quicklook", input_model=QuicklookInput)
 def quicklook(args: QuicklookInput, ctx: ToolContext) -> ToolOutput[QuicklookResult]:
     """Render a true-colour picture of a scene (or of an AOI inside it) with a robust 2-98 % stretch.
@@ -64,7 +48,7 @@ def quicklook(args: QuicklookInput, ctx: ToolContext) -> ToolOutput[QuicklookRes
     bands, label = display_bands(scene)
     unique = list(dict.fromkeys(bands))
     grid = scene_grid(scene, bbox, bands=unique)
-    small = _overview_grid(grid, args.max_side) if grid.crs is not None else grid
+    small = grid.at_most(args.max_side) if grid.crs is not None else grid
     raster = read_bands(scene, unique, small)
     order = [unique.index(b) for b in bands]
     raster.data = raster.data[order]
