@@ -1,13 +1,16 @@
 """Dialogue scorer: per-turn checks and one real two-turn conversation on the agent graph."""
 
 from datetime import date
+from typing import Any
 
 from geovigie.evals.dialogue_accuracy import _calls, _mentions_date, _reuse_ok, evaluate
 from geovigie.evals.dialogue_world import DialogueWorld
 
 
 def test_repeated_search_after_an_empty_one_counts_once():
-    trace = [{"tool": t, "args": {}} for t in ("geocode", "search_imagery", "search_imagery", "search_imagery")]
+    trace: list[dict[str, Any]] = [
+        {"tool": t, "args": {}} for t in ("geocode", "search_imagery", "search_imagery", "search_imagery")
+    ]
     record = {"answer": {"trace": trace}, "searches": [False, True, True]}
     assert [c.tool for c in _calls(record)] == ["geocode", "search_imagery", "search_imagery"]
     record = {"answer": {"trace": trace}, "searches": [True, True, True]}

@@ -51,7 +51,10 @@ QUICKLOOK = textwrap.dedent(
         out = {"error": None}
     except Exception as exc:
         out = {"error": type(exc).__name__, "message": str(exc)}
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM is this program's own peak: ru_maxrss would also count the parent's RSS at fork (Linux keeps it
+    # across exec), i.e. the whole test session's memory.
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    out["peak_mb"] = int(hwm.split()[1]) / 1024
     print(json.dumps(out))
     """
 )

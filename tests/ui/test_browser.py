@@ -180,9 +180,18 @@ ALIGNMENT_JS = """async ({role, rgb}) => {
 
 
 def _assert_aligned(frame, *, role: str = "overlay", rgb: tuple[int, int, int] | None = None) -> None:
-    frame.locator("path.leaflet-interactive").first.wait_for(state="visible")
-    frame.locator("img.leaflet-image-layer").first.wait_for(state="visible")
-    found = frame.locator("#map").evaluate(f"async () => ({ALIGNMENT_JS})({json.dumps({'role': role, 'rgb': rgb})})")
+    from playwright.sync_api import Error as PlaywrightError
+
+    script = f"async () => ({ALIGNMENT_JS})({json.dumps({'role': role, 'rgb': rgb})})"
+    for attempt in range(3):
+        frame.locator("path.leaflet-interactive").first.wait_for(state="visible")
+        frame.locator("img.leaflet-image-layer").first.wait_for(state="visible")
+        try:
+            found = frame.locator("#map").evaluate(script)
+            break
+        except PlaywrightError as exc:  # the map frame was replaced by the final answer's map mid-measure
+            if "context was destroyed" not in str(exc) or attempt == 2:
+                raise
     assert found["marked"] > 3, f"no marked pixels in the {role} overlay: {found}"
     worst = max(abs(v) for v in found["offsets"])
     assert worst <= 1.0, f"vectors and the {role} overlay are {worst:.2f} overlay pixels apart: {found}"

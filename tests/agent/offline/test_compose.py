@@ -1,9 +1,11 @@
 """Answer texts: urban growth is the built-up gain; loss and net are said apart; French uses a decimal comma."""
 
+from typing import Any
+
 from geovigie.agent.offline.compose import _change
 
 
-def _urban(gain: float, loss: float) -> dict:
+def _urban(gain: float, loss: float) -> dict[str, Any]:
     return {"preset": "urban", "area_unit": "m2", "changed_area_m2": gain + loss, "changed_pct_of_valid": 3.2,
             "before_date": "2016-05-04", "after_date": "2017-10-26", "polygon_count": 12,
             "before_item_id": "oscd-bordeaux-2016-05-04", "after_item_id": "oscd-bordeaux-2017-10-26",
