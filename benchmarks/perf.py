@@ -76,6 +76,8 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
+from benchmarks.perf_report import _context_info, markdown
+
 BANDS = [("B04", "red"), ("B03", "green"), ("B08", "nir"), ("B11", "swir16")]
 # Reflectance x 10 000 of the three surfaces (red, green, nir, swir16).
 WATER = np.array([300, 500, 200, 100], np.float32)
@@ -337,47 +339,6 @@ def measure(size: int, folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    """Rows as a Markdown table."""
-    lines = [
-        "| size (px) | step | wall (s) | CPU (s) | Mpx/s | x baseline | CPU x baseline | peak RSS (MB) "
-        "| RSS growth (MB) | load | notes |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        if "wall_s" not in r:
-            note = r.get("skipped") or r.get("error")
-            dashes = " - |" * 7
-            lines.append(f"| {r['size']} | {r['step']} |{dashes} {r.get('load_1min', '-')} | {note} |")
-            continue
-        ratio = f"{r['ratio']:.2f}" if r.get("ratio") else "-"
-        cpu_ratio = f"{r['cpu_ratio']:.2f}" if r.get("cpu_ratio") else "-"
-        extra = ", ".join(f"{k}={r[k]}" for k in ("water_fraction", "tiles", "polygons") if k in r)
-        lines.append(
-            f"| {r['size']} | {r['step']} | {r['wall_s']:.1f} | {r.get('cpu_s', '-')} | {r['mpx_s']:.1f} | {ratio} "
-            f"| {cpu_ratio} "
-            f"| {r['peak_rss_mb']:.0f} "
-            f"| {r['run_rss_mb']:.0f} | {r['load_1min']} | {extra} |"
-        )
-    return "\n".join(lines)
-
-
-def _context_info() -> dict[str, Any]:
-    from geovigie.core.settings import Settings
-    from geovigie.tools.raster import TILE_WORKERS
-
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    return {
-        "cpu_count": os.cpu_count(),
-        "gdal": rasterio.__gdal_version__,
-        "gdal_cachemax_mb": GDAL_CACHE_MB,
-        "tile_size": settings.tile_size,
-        "tile_overlap": settings.tile_overlap,
-        "tile_workers": TILE_WORKERS,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-
-
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -400,7 +361,9 @@ def main(argv: list[str] | None = None) -> None:
     table = markdown(rows)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"context": _context_info(), "rows": rows, "markdown": table}, indent=1))
+    args.out.write_text(
+        json.dumps({"context": _context_info(GDAL_CACHE_MB), "rows": rows, "markdown": table}, indent=1)
+    )
     print(f"\nJSON: {args.out}", file=sys.stderr)
 
 
