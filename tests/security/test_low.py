@@ -128,3 +128,21 @@ def test_the_planner_reads_years_before_satellites_instead_of_dropping_them():
         folded = fold(text)
         atoms = find_atoms(folded, date(2025, 6, 15))
         assert [folded[a.start : a.end][-4:] for a in atoms] == [year], text
+
+
+def test_detector_path_outside_the_models_folder_is_refused_through_the_tool(settings, tmp_path):
+    # The tool-level check: a planner-given path is confined to the models folders before anything is opened.
+    from geovigie.tools.count.learned import confined_checkpoint
+
+    settings.models_dir = tmp_path / "models"
+    (settings.models_dir / "ok.pt").parent.mkdir(parents=True)
+    (settings.models_dir / "ok.pt").write_bytes(b"x")
+    assert confined_checkpoint("ok.pt", settings) == (settings.models_dir / "ok.pt").resolve()
+    secret = tmp_path / "secret.pt"
+    secret.write_bytes(b"x")
+    messages = set()
+    for path in (str(secret), str(tmp_path / "missing.pt"), "../secret.pt", "/etc/passwd.pt"):
+        with pytest.raises(ToolInputError) as caught:
+            confined_checkpoint(path, settings)
+        messages.add(caught.value.user_message)
+    assert len(messages) == 1

@@ -9,11 +9,13 @@ AGPL-3.0: optional, and cited (with its measured accuracy) in the answer wheneve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
 
 from geovigie.core.domain import ToolOutput
+from geovigie.core.errors import ToolInputError
 from geovigie.core.settings import Settings
 from geovigie.tools.count.detection import DetectedClass, Detection, ModelOnlyClass, ObjectDetector
 from geovigie.tools.count.detectors import get_detector
@@ -83,6 +85,27 @@ def _detection(box: OrientedBox) -> Detection:
     return Detection(xmin, ymin, xmax, ymax, box.score, box.label.replace("_", " "), polygon=corners)
 
 
+def confined_checkpoint(checkpoint: str, settings: Settings) -> Path:
+    """A user checkpoint resolved inside the models folders (``GEOVIGIE_MODELS_DIR`` or the models cache).
+
+    The path comes from the planner, i.e. from whoever writes the question: outside those folders it is refused
+    with one message, whether or not a file is there, so no server path can be probed through the tool.
+
+    Raises:
+        ToolInputError: the path leaves the models folders.
+    """
+    roots = [settings.models_dir.resolve(), settings.resolved_models_cache_dir.resolve()]
+    given = Path(checkpoint).expanduser()
+    candidates = [given.resolve()] if given.is_absolute() else [(root / given).resolve() for root in roots]
+    for path in candidates:
+        if any(path.is_relative_to(root) for root in roots):
+            return path
+    raise ToolInputError(
+        "A detector checkpoint must be a file in the models folder.",
+        hint="Put the .pt/.onnx/.ckpt file in GEOVIGIE_MODELS_DIR and give its name, or leave detector_path empty.",
+    )
+
+
 def choose_detector(
     obj: DetectedClass, checkpoint: str | None, pixel_size_m: float | None, settings: Settings
 ) -> tuple[ObjectDetector, list[str]]:
@@ -92,8 +115,10 @@ def choose_detector(
         ModelDomainError: an object only the learned detector finds (planes, bridges...) and it cannot run.
         ToolInputError, ConfigError: from a user checkpoint (see ``get_detector``).
     """
-    if checkpoint or obj not in MODEL_CLASSES:
-        return get_detector(obj, checkpoint), []
+    if checkpoint:
+        return get_detector(obj, str(confined_checkpoint(checkpoint, settings))), []
+    if obj not in MODEL_CLASSES:
+        return get_detector(obj), []
     card = YOLO_DOTA_OBB
     problem = "learned models are disabled (GEOVIGIE_MODELS_ENABLED=false)" if not settings.models_enabled else None
     problem = problem or card.domain_problem(pixel_size_m=pixel_size_m)

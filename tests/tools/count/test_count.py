@@ -278,6 +278,7 @@ class _Yolo:
 
 
 def test_checkpoint_detector_through_the_tool(ctx, make_geotiff, register, tmp_path, monkeypatch):
+    ctx.settings.models_dir = tmp_path
     weights = tmp_path / "cars.pt"
     weights.write_bytes(b"x")
     monkeypatch.setitem(sys.modules, "ultralytics", types.SimpleNamespace(YOLO=_Yolo))
