@@ -238,9 +238,14 @@ class _Plan:
     def scenes(self, aoi: list[float] | None) -> dict[str, dict[str, Any]]:
         """Chosen scene per label (``single`` or ``before``/``after``), searching when needed."""
         u = self.u
-        if len(u.item_refs) >= 2 and u.change and any(step.on != "single" for step in self.pb.steps):
+        pair = any(step.on != "single" for step in self.pb.steps)
+        if len(u.item_refs) >= 2 and u.change and pair:
             before, after = sorted(u.item_refs[:2], key=_ref_date)
             return {"before": {"id": before}, "after": {"id": after}}
+        if len(u.item_refs) == 1 and pair and not any(step.on == "single" for step in self.pb.steps):
+            # A comparison with one named image (and a place from earlier in the thread): ask for the other
+            # image rather than guess which dates the user meant.
+            raise _Stop(Clarify(say("second_image", self.lang, item=u.item_refs[0])))
         if u.item_refs:
             return {"single": {"id": u.item_refs[0]}}
         windows = self.windows()

@@ -81,3 +81,23 @@ def test_the_dialogue_set_stays_above_its_target():
     summary = evaluate(load_questions(QUESTIONS))["summary"]["all"]
     assert summary["conversations"] == 52
     assert summary["conversation_accuracy"] >= 0.9 and summary["reuse"] >= 0.9 and summary["fills"] >= 0.9
+
+
+def test_a_comparison_with_one_resolved_image_asks_for_the_other_instead_of_failing():
+    # "between them" resolved to one image of an earlier listing: the planner asked nothing and crashed (KeyError)
+    neutral: dict[str, Any] = {"intent": "find_imagery", "first_call": None, "calls": [], "dates": None, "object": None,
+               "clarify": False, "abstain": False}  # fmt: skip
+    dialogue = {
+        "id": "t-2",
+        "lang": "en",
+        "today": "2026-12-01",
+        "turns": [
+            {"user": "What images do you have over Rennes?", "expected": neutral},
+            {"user": "describe the older one", "expected": neutral},
+            {"user": "new buildings between them?", "expected": neutral},
+        ],
+    }
+    last = evaluate([dialogue])["dialogues"][0]["turns"][-1]
+    assert last["status"] in ("answered", "clarify"), last
+    if last["status"] == "clarify":
+        assert "two images" in last["text"]
