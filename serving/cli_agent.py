@@ -26,7 +26,8 @@ def _valid_thread(value: str | None) -> str | None:
     return value
 
 
-def _fail(exc: GeoVigieError) -> typer.Exit:
+def exit_with_error(exc: GeoVigieError) -> typer.Exit:
+    """Print a typed error for a person (message, then what to do) and the exit to raise (code 2)."""
     err_console.print(f"[bold red]Error:[/] {exc.message}")
     if exc.hint:
         err_console.print(f"[yellow]What to do:[/] {exc.hint}")
@@ -57,7 +58,7 @@ def ask(
             elif not quiet and not as_json:
                 _print_event(event)
     except GeoVigieError as exc:
-        raise _fail(exc) from None
+        raise exit_with_error(exc) from None
     assert final is not None
     if as_json:
         sys.stdout.write(json.dumps(final, indent=2, ensure_ascii=False) + "\n")

@@ -14,16 +14,10 @@ from rich.table import Table
 
 from geovigie.core.errors import GeoVigieError
 from geovigie.core.settings import Settings
+from geovigie.serving.cli_agent import exit_with_error
 
 console = Console()
 err_console = Console(stderr=True)
-
-
-def _fail(exc: GeoVigieError) -> typer.Exit:
-    err_console.print(f"[bold red]Error:[/] {exc.message}")
-    if exc.hint:
-        err_console.print(f"[yellow]What to do:[/] {exc.hint}")
-    return typer.Exit(code=2)
 
 
 def export(
@@ -39,7 +33,7 @@ def export(
     try:
         written = export_bundle(Database(settings.resolved_db_url), settings, target, dest)
     except GeoVigieError as exc:
-        raise _fail(exc) from None
+        raise exit_with_error(exc) from None
     run = _run_of(written)
     validation = run["stac_validation"]
     figures = sum(len(t["figures"]) for t in run["turns"])
@@ -71,7 +65,7 @@ def replay(
     try:
         report = replay_bundle(bundle, Settings())
     except GeoVigieError as exc:
-        raise _fail(exc) from None
+        raise exit_with_error(exc) from None
     if as_json:
         rows = [
             {
