@@ -46,11 +46,12 @@ from typing import Any
 from langgraph.checkpoint.memory import InMemorySaver
 
 from geovigie.agent.language import detect_language
-from geovigie.agent.offline import OfflinePlanner, ToolCall, Understanding, fold
+from geovigie.agent.offline import ItemFacts, OfflinePlanner, ToolCall, Understanding, fold
 from geovigie.agent.runner import build_agent
 from geovigie.core import errors
 from geovigie.core.domain import ArtifactRef, Figure, Provenance, SceneRef, ToolOutput
 from geovigie.core.settings import Settings
+from geovigie.evals.catalog_facts import facts_for
 from geovigie.evals.dialogue_world import DialogueWorld, StubPayload
 from geovigie.evals.planner_accuracy import _dates_ok, _same, load_questions
 from geovigie.tools.base import GeoTool, ToolContext
@@ -73,6 +74,9 @@ class RecordingPlanner(OfflinePlanner):
 
     def _known_items(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*super()._known_items(), *self.extra_items)))
+
+    def _item_facts(self) -> dict[str, ItemFacts]:
+        return {**facts_for(self.extra_items), **super()._item_facts()}
 
     def _understand(self, *args: Any, **kwargs: Any) -> Understanding:
         u = super()._understand(*args, **kwargs)

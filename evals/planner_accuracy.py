@@ -41,6 +41,7 @@ from typing import Any
 
 from geovigie.agent.offline import Abstain, Clarify, Decision, ToolCall, Understanding, fold, next_step, understand
 from geovigie.core.errors import ToolInputError
+from geovigie.evals.catalog_facts import facts_for
 from geovigie.tools.places import resolve_place
 
 QUESTIONS = Path(__file__).parent / "questions" / "planner.jsonl"
@@ -143,7 +144,9 @@ def _ambiguity(args: Mapping[str, Any]) -> str | None:
 
 def plan_case(case: Mapping[str, Any]) -> tuple[Understanding, list[ToolCall], Decision]:
     """Understand and plan one question against its stub world."""
-    u = understand(case["question"], today=date.fromisoformat(case["today"]), known_items=case.get("known_items", []))
+    known = case.get("known_items", [])
+    u = understand(case["question"], today=date.fromisoformat(case["today"]), known_items=known,
+                   item_facts=facts_for(known))  # fmt: skip
     world = StubWorld(case.get("world", {}))
     history: list[dict[str, Any]] = []
     calls: list[ToolCall] = []

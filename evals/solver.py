@@ -28,12 +28,13 @@ from pydantic import BaseModel, ConfigDict
 
 from geovigie.agent.answer import Answer
 from geovigie.agent.graph import PlannerModel
-from geovigie.agent.offline import OfflinePlanner, ToolCall
+from geovigie.agent.offline import ItemFacts, OfflinePlanner, ToolCall
 from geovigie.agent.runner import Agent, build_agent
 from geovigie.core import errors
 from geovigie.core.domain import Provenance, ToolOutput
 from geovigie.core.errors import GeoVigieError
 from geovigie.core.settings import Settings
+from geovigie.evals.catalog_facts import facts_for
 from geovigie.evals.labels import EvalDataError
 from geovigie.evals.planner_accuracy import StubWorld
 from geovigie.evals.results import CaseResult, CaseRun, Score, TurnRecord
@@ -116,6 +117,9 @@ class _EvalPlanner(OfflinePlanner):
 
     def _known_items(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*super()._known_items(), *self.extra_items)))
+
+    def _item_facts(self) -> dict[str, ItemFacts]:
+        return {**facts_for(self.extra_items), **super()._item_facts()}
 
 
 def stub_registry(world: StubWorld) -> dict[str, GeoTool[Any]]:

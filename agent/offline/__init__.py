@@ -10,6 +10,7 @@ face.
 
 from geovigie.agent.offline.dates import fold
 from geovigie.agent.offline.decisions import Abstain, Clarify, Decision, ToolCall
+from geovigie.agent.offline.item_facts import ItemFacts, facts_of
 from geovigie.agent.offline.model import OfflinePlanner
 from geovigie.agent.offline.playbook_tool import make_run_playbook
 from geovigie.agent.offline.playbooks import next_step
@@ -19,9 +20,11 @@ __all__ = [
     "Abstain",
     "Clarify",
     "Decision",
+    "ItemFacts",
     "OfflinePlanner",
     "ToolCall",
     "Understanding",
+    "facts_of",
     "fold",
     "make_run_playbook",
     "next_step",

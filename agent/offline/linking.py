@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from geovigie.agent.offline.dates import DateInfo, fold
-from geovigie.agent.offline.periods import Period
+from geovigie.agent.offline.item_facts import ItemFacts
+from geovigie.agent.offline.mentions import blank
+from geovigie.agent.offline.periods import MONTH_PATTERN, MONTHS, Period
+from geovigie.tools.places import get_gazetteer
 
 _IMAGE_WORDS = re.compile(
     r"\b(image|images|img|picture|pictures|pic|pics|photo|photos|scene|scenes|scène|tile|tiles|tuile|tuiles|chip|"
@@ -38,6 +41,11 @@ _FIRST = re.compile(r"\b(first|1st|earliest|older|oldest|premiere|premier|1re|1e
 _SECOND = re.compile(
     r"\b(second|2nd|last|latest|newer|newest|later|deuxieme|2e|2eme|seconde|derniere|dernier|plus recente)\b"
 )
+_RELATIVE = re.compile(
+    r"\b(last|this|next|past|ago|yesterday|today|dernier|derniere|prochain|prochaine|ce|cet|cette|hier|"
+    r"aujourd|depuis|since)\b"
+)
+"""Relative dates name a year ("last December"), unlike "the 9 sept scene"."""
 _ALIASES = {
     "espagne": "spain", "espagnol": "spain", "espagnole": "spain", "spanish": "spain", "slovene": "slovenia",
     "slovenie": "slovenia", "slovenian": "slovenia", "slovenes": "slovenia", "slovenes?": "slovenia",
@@ -81,10 +89,52 @@ def _periods(dates: DateInfo) -> list[Period]:
     return [p for p in (dates.before, dates.after) if p] or ([dates.period] if dates.period else [])
 
 
-def _in(day: date | None, period: Period, year_only: bool) -> bool:
+def _in(day: date | None, period: Period, year_only: bool, *, yearless: bool = False) -> bool:
     if day is None:
         return False
+    if yearless:  # "the 9 sept scene", "l'image de décembre": the day or month of any year
+        if period.start == period.end:
+            return (day.month, day.day) == (period.start.month, period.start.day)
+        return period.start.month == period.end.month and day.month == period.start.month
     return period.start.year <= day.year <= period.end.year if year_only else period.start <= day <= period.end
+
+
+_DAY_MONTH = re.compile(
+    r"\b(\d{1,2})(?:er|st|nd|rd|th)?\s+("
+    + MONTH_PATTERN
+    + r")(?!\s*\d)|\b("
+    + MONTH_PATTERN
+    + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*,?\s*\d)"
+)
+_BARE_MONTH = re.compile(r"\b(" + MONTH_PATTERN + r")\b(?!\s*\d)")
+_AMBIGUOUS_MONTHS = frozenset({"may", "mai", "sept", "mar", "jun", "jul", "dec"})
+"""Month words that are also common words ("may", "sept" = 7): taken alone only beside a day number."""
+
+
+def yearless_days(folded: str) -> tuple[list[tuple[int, int | None]], list[tuple[int, int]]]:
+    """Days and months named without a year ("9 sept", "31 juillet", "the december patch") and their spans.
+
+    Returns:
+        ((month, day or None) pairs, character spans).
+    """
+    found: list[tuple[int, int | None]] = []
+    spans: list[tuple[int, int]] = []
+    for m in _DAY_MONTH.finditer(folded):
+        day, month = (m[1], m[2]) if m[1] else (m[4], m[3])
+        if 1 <= int(day) <= 31:
+            found.append((MONTHS[month.rstrip(".")], int(day)))
+            spans.append(m.span())
+    for m in _BARE_MONTH.finditer(folded):
+        if m[1].rstrip(".") not in _AMBIGUOUS_MONTHS and all(m.end() <= a or m.start() >= b for a, b in spans):
+            found.append((MONTHS[m[1].rstrip(".")], None))
+            spans.append(m.span())
+    return found, spans
+
+
+def _country_words(words: set[str]) -> set[str]:
+    """``cc:xx`` for the country names among the words ("slovenie", "spain"); never for 2-3 letter codes."""
+    gaz = get_gazetteer()
+    return {f"cc:{code.lower()}" for w in words if len(w) >= 4 and (code := gaz.country_code(w))}
 
 
 def _question_tokens(folded: str) -> set[str]:
@@ -94,9 +144,17 @@ def _question_tokens(folded: str) -> set[str]:
     return kept | joined
 
 
-def _scores(folded: str, items: Sequence[str], dates: DateInfo) -> dict[str, float]:
+def _scores(
+    folded: str,
+    items: Sequence[str],
+    dates: DateInfo,
+    facts: Mapping[str, ItemFacts],
+    yearless: bool,
+    days: Sequence[tuple[int, int | None]] = (),
+) -> dict[str, float]:
     words = _question_tokens(folded)
-    item_tokens = {i: set(_tokens(i)) for i in items}
+    words |= _country_words(words)
+    item_tokens = {i: set(_tokens(i)) | set(facts[i].words if i in facts else ()) for i in items}
     frequency: dict[str, int] = {}
     for toks in item_tokens.values():
         for t in toks:
@@ -106,8 +164,11 @@ def _scores(folded: str, items: Sequence[str], dates: DateInfo) -> dict[str, flo
     for item, toks in item_tokens.items():
         hits = [t for t in toks & words if not (t.isdigit() and len(t) == 4 and _item_date(item))]
         score = sum(1.0 + math.log(len(items) / frequency[t]) / math.log(len(items) + 1) for t in hits)
-        day = _item_date(item)
-        if any(_in(day, p, year_only=re.search(r"\d{8}|\d{4}-\d{2}", item) is None) for p in periods):
+        day = facts[item].day if item in facts and facts[item].day else _item_date(item)
+        year_only = item not in facts and re.search(r"\d{8}|\d{4}-\d{2}", item) is None
+        if any(_in(day, p, year_only, yearless=yearless) for p in periods) or (
+            day and any(day.month == m and d in (None, day.day) for m, d in days)
+        ):
             score += 1.5
         if score:
             scores[item] = score
@@ -150,21 +211,44 @@ def _prefer(folded: str, tied: list[str]) -> list[str]:
     return tied
 
 
-def link_items(question: str, known_items: Sequence[str], dates: DateInfo, *, change: bool) -> Link:
+def canonical_refs(refs: Sequence[str], known_items: Sequence[str]) -> tuple[str, ...]:
+    """File names and stems the question typed ("sample_geotiff.tif"), replaced by the one catalog id they name."""
+    out = []
+    for ref in refs:
+        stem = re.sub(r"\.(tif|tiff|png|jpe?g|jp2|vrt|img)$", "", ref.lower())
+        named = [i for i in known_items if re.search(r"(^|[-_/])" + re.escape(stem) + "$", i.lower())]
+        out.append(named[0] if ref not in known_items and len(named) == 1 else ref)
+    return tuple(out)
+
+
+def link_items(
+    question: str,
+    known_items: Sequence[str],
+    dates: DateInfo,
+    *,
+    change: bool,
+    facts: Mapping[str, ItemFacts] | None = None,
+) -> Link:
     """The catalog items the question names without their full id.
 
     Args:
-        question: The question (any case and accents).
+        question: The question (any case and accents); ``dates.spans`` index into it.
         known_items: The catalog's item ids.
         dates: The dates the question names (an item's date inside them is evidence).
         change: Whether the question compares two dates (a tied before/after pair is then the answer).
+        facts: What the catalog records of each item (place, date, collection), by id.
     """
-    folded = fold(question).lower().replace("’", "'")
+    # The digits of a date ("du 11/07/2015", "9 sept") are evidence of a date, never of an id token.
+    said = " ".join(fold(question[a:b]).lower() for a, b in dates.spans)
+    yearless = bool(said) and not re.search(r"\d{4}", said) and not _RELATIVE.search(said)
+    folded = fold(blank(question, dates.spans)).lower().replace("’", "'")
+    days, day_spans = ([], []) if dates.spans else yearless_days(folded)
+    folded = blank(folded, day_spans)
     datasets = {i.split("-")[0].lower() for i in known_items}
     named = bool(datasets & set(_tokens(folded)))  # "the two OSCD dates", "the landsat pucallpa pics"
     if not known_items or not (named or _IMAGE_WORDS.search(folded) or re.search(r"[a-z]+_?\d|\d_\d", folded)):
         return Link()
-    scores = _scores(folded, known_items, dates)
+    scores = _scores(folded, known_items, dates, facts or {}, yearless, days)
     if not scores:
         return Link()
     best = max(scores.values())

@@ -79,6 +79,9 @@ for _num, _names in enumerate(
     for _name in _names.split():
         _MONTHS[_name] = _num
 _MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+MONTHS = _MONTHS
+"""Month number by folded English/French name and abbreviation."""
+MONTH_PATTERN = _MONTH
 _SEASONS = {
     "spring": 3, "printemps": 3, "summer": 6, "ete": 6, "autumn": 9, "fall": 9, "automne": 9,
     "winter": 12, "hiver": 12,
@@ -252,7 +255,7 @@ def find_atoms(text: str, today: date) -> list[Atom]:
     for m in _DECADE.finditer(text):
         start = int(m.group(1) or m.group(2))
         add(Atom(m.start(), m.end(), Period(date(start, 1, 1), date(start + 9, 12, 31)), "span"))
-    for m in re.finditer(r"(?<!\d)(" + _YEAR + r")(?!\d)", text):
+    for m in re.finditer(r"(?<![A-Za-z\d_])(" + _YEAR + r")(?!\d)", text):  # not the 1888 of image "P1888"
         add(Atom(m.start(), m.end(), _year_period(int(m.group(1))), "year"))
     _add_bare_months(text, today, add)
     return sorted(atoms, key=lambda a: a.start)

@@ -5,7 +5,8 @@ from datetime import date
 
 import pytest
 
-from geovigie.agent.offline.understanding import bare_name, understand
+from geovigie.agent.offline.place_reading import bare_name
+from geovigie.agent.offline.understanding import understand
 
 TODAY = date(2025, 6, 15)
 KNOWN = ["oscd-bordeaux-2016-05-04", "oscd-bordeaux-2017-10-26"]

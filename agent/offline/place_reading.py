@@ -1,0 +1,158 @@
+"""Where a question asks about: the place phrase to geocode, its country qualifier and homonyms.
+
+The gazetteer finds the names it knows (:func:`geovigie.tools.places.text.find_place_in_text`); this module
+chooses among them (the area after "in/à" beats a feature after "of/de"), grows them to the phrase as written,
+and falls back to capitalised names, named lakes and forests, or a lower-case name ending the question when the
+gazetteer lacks the place (the geocoder decides later whether it exists).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from geovigie.agent.offline.dates import fold
+from geovigie.agent.offline.intents import find_object
+from geovigie.agent.offline.place_phrase import expand_phrase, expand_place
+
+PlaceFinder = Callable[[str], Sequence[Any]]
+"""``text -> matches`` with ``text``, ``start``, ``candidates`` (``name``, ``kind``, ``country_code``),
+``ambiguous`` and ``country_filter`` attributes, as :func:`geovigie.tools.places.text.find_place_in_text` returns."""
+
+NEAR = re.compile(
+    r"\b(near|around|close to|in the vicinity of|surroundings of|region of|area of|pres de|pres d'|autour de|"
+    r"autour d'|aux alentours de|alentours de|proche de|proche d'|a proximite de|region de|environs de)\b"
+)
+"""Wording that asks about the surroundings of a place, not just its centre (sets the ``near`` flag)."""
+
+
+def default_place_finder() -> PlaceFinder | None:
+    """The gazetteer's place finder, or None when the gazetteer is not installed."""
+    try:
+        from geovigie.tools.places import find_place_in_text
+    except ImportError:  # the gazetteer is optional for the planner: fall back to capitalised names
+        return None
+    return find_place_in_text
+
+
+_PREP = (
+    r"(?i:\b(?:in|at|near|around|over|of|for|from|a|à|au|aux|en|pres de|près de|pres d'|près d'|autour de|"
+    r"autour d'|sur|dans|de|du|d')\s*(?:l['’])?)"
+)
+_NAME = r"[A-ZÀ-Ý][\w’'-]*(?:\s+(?:(?:de|du|des|la|le|sur|en|of|the)\s+|d'|l')?[A-ZÀ-Ý][\w’'-]*)*"
+_FEATURE = (
+    r"\b(?:[Ll]ac|[Ll]ake|[ÉéEe]tang|[Bb]aie|[Bb]ay|[Ff]or[êe]t|[Ff]orest|[ÎîIi]le|[Ii]sland|[Mm]ont|[Mm]ount|"
+    r"[Gg]olfe)\s+(?:(?:de|du|des|of)\s+|d')?" + _NAME
+)
+_WATER_WORD = (
+    r"(?:[Ll]ake|[Ll]ac|[Ll]ago|[Ll]och|[ÉéEe]tang|[Rr][eé]servoir|[Ll]agoon|[Ll]agune|[Bb]ay|[Bb]aie|[Gg]olfe|"
+    r"[Gg]ulf)"
+)
+_WATER_BODY = re.compile(r"\b" + _WATER_WORD + r"\s+(?:(?:de|du|des|of|of the)\s+|d['’])?$")
+"""A water-body word just before a gazetteer name ("Lake Kariba", "lac d'Annecy"): the place is the water body."""
+_BARE_NAME = re.compile(r"^\s*" + _WATER_WORD + r"\s+(?:(?:de|du|des|of|of the)\s+|d['’])?(?=\S)")
+
+
+def bare_name(place: str) -> str | None:
+    """The name inside a water-body phrase ("Lake Kariba" -> "Kariba"), or None when ``place`` is not one."""
+    m = _BARE_NAME.match(place)
+    return place[m.end() :].strip() or None if m else None
+
+
+_NOT_PLACES = frozenset(
+    "i sentinel landsat spot pleiades ndvi ndwi nbr dnbr images image imagery system systeme svp stp please "
+    "compare comparer carte map the le la les ce quelle quel combien how what which ok okay alors then instead "
+    "plutot sinon donc table tableau".split()
+)
+_LOCATIVE = re.compile(
+    r"(?:\b(?:in|at|near|around|over|of|for|a|au|aux|en|pres de|pres d'|autour de|autour d'|sur|dans|de|du|"
+    r"d')\s*)$"
+)
+
+
+_STRONG_LOCATIVE = re.compile(r"(?:\b(?:in|at|near|around|over|a|au|aux|en|pres de|autour de|sur|dans)\s*)$")
+_TRAILING_PLACE = re.compile(
+    r"(?i:\b(?:at|in|near|around|a|à|au|en|pres de|près de|autour de|sur|dans)\s+)"
+    r"([a-zà-ÿ][\w'’-]*(?:[\s-]+[a-zà-ÿ][\w'’-]*){0,3})\s*[?!.]*\s*$"
+)
+_CUE_WORDS = re.compile(
+    r"\b(?:there|here|it|them|ici|la|image|images|imagery|photo|picture|scene|scenes|area|zone|total|all|tout|"
+    r"the|le|les|des|city|ville|port|harbou?r|general|moyenne|average|alors|then|instead|plutot|donc|ok|okay|"
+    r"table|tableau|geojson|csv|pdf)\b"
+)
+
+
+def _is_name(name: str) -> bool:
+    return fold(name.split()[0]) not in _NOT_PLACES
+
+
+def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
+    """A place name the gazetteer lacks.
+
+    Tried in order: a named lake/forest/bay, a capitalised name after a preposition or mid-sentence, a lower-case
+    phrase ending the question after "at"/"à" ("combien de cuves a fos sur mer"). The geocoder decides
+    later whether it exists (an unknown name leads to a clarifying question). ``countries`` (names the
+    gazetteer read as countries) are skipped: "autour de Maripasoula en Guyane" is about Maripasoula.
+    """
+    if m := re.search(_FEATURE, text):
+        return m.group().strip()
+    for m in re.finditer(_PREP + "(" + _NAME + ")", text):
+        if _is_name(name := m.group(1).strip(" '’")) and fold(name) not in countries:
+            return name
+    for m in re.finditer(r"(?<=[a-zà-ÿ,] )" + _NAME, text):
+        if _is_name(name := m.group().strip(" '’")) and not name.isupper() and fold(name) not in countries:
+            return name
+    m = _TRAILING_PLACE.search(text)
+    if m and not _CUE_WORDS.search(fold(m.group(1))) and not find_object(fold(m.group(1))):
+        return m.group(1).strip()
+    return None
+
+
+def _query_text(match: Any) -> str:
+    """The place phrase to geocode: the name as written, without its country qualifier."""
+    from geovigie.tools.places import split_qualifier
+
+    text = str(match.text)
+    if match.country_filter:
+        text = split_qualifier(text)[0]
+    best = match.candidates[0].name if match.candidates else text
+    if fold(best) != fold(text) and fold(best).endswith(fold(text)):
+        return str(best)  # "port du Havre" matched "Havre": the place is "Le Havre"
+    return text
+
+
+def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """(place query, country code, ambiguous options) from the blanked question."""
+    matches = [m for m in (finder(text) if finder else []) if m.candidates]
+    places = [m for m in matches if m.candidates[0].kind != "country"]
+    countries = [m for m in matches if m.candidates[0].kind == "country"]
+    country_hint = countries[0].candidates[0].country_code if countries else None
+    folded = fold(text)
+
+    def after_locative(start: int) -> bool:
+        return bool(_LOCATIVE.search(folded[max(0, start - 14) : start]))
+
+    def strong_locative(start: int) -> bool:
+        return bool(_STRONG_LOCATIVE.search(folded[max(0, start - 14) : start]))
+
+    feature = re.search(_FEATURE, text)
+    if places:
+        # "crue de la Seine à Paris": the place after "à"/"in"/"at" is the area, the one after "de"/"of" a feature
+        best = max(places, key=lambda m: (after_locative(m.start), strong_locative(m.start), -m.start))
+        if feature and after_locative(feature.start()) and not after_locative(best.start):
+            return feature.group().strip(), country_hint, ()  # "levels at Lake Mead", not the town "Reservoir"
+        options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
+        span = expand_place(text, best.start, best.start + len(str(best.text)))
+        if not best.country_filter and span != (best.start, best.start + len(str(best.text))):
+            return text[span[0] : span[1]].strip(), country_hint, ()  # "Bussy-Saint-Georges": not the gazetteer's
+        if not best.country_filter and (water := _WATER_BODY.search(text[: best.start])):
+            # "Lake Kariba" is the lake, not the town it is named after: geocode the whole name (plan_run retries
+            # with the bare name when the offline gazetteer lacks it)
+            return text[water.start() : best.start + len(best.text)].strip(), country_hint, ()
+        return _query_text(best), best.country_filter or country_hint, options
+    if fallback := _fallback_place(text, [fold(str(m.text)) for m in countries]):
+        return expand_phrase(text, fallback), country_hint, ()
+    if countries:  # "saint-martin-vesubie" is a village, not the country Saint Martin
+        return expand_phrase(text, str(countries[0].text)), None, ()
+    return None, None, ()
