@@ -166,21 +166,37 @@ def _similar(result: Mapping[str, Any], lang: Lang) -> str:
 
 
 def _from_examples(result: Mapping[str, Any], lang: Lang) -> str:
-    parts = ", ".join(f"{c['label']} {100 * c['fraction']:.1f} %" for c in result.get("classes") or [])
-    he, hr = result.get("holdout_accuracy_embeddings"), result.get("holdout_accuracy_raw")
-    if lang == "fr":
-        extra = (
-            f" ; exactitude sur les exemples mis de côté {he:.0%} (plongements) contre {hr:.0%} (bandes brutes)"
-            if (he is not None and hr is not None)
-            else ""
-        )
-        return f"Carte à partir des exemples : {parts}{extra}."
-    extra = (
-        f"; held-out accuracy on the examples {he:.0%} (embeddings) vs {hr:.0%} (raw bands)"
-        if (he is not None and hr is not None)
-        else ""
+    def area(c: Mapping[str, Any]) -> str:
+        value = c.get("area_m2")
+        return format_area(float(value), "m2", lang) if value is not None else format_area(c.get("pixels"), "px", lang)
+
+    fr = lang == "fr"
+    parts = ", ".join(
+        f"{c['label']} {area(c)} ({100 * c['fraction']:.1f} %, {'confiance' if fr else 'confidence'} "
+        f"{c.get('mean_confidence', 0.0):.2f})"
+        for c in result.get("classes") or []
     )
-    return f"Map from the examples: {parts}{extra}."
+    he, hr = result.get("holdout_accuracy_embeddings"), result.get("holdout_accuracy_raw")
+    agree = result.get("agreement_with_raw")
+    conf = result.get("mean_confidence")
+    if fr:
+        held = (
+            f" Exactitude sur les exemples mis de côté : {he:.0%} avec les plongements contre {hr:.0%} avec les bandes "
+            "brutes."
+            if (he is not None and hr is not None)
+            else " Donnez au moins deux exemples par classe pour mesurer une exactitude sur exemples mis de côté."
+        )
+        same = f" La carte sur bandes brutes donne la même classe sur {agree:.0%} des pixels." if agree else ""
+        mean = f" Confiance moyenne {conf:.2f}." if conf is not None else ""
+        return f"Carte à partir des exemples : {parts}.{mean}{held}{same}"
+    held = (
+        f" Held-out accuracy on the examples: {he:.0%} with the embeddings vs {hr:.0%} with raw bands."
+        if (he is not None and hr is not None)
+        else " Give two or more examples per class to measure a held-out accuracy."
+    )
+    same = f" The raw-band map gives the same class on {agree:.0%} of pixels." if agree is not None else ""
+    mean = f" Mean confidence {conf:.2f}." if conf is not None else ""
+    return f"Map from the examples: {parts}.{mean}{held}{same}"
 
 
 _COMPOSERS: dict[str, Callable[[Mapping[str, Any], Lang], str]] = {

@@ -19,8 +19,9 @@ from typing import Any
 from geovigie.agent.offline.dates import fold
 
 ALLOWED_TOOLS = frozenset(
-    {"geocode", "search_imagery", "quicklook", "segment", "count_objects", "detect_change", "ask_image", "find_similar"}
-)
+    {"geocode", "search_imagery", "quicklook", "segment", "count_objects", "detect_change", "ask_image", "find_similar",
+     "map_from_examples"}
+)  # fmt: skip
 """The only tools the offline planner may call."""
 
 FIXABLE_ERRORS = frozenset({"ToolInputError"})

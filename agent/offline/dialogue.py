@@ -21,6 +21,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 from geovigie.agent.offline.dates import DateInfo
+from geovigie.agent.offline.examples import examples_from_json
 from geovigie.agent.offline.periods import Period
 from geovigie.agent.offline.understanding import Understanding
 
@@ -78,6 +79,7 @@ def task_from_dict(v: Mapping[str, Any]) -> Understanding | None:
             values[name] = tuple(values.get(name) or ())
         for name in _OPTIONAL_TUPLES:
             values[name] = tuple(values[name]) if values.get(name) else None
+        values["examples"] = examples_from_json(values.get("examples"))
         names = {f.name for f in dataclasses.fields(Understanding)}
         return Understanding(**{k: val for k, val in values.items() if k in names})
     except (KeyError, TypeError, ValueError):

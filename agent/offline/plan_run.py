@@ -21,6 +21,7 @@ from geovigie.agent.offline.decisions import (
     Decision,
     Finish,
 )
+from geovigie.agent.offline.examples import example_args
 from geovigie.agent.offline.intents import OBJECT_MAX_GSD_M, ObjectClass
 from geovigie.agent.offline.messages import object_name, say
 from geovigie.agent.offline.methods import method_text
@@ -270,6 +271,8 @@ class _Plan:
             # The example: the point the user gave, else the centre of the place named ("this quarry").
             lat, lon = self.u.point if self.u.point else ((aoi[1] + aoi[3]) / 2, (aoi[0] + aoi[2]) / 2)
             args["point"] = [lon, lat]
+        if step.tool == "map_from_examples":
+            args["examples"] = example_args(self.u.examples)
         if step.tool == "count_objects":
             args["object"] = step.object or self.u.object
             args["pixel_size_m"] = self.u.max_gsd if self.u.item_refs else None

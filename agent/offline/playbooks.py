@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from geovigie.agent.offline.decisions import Abstain, Decision, Finish
+from geovigie.agent.offline.examples import examples_clarification
 from geovigie.agent.offline.intents import Intent
 from geovigie.agent.offline.messages import say
 from geovigie.agent.offline.plan_run import run_plan
@@ -141,7 +142,12 @@ PLAYBOOKS: dict[tuple[Intent, bool], Playbook] = {
         "cosine similarity of Presto foundation-model embeddings (find_similar).",
     ),
     ("map_examples", False): Playbook(
-        "map from examples", (), "Class map from labelled examples (map_from_examples), which take them as arguments."
+        "map from examples",
+        (Step("map_from_examples", "single"),),
+        "Class map from the labelled examples (map_from_examples): a logistic regression on Presto foundation-model "
+        "embeddings of the examples' pixels, applied to every pixel of the area, beside the same classifier on raw "
+        "bands; the area is the examples' extent with a 1 km margin unless a box is given.",
+        max_gsd=40.0,
     ),
     ("unknown", False): Playbook("none", (), "No plan: the question was not understood."),
     ("cloud", False): Playbook(
@@ -178,10 +184,8 @@ def next_step(u: Understanding, history: Sequence[Mapping[str, Any]]) -> Decisio
         :class:`~geovigie.agent.offline.decisions.Finish`,
         :class:`~geovigie.agent.offline.decisions.Clarify` or :class:`~geovigie.agent.offline.decisions.Abstain`.
     """
-    if u.intent == "map_examples":
-        # Labelled examples cannot be read from free text reliably: the map_from_examples tool takes them as
-        # arguments (LLM planner, API, MCP, CLI); say so rather than guess classes and places.
-        return Abstain(say("examples_needed", u.language), say("examples_hint", u.language), "out_of_scope")
+    if u.intent == "map_examples" and (ask := examples_clarification(u)):
+        return ask  # no examples, or one class only: say how to give them (typed, or clicked on the map)
     decision = run_plan(u, history, playbook_for(u))
     if not _buildings_as_area(u, decision):
         return decision

@@ -21,7 +21,9 @@ Target = Literal["single", "before", "after", "pair"]
 class Step:
     """One analysis call of a playbook."""
 
-    tool: Literal["segment", "count_objects", "detect_change", "quicklook", "ask_image", "find_similar"]
+    tool: Literal[
+        "segment", "count_objects", "detect_change", "quicklook", "ask_image", "find_similar", "map_from_examples"
+    ]
     on: Target
     args: tuple[tuple[str, str], ...] = ()
     object: ObjectClass | None = None

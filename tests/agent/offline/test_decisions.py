@@ -10,7 +10,7 @@ def test_only_whitelisted_tools_can_be_called():
             ToolCall(name, {})
     assert ALLOWED_TOOLS == {
         "geocode", "search_imagery", "quicklook", "segment", "count_objects", "detect_change", "ask_image",
-        "find_similar",
+        "find_similar", "map_from_examples",
     }  # fmt: skip
 
 

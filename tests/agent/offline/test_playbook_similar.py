@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from geovigie.agent.offline.decisions import Abstain, Finish, ToolCall
+from geovigie.agent.offline.decisions import Clarify, Finish, ToolCall
 from geovigie.agent.offline.playbooks import next_step
 from geovigie.agent.offline.understanding import understand
 
@@ -63,4 +63,4 @@ def test_map_from_examples_questions_say_how_to_give_the_examples(question: str)
     u = read(question)
     assert u.intent == "map_examples"
     decision = next_step(u, [])
-    assert isinstance(decision, Abstain) and "map_from_examples" in decision.suggestion
+    assert isinstance(decision, Clarify) and "lat, lon" in decision.question
