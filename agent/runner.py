@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,19 @@ def validate_question(question: str) -> str:
     return text
 
 
+def human_with_examples(text: str, examples: Sequence[Mapping[str, Any]], *, offline: bool) -> HumanMessage:
+    """The human message of a turn that carries labelled examples.
+
+    The offline planner reads them from ``additional_kwargs["geovigie"]["examples"]``; an LLM sees only the text,
+    so for it they are also written after the question, as the ``examples`` argument of ``map_from_examples``.
+    """
+    plain = [dict(e) for e in examples]
+    content = text
+    if not offline:
+        content += "\n\nLabelled examples picked on the map (map_from_examples `examples`): " + json.dumps(plain)
+    return HumanMessage(content, additional_kwargs={"geovigie": {"examples": plain}})
+
+
 @dataclass
 class Agent:
     """A compiled graph plus the name of its planner."""
@@ -54,22 +68,35 @@ class Agent:
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 100}
 
-    def stream(self, question: str, *, thread_id: str | None = None) -> Iterator[dict[str, Any]]:
+    def stream(
+        self, question: str, *, thread_id: str | None = None, examples: Sequence[Mapping[str, Any]] | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Run one turn, yielding typed events (plan, tool_started, tool_progress, tool_finished, answer, final).
+
+        Args:
+            question: The user's question.
+            thread_id: The conversation (a new one when None).
+            examples: Labelled places picked on the map or sent over the API (``LabelledPlace`` mappings), for
+                ``map_from_examples``: they ride on the human message, where the offline planner reads them.
 
         Raises:
             ToolInputError: the question is empty or too long (before anything runs).
         """
         text = validate_question(question)
         tid = thread_id or uuid.uuid4().hex
-        for chunk in self.graph.stream({"messages": [HumanMessage(text)]}, self._config(tid), stream_mode="custom"):
+        message = HumanMessage(text)
+        if examples:
+            message = human_with_examples(text, examples, offline=self.planner == "offline")
+        for chunk in self.graph.stream({"messages": [message]}, self._config(tid), stream_mode="custom"):
             if isinstance(chunk, dict):
                 yield chunk
 
-    def ask(self, question: str, *, thread_id: str | None = None) -> Answer:
-        """Run one turn and return the structured answer."""
+    def ask(
+        self, question: str, *, thread_id: str | None = None, examples: Sequence[Mapping[str, Any]] | None = None
+    ) -> Answer:
+        """Run one turn and return the structured answer (``examples``: see :meth:`stream`)."""
         final: dict[str, Any] | None = None
-        for event in self.stream(question, thread_id=thread_id):
+        for event in self.stream(question, thread_id=thread_id, examples=examples):
             if event.get("type") == "final":
                 final = event["answer"]
         assert final is not None, "the graph always ends with finalize"

@@ -12,6 +12,7 @@ import gradio as gr
 
 from geovigie.ui.chat import ChatController
 from geovigie.ui.data_panel import DataController
+from geovigie.ui.examples import EXAMPLES_JS
 from geovigie.ui.guidance import guidance_markdown
 from geovigie.ui.hooks import ChatHooks, UiOptions
 from geovigie.ui.render import CATALOG_HEADERS
@@ -127,6 +128,14 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
                             new = gr.Button("New conversation", scale=1, elem_id="new-thread")
                         guidance = gr.Markdown(elem_id="guidance")  # first run: where imagery comes from
                         map_html = gr.HTML(empty_map, elem_id="map-panel", padding=False)
+                        # Points picked in the map's Examples panel: read in the browser at each send (EXAMPLES_JS).
+                        map_examples = gr.Textbox(visible=False, elem_id="map-examples")
+                        run_examples = gr.Button(
+                            "Map from examples",
+                            elem_id="examples-run",
+                            size="sm",
+                            visible=hooks.stream_examples is not None,
+                        )
                         with gr.Accordion("Static map (without JavaScript)", open=False):
                             static_map = gr.Image(label="Static map", interactive=False, elem_id="static-map")
                         downloads = gr.File(
@@ -160,10 +169,12 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
         # a question typed during a turn is asked after it, never dropped.
         enqueue: dict[str, Any] = {
             "fn": chat.enqueue,
-            "inputs": [question],
+            "inputs": [question, map_examples],
             "outputs": [question, queue],
             "show_progress": "hidden",
+            "js": EXAMPLES_JS,
         }
+        from_examples = {**enqueue, "fn": chat.enqueue_examples, "inputs": [map_examples]}
         run: dict[str, Any] = {"fn": chat.run_queue, "inputs": [history, thread], "outputs": outputs}
         common: dict[str, Any] = {"concurrency_limit": 4, "concurrency_id": "chat", "show_progress_on": [chatbot]}
         for trigger in (
@@ -172,6 +183,7 @@ def build_ui(hooks: ChatHooks, options: UiOptions) -> gr.Blocks:
             examples.click(lambda sample: sample[0], inputs=[examples], outputs=[question], queue=False).then(
                 **enqueue, queue=False
             ),
+            run_examples.click(**from_examples, queue=False),
         ):
             turn = trigger.then(None, js=SCROLL_TO_TURN_JS).then(**run, **common)
             turn.then(None, js=SCROLL_TO_TURN_JS).then(None, js=TITLE_DOWNLOADS_JS)

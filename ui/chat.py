@@ -26,6 +26,7 @@ import gradio as gr
 from geovigie.core.errors import GeoVigieError
 from geovigie.ui import render
 from geovigie.ui.basemap import CONTEXT_LABEL, countries_geojson
+from geovigie.ui.examples import MAP_QUESTION, parse_examples
 from geovigie.ui.hooks import ASSETS_URL, ChatHooks, UiOptions, file_url
 from geovigie.ui.map import BoxLayer, leaflet_document, map_iframe, spec_from_artifacts, spec_from_catalog
 from geovigie.ui.report import write_reports
@@ -59,6 +60,7 @@ class ChatController:
         self._busy: set[str] = set()
         self._stopping: dict[str, int] = {}  # session -> queued questions dropped by its Stop
         self._context: str | None | bool = False  # not looked up yet
+        self._examples: dict[str, list[dict[str, Any]]] = {}  # session -> examples picked on the map
 
     def context_url(self) -> str | None:
         """URL of the offline country outlines (written once into the work folder), or None."""
@@ -91,6 +93,7 @@ class ChatController:
             empty_image_url=file_url(pixels[-1]["path"]) if pixels else None,
             context_url=self.context_url(),
             context_label=CONTEXT_LABEL,
+            examples=self.hooks.stream_examples is not None,
         )
         return map_iframe(document), static
 
@@ -192,16 +195,26 @@ class ChatController:
             return
         yield from self._turn(text, list(history or []), thread_id or uuid.uuid4().hex, "", "direct", request)
 
-    def enqueue(self, question: str, request: gr.Request | None = None) -> tuple[Any, Any]:
-        """Put a question in this session's queue; says so when a turn is already running (never dropped)."""
+    def enqueue(self, question: str, examples: str | None = None, request: gr.Request | None = None) -> tuple[Any, Any]:
+        """Put a question in this session's queue; says so when a turn is already running (never dropped).
+
+        ``examples``: the points picked on the map, as the browser's JSON (``ui/examples.py``); they go with this
+        session's questions from now on (an empty list clears them).
+        """
         text = (question or "").strip()
         if not text:
             return gr.skip(), gr.skip()
         key = _session(request)
         with self._lock:
+            if examples is not None:
+                self._examples[key] = parse_examples(examples)
             self._pending.setdefault(key, []).append(text)
             busy = key in self._busy
         return "", self.queue_markdown(key) if busy else ""
+
+    def enqueue_examples(self, examples: str | None, request: gr.Request | None = None) -> tuple[Any, Any]:
+        """Map from examples: ask for the class map of the points picked on the map."""
+        return self.enqueue(MAP_QUESTION, examples if examples is not None else "[]", request)
 
     def queue_markdown(self, key: str) -> str:
         """The visible queue: questions waiting for the running turn to finish."""
@@ -266,7 +279,13 @@ class ChatController:
         skip = gr.skip()
         yield chat, chat, "", tid, skip, skip, skip, skip, queue
         seen: dict[str, Mapping[str, Any]] = {}
-        stream = iter(self._hooks(request).stream(text, tid))
+        hooks = self._hooks(request)
+        with self._lock:
+            examples = list(self._examples.get(key, []))
+        if examples and hooks.stream_examples is not None:
+            stream = iter(hooks.stream_examples(text, tid, examples))
+        else:
+            stream = iter(hooks.stream(text, tid))
         try:
             for event in stream:
                 dropped = self._stop_requested(key)

@@ -40,6 +40,9 @@ class ChatHooks:
     bundle: Callable[[str, Path], Path | None] | None = None
     for_owner: Callable[[str | None], ChatHooks] | None = None
     """The same hooks scoped to a signed-in principal (its threads only); None when the chat has no sign-in."""
+    stream_examples: Callable[[str, str, list[dict[str, Any]]], Iterable[dict[str, Any]]] | None = None
+    """``(question, thread_id, examples) -> events``: a turn carrying labelled places picked on the map (for
+    map_from_examples); None: the chat sends questions without them."""
 
     def scoped(self, owner: str | None) -> ChatHooks:
         """The hooks to use for a request signed in as ``owner`` (these hooks when there is no sign-in)."""

@@ -258,6 +258,7 @@ def leaflet_document(
     empty_image_url: str | None = None,
     context_url: str | None = None,
     context_label: str = "Country outlines",
+    examples: bool = False,
 ) -> str:
     """A standalone HTML document with the Leaflet map of ``spec``.
 
@@ -272,6 +273,8 @@ def leaflet_document(
         empty_image_url: An image shown under ``empty_text`` (e.g. a pixel image that has no georeferencing).
         context_url: URL of a GeoJSON drawn under the imagery as light context (offline country outlines).
         context_label: Its name in the layer control and the attribution.
+        examples: Offer the Examples panel (pick labelled points for a map from examples,
+            ``ui/static/geovigie-examples.js``).
     """
     assets = html.escape(assets_url.rstrip("/"))
     head = f"<!doctype html><html><head><meta charset='utf-8'><link rel='stylesheet' href='{assets}/geovigie-map.css'>"
@@ -308,6 +311,7 @@ def leaflet_document(
         "context": context_url,
         "context_label": context_label,
         "notes": spec.notes,
+        "examples": examples,
     }
     noscript = f'<noscript><img alt="static map" src="{html.escape(fallback_url)}"></noscript>' if fallback_url else ""
     return (
@@ -315,7 +319,9 @@ def leaflet_document(
         f"<script src='{assets}/leaflet/leaflet.js'></script></head>"
         f"<body>{noscript}<div id='map'></div>"
         f"<script>window.GEOVIGIE_MAP = {_script_json(data)};</script>"
-        f"<script src='{assets}/geovigie-map.js'></script></body></html>"
+        f"<script src='{assets}/geovigie-map.js'></script>"
+        + (f"<script src='{assets}/geovigie-examples.js'></script>" if examples else "")
+        + "</body></html>"
     )
 
 

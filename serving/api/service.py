@@ -9,7 +9,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,10 +111,14 @@ class TurnService:
         thread_id: str | None = None,
         owner: str = ANONYMOUS_OWNER,
         confirm_large_runs: bool = False,
+        examples: Sequence[Mapping[str, Any]] | None = None,
     ) -> Answer:
-        """Run a turn to completion and record it."""
+        """Run a turn to completion and record it (``examples``: labelled places for map_from_examples)."""
         final: dict[str, Any] | None = None
-        for event in self.stream(question, thread_id=thread_id, owner=owner, confirm_large_runs=confirm_large_runs):
+        events = self.stream(
+            question, thread_id=thread_id, owner=owner, confirm_large_runs=confirm_large_runs, examples=examples
+        )
+        for event in events:
             if event.get("type") == "final":
                 final = event["answer"]
         assert final is not None
@@ -127,8 +131,12 @@ class TurnService:
         thread_id: str | None = None,
         owner: str = ANONYMOUS_OWNER,
         confirm_large_runs: bool = False,
+        examples: Sequence[Mapping[str, Any]] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Admit a turn, run it in a worker thread and return its events.
+
+        ``examples`` (labelled places picked on the map or sent over the API) ride with the question to the
+        planner, which keeps them in the thread's dialogue state.
 
         Checks happen here, before any event (so an HTTP edge can still answer 4xx/429): the question, the
         thread's owner, the queue bound. A turn that must wait for a slot first emits ``queued`` with its position.
@@ -147,7 +155,9 @@ class TurnService:
         events: queue.Queue[object] = queue.Queue()
         if position:
             events.put({"type": "queued", "position": position, "thread_id": tid})
-        worker = threading.Thread(target=self._run, args=(text, tid, owner, events, confirm_large_runs), daemon=True)
+        worker = threading.Thread(
+            target=self._run, args=(text, tid, owner, events, confirm_large_runs, examples), daemon=True
+        )
         try:
             worker.start()
         except BaseException:
@@ -187,8 +197,9 @@ class TurnService:
             return None
 
     def _run(
-        self, text: str, thread_id: str, owner: str, events: queue.Queue[object], confirm_large_runs: bool = False
-    ) -> None:
+        self, text: str, thread_id: str, owner: str, events: queue.Queue[object], confirm_large_runs: bool = False,
+        examples: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:  # fmt: skip
         started = time.monotonic()
         # The turn's tools see the confirmation through a context variable (this thread's context).
         LARGE_RUNS_CONFIRMED.set(confirm_large_runs)
@@ -196,7 +207,8 @@ class TurnService:
         try:
             with self._thread_lock(thread_id), self._slots:
                 question_id = self._begin(text, thread_id, owner)
-                for event in self.agent.stream(text, thread_id=thread_id):
+                extra = {"examples": examples} if examples else {}  # agents without examples keep working
+                for event in self.agent.stream(text, thread_id=thread_id, **extra):
                     self._note_artifacts(event)
                     if event.get("type") == "final":
                         self._record(event["answer"], owner=owner, question_id=question_id)

@@ -158,13 +158,18 @@ def service_status(service: TurnService) -> dict[str, Any]:
 
 
 def _chat_stream(
-    service: TurnService, question: str, thread_id: str, owner: str | None = None
-) -> Iterable[dict[str, Any]]:
-    """A chat turn; ``confirm: <question>`` runs it with its large runs confirmed (see ``split_confirmation``)."""
+    service: TurnService, question: str, thread_id: str, owner: str | None = None,
+    examples: list[dict[str, Any]] | None = None,
+) -> Iterable[dict[str, Any]]:  # fmt: skip
+    """A chat turn; ``confirm: <question>`` runs it with its large runs confirmed (see ``split_confirmation``).
+
+    ``examples``: labelled places picked on the map, passed to the planner as over the API.
+    """
     text, confirmed = split_confirmation(question)
     # A generator: the service refuses a turn (bad question, full queue) as soon as it is asked, and the chat
     # expects refusals from its iteration, inside its error handling, so the call waits for the first event.
-    yield from service.stream(text, thread_id=thread_id, owner=owner or ANONYMOUS_OWNER, confirm_large_runs=confirmed)
+    yield from service.stream(text, thread_id=thread_id, owner=owner or ANONYMOUS_OWNER, confirm_large_runs=confirmed,
+                              examples=examples)  # fmt: skip
 
 
 def build_hooks(service: Callable[[], TurnService], owner: str | None = None) -> ChatHooks:
@@ -181,6 +186,9 @@ def build_hooks(service: Callable[[], TurnService], owner: str | None = None) ->
         status=lambda: service_status(service()),
         bundle=lambda thread_id, out_dir: _latest_bundle(service(), thread_id, out_dir, owner),
         for_owner=None if owner else (lambda principal: build_hooks(service, principal)),
+        stream_examples=lambda question, thread_id, examples: _chat_stream(
+            service(), question, thread_id, owner, examples
+        ),
     )
 
 
