@@ -2,12 +2,12 @@
 
 The client submits one task per tile of the grid, at most ``4 x workers`` at a time, so the scheduler's queue
 and the client's memory stay bounded however large the AOI. A task reads its tile's window itself (the scene
-files must be readable from the workers at the same paths, as for tiled segmentation), runs the encoder and
-returns the tile's vectors as float16 (the precision the cache stores) with its validity mask. The encoder is a
-parameter (:class:`TileEncoder`): :class:`OnnxTiles` pairs an ONNX graph with a module-level tile function, so
-that it pickles small and each worker process opens its own onnxruntime session once (``session`` caches per
-process). The client places each tile into the (H, W, D) map (a memory-mapped ``.npy`` under
-``home/runs/`` for grids over :data:`MEMMAP_BYTES`), reports progress per tile, and leaves retries of failed
+files and the ONNX graph must be readable from the workers at the same paths, as for tiled segmentation), runs
+the encoder and returns the tile's vectors as float16 (the precision the cache stores) with its validity mask.
+The encoder is a parameter (:class:`TileEncoder`): :class:`OnnxTiles` pairs an ONNX graph with a module-level
+tile function, so that it pickles small and each worker process opens its own onnxruntime session once
+(``session`` caches per process). The client places each tile into the (H, W, D) map (a memory-mapped ``.npy``
+under ``home/runs/`` for grids over :data:`MEMMAP_BYTES`), reports progress per tile, and leaves retries of failed
 tasks and dead workers to the scheduler (``tile_retries``); a tile that still fails is reported in
 :class:`EmbedRun` and left invalid. The per-tile work is the in-process path's own tile function, so both paths
 give bit-identical vectors.
