@@ -118,9 +118,12 @@ def _combine(text: str, atoms: list[Atom], today: date) -> DateInfo:
         gap = text[first.end : atoms[1].start]
         if _COMPARE_GAP.match(gap):
             return _pair(first, atoms[1], "compare", set())
-        if _RANGE_GAP.match(gap) and (_RANGE_OPENER.search(opener) or gap.strip() in {"-", "–", "—"}):
+        years = first.unit == atoms[1].unit == "year" and not _AND_GAP.match(gap)  # "abu dhabi 2016 to 2018"
+        if _RANGE_GAP.match(gap) and (_RANGE_OPENER.search(opener) or gap.strip() in {"-", "–", "—"} or years):
             return _pair(first, atoms[1], "range", set())
         if _AND_GAP.match(gap):
+            return _pair(first, atoms[1], "compare", set())
+        if not gap.strip() and first.unit == atoms[1].unit == "year":  # "sprawl Ouagadougou 2016 2024"
             return _pair(first, atoms[1], "compare", set())
     span = ((first.start, first.end),)
     if _SINCE_OPENER.search(opener) and first.unit != "span":

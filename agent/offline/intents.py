@@ -78,6 +78,10 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(?:loss|lost) of (?:rain|tropical |primary )?forest", 4), (r"\bndvi loss\b", 4), (r"\blogging\b", 3),
         (r"\b(?:foret|forest)\w*\b.{0,30}\b(?:perdu\w*|disparu\w*|coupe\w*|rase\w*|detrui\w*)", 4),
         (r"\bperte de (?:couvert )?forest\w*", 4), (r"\bcouvert forestier\b", 3),
+        (r"\b(?:recul|perte|disparition|regression|diminution|reduction)s? (?:de la |des |du |de )?"
+         r"(?:foret|forest|bois|couvert forestier|massif forestier)\w*", 4),
+        (r"\b(?:loss|decline|shrinking|retreat|disappearance|reduction) of (?:the )?"
+         r"(?:forest|woods|woodland|tree)\w*", 4),
         (r"\b(?:tree|canopy|forest|woody) (?:cover |canopy )?(?:loss|lost|decline)\b", 4),
         (r"\bloss of (?:tree|canopy)\b", 4),
         (r"\bperte (?:de|du) (?:couvert (?:arbore|vegetal)|canopee|foret\w*|surface forestiere)\b", 4),
@@ -96,7 +100,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\burban\w*", 3), (r"\burbain\w*", 3), (r"\burbani[sz]\w*", 3), (r"\bsprawl\w*", 3), (r"\bbuilt[- ]up\b", 3),
         (r"\bbatie?s?\b", 3), (r"\bconstructions?\b", 3), (r"\bconstrui\w*", 3), (r"\bnew buildings?\b", 3),
         (r"\bnouveaux batiments\b", 3), (r"\bchantiers?\b", 3), (r"\betalement\b", 3), (r"\bndbi\b", 3),
-        (r"\bwhat was built\b", 3), (r"\bville\b.{0,25}\bgrandi\b", 3), (r"\b(?:grown|grow|grew)\b", 1),
+        (r"\bwhat was built\b", 3), (r"\bville\b.{0,25}\bgrandi\b", 3), (r"\bgrow\w*|\bgrew\b|\bgrandi\w*", 1),
+        (r"\bbuilt\b|\bbatis?\b", 2), (r"\bs'(?:etend\w*|agrandi\w*)|\bspread\w*|\bextension urbaine\b", 2),
         (r"\bexpan\w*", 1), (r"\bgrowth\b", 1), (r"\bcroissance\b", 1),
         (r"\b(?:got|been|was|were|being) built\b", 3),
         (r"\bs'(?:est|sont)(?:-(?:il|elle)s?)? (?:etendu|agrandi)\w*", 2),
@@ -109,7 +114,9 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bfactor(?:y|ies)\b", 2), (r"\bpetrochimi\w*|\bpetrochemical\b", 3),
         (r"\bmines?\b|\bmining\b|\bminier\w*|\bopen[- ]pit\b|\bquarr(?:y|ies)\b|\bcarrieres?\b", 3),
         (r"\b(?:lng|gnl|oil|gas|petroleum|petrolier|methanier)\b.{0,15}\b(?:terminal|terminaux|depot|plant)\b", 3),
-        (r"\bterminal\b|\bterminaux\b", 2), (r"\bsteel ?works\b|\bsteel (?:mill|plant)\b|\bacierie\w*", 3),
+        (r"\bterminal\b|\bterminaux\b", 2), (r"\btermina(?:l|ux) (?:methanier|petrolier|gazier|charbonnier)s?\b", 3),
+        (r"\bports?\b|\bharbou?rs?\b|\bdocks?\b", 1), (r"\bca bouge\b|\bbusy\b|\bmovement\w*|\bmouvements?\b", 2),
+        (r"\bsteel ?works\b|\bsteel (?:mill|plant)\b|\bacierie\w*", 3),
         (r"\bsmelter\w*|\bfonderie\w*|\bpower (?:plant|station)\b|\bcentrale (?:thermique|electrique)\b", 3),
         (r"\bsmoke\b|\bfumees?\b|\bpanaches?\b", 2), (r"\b(?:is it|still) (?:running|working|operating)\b", 2),
         (r"\b(?:plant|usine|site)\b.{0,30}\b(?:running|operat\w*|fonctionne|tourne)\b", 2),
@@ -147,12 +154,16 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(?:que|qu'est-ce qu'on|qu'est-ce que l'on|ce qu'on|ce que l'on) (?:voit|distingue|apercoit)\b", 2),
         (r"\bvoit-on\b|\bdistingue-t-on\b|\bvisibles?\b", 1),
         (r"\bwhere(?: is|'s| are)\b|\bou (?:est|sont|se trouve\w*|se situe\w*)\b|\blocate\b|\blocalise\w*", 2),
+        (r"\bc'est ou\b|\bou c'est\b|\bou ca se (?:trouve|situe)\b|\bwhereabouts\b", 2),
+        (r"\bwhat (?:does|do|did) .{0,40}\bshow\b|\b(?:que|qu'est-ce que|ce que) montre\w*|\bqu'y voit-on\b", 2),
     ],
     "find_imagery": [
         (r"\bfind\b", 2), (r"\bsearch\w*", 2), (r"\blist\b", 2), (r"\bavailable\b", 2), (r"\bpics\b", 2),
         (r"\bimages? do you have\b", 3), (r"\bimages avez-vous\b", 3), (r"\btrouve\w*", 2), (r"\bcherche\w*", 2),
         (r"\bliste\w*", 2), (r"\bdisponibles?\b", 2), (r"\bwhen was\b.{0,40}\b(?:image|scene)", 3),
         (r"\bquand a ete prise\b", 3), (r"\b(?:any|des) (?:images|imagery|scenes|pics)\b", 2),
+        (r"\b(?:got|have|has|is there|are there) any\b|\bdo (?:you|we) have\b|\bavez-vous\b|\bas-tu\b|\by a-t-il des\b"
+         r"|\bany (?:sentinel\w*|landsat|s2|s1|spot|pleiades|naip|aerial|satellite|recent)\b", 2),
         (r"\bimages?\b", 1), (r"\bimagery\b", 1), (r"\bscenes?\b", 1),
     ],
     "find_similar": [
@@ -250,7 +261,8 @@ INJECTION = re.compile(
 """Sentences matching this are dropped from the question before it is read (they never reach a tool)."""
 
 OUT_OF_SCOPE = re.compile(
-    r"\b(?:weather|meteo|forecast|prevision\w*|temperature|population|habitants|inhabitants|stock|bourse|"
+    r"\b(?:weather|meteo|forecast|prevision\w*|temperature|population|habitants|inhabitants|stock|bourse|rain|rains|"
+    r"raining|pleuvoir|pleut|pluie|neiger|snowfall|"
     r"recipe|recette|news|actualites?|restaurants?|hotels?|traffic jam|bouchons|quel temps|weather like)\b"
 )
 """Topics GeoVigie does not answer from imagery."""

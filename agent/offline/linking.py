@@ -34,7 +34,7 @@ from geovigie.tools.places import get_gazetteer
 _IMAGE_WORDS = re.compile(
     r"\b(image|images|img|picture|pictures|pic|pics|photo|photos|scene|scenes|scène|tile|tiles|tuile|tuiles|chip|"
     r"chips|patch|patchs|patches|pair|paire|plot|parcelle|dalle|extrait|crop|orthophoto|ortho|catalog|catalogue|"
-    r"version|sample|echantillon)\b"
+    r"version|sample|echantillon|one|ones|celle|celui)\b"
 )
 _RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1)\b")
 _FIRST = re.compile(r"\b(first|1st|earliest|older|oldest|premiere|premier|1re|1ere|plus ancienne)\b")

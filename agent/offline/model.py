@@ -24,17 +24,19 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 from sqlalchemy import select
 
 from geovigie.agent.offline.compose import compose_answer
 from geovigie.agent.offline.decisions import Abstain, Clarify, Finish, ToolCall
 from geovigie.agent.offline.dialogue import STATE_KEY, DialogueState, last_state
+from geovigie.agent.offline.examples import footprint_check, turn_examples
 from geovigie.agent.offline.followup import combine, weak_language
+from geovigie.agent.offline.item_facts import ItemFacts, row_facts
 from geovigie.agent.offline.locate import asks_where, location_line
 from geovigie.agent.offline.playbooks import next_step
 from geovigie.agent.offline.reuse import artifact_request, reuse_text
-from geovigie.agent.offline.understanding import Understanding, understand
+from geovigie.agent.offline.understanding import THEMES, Understanding, understand
 from geovigie.core.db.models import CatalogItem
 
 
@@ -51,6 +53,7 @@ class OfflinePlanner(BaseChatModel):
     """ToolContext, used to list catalog item ids so that named images are recognised."""
     today: Callable[[], date] = _utc_today
     _ids_cache: tuple[float, tuple[str, ...]] = (0.0, ())
+    _facts_cache: dict[str, ItemFacts] = PrivateAttr(default_factory=dict)
 
     @property
     def _llm_type(self) -> str:
@@ -64,8 +67,17 @@ class OfflinePlanner(BaseChatModel):
             return ids
         with self.ctx.db.session() as session:
             ids = tuple(session.scalars(select(CatalogItem.id)).all())
+            missing = [i for i in ids if i not in self._facts_cache]
+            for chunk in range(0, len(missing), 500):
+                rows = session.scalars(select(CatalogItem).where(CatalogItem.id.in_(missing[chunk : chunk + 500])))
+                for row in rows:
+                    self._facts_cache[row.id] = row_facts(row)
         self._ids_cache = (time.monotonic(), ids)
         return ids
+
+    def _item_facts(self) -> dict[str, ItemFacts]:
+        """What the catalog records of each known item (refreshed with the ids)."""
+        return self._facts_cache
 
     def _generate(
         self,
@@ -85,10 +97,14 @@ class OfflinePlanner(BaseChatModel):
         history = [dict(m.artifact) for m in messages[humans[-1] + 1 :] if isinstance(m, ToolMessage) and m.artifact]
         state = last_state(messages[: humans[-1]])
         turn = len(humans)
-        fresh = understand(str(current.content), today=self.today(), known_items=self._known_items())
-        if not history and (kind := artifact_request(fresh)):
+        known = self._known_items()
+        fresh = understand(str(current.content), today=self.today(), known_items=known, item_facts=self._item_facts())
+        new_topic = fresh.intent in THEMES and state.task is not None and fresh.intent != state.task.intent
+        if not history and fresh.intent != "map_examples" and not new_topic and (kind := artifact_request(fresh)):
             return self._reuse(kind, fresh, state)
         u = self._understand(fresh, state)
+        covers = footprint_check(self.ctx.db) if self.ctx is not None else None
+        u = turn_examples(u, fresh, current, state.task, messages[: humans[-1]], covers)  # map clicks, API field
         decision = next_step(u, history)
         if isinstance(decision, ToolCall):
             call = {"name": decision.tool, "args": decision.args, "id": f"call_{uuid.uuid4().hex[:12]}",

@@ -209,6 +209,13 @@ def _season_and_month_atoms(text: str, today: date) -> list[Atom]:
         found.append(Atom(m.start(), m.end(), _last_completed_season(_SEASONS[m.group(1)], today), "season"))
     for m in re.finditer(r"\b(?:l'|le |la )?(" + _SEASON + r") (?:dernier|passe)\b", text):
         found.append(Atom(m.start(), m.end(), _last_completed_season(_SEASONS[m.group(1)], today), "season"))
+    for m in re.finditer(r"\b(?:the |l')?(?:next|coming|prochain|prochaine) (" + _SEASON + r")\b|\b(?:l'|le |la )?("
+                         + _SEASON + r") (?:prochain|prochaine)\b", text):  # fmt: skip
+        first = _SEASONS[m.group(1) or m.group(2)]
+        season = _season_period(today.year, first)
+        if season.start <= today:  # "next summer" in December is the summer of next year
+            season = _season_period(today.year + 1, first)
+        found.append(Atom(m.start(), m.end(), season, "season"))
     for m in re.finditer(r"\b(?:this|cet|cette) (" + _SEASON + r")\b", text):
         found.append(Atom(m.start(), m.end(), _season_period(today.year, _SEASONS[m.group(1)]), "season"))
     for m in re.finditer(r"\b(" + _SEASON + r")(?: of| de| d')? (" + _YEAR + r")\b", text):

@@ -117,8 +117,9 @@ def _query_text(match: Any) -> str:
     if match.country_filter:
         text = split_qualifier(text)[0]
     best = match.candidates[0].name if match.candidates else text
-    if fold(best) != fold(text) and fold(best).endswith(fold(text)):
-        return str(best)  # "port du Havre" matched "Havre": the place is "Le Havre"
+    extra = fold(best)[: -len(fold(text))].strip() if fold(best).endswith(fold(text)) else ""
+    if extra and re.fullmatch(r"(?:le|la|les|l'|the|el|los|las|al|il|lo)", extra):
+        return str(best)  # "port du Havre" matched "Havre": the place is "Le Havre" (not "Departement du ...")
     return text
 
 
@@ -145,7 +146,10 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
         options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
         span = expand_place(text, best.start, best.start + len(str(best.text)))
         if not best.country_filter and span != (best.start, best.start + len(str(best.text))):
-            return text[span[0] : span[1]].strip(), country_hint, ()  # "Bussy-Saint-Georges": not the gazetteer's
+            grown = re.sub(
+                r"^(?:le|la|les|l['’])\s*(?=[A-ZÀ-Ý])", "", text[span[0] : span[1]].strip()
+            )  # "le Puy de Dôme"
+            return grown, country_hint, ()  # "Bussy-Saint-Georges": not the gazetteer's
         if not best.country_filter and (water := _WATER_BODY.search(text[: best.start])):
             # "Lake Kariba" is the lake, not the town it is named after: geocode the whole name (plan_run retries
             # with the bare name when the offline gazetteer lacks it)

@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from geovigie.agent.offline.clarify import SLOT_ASKED, clarification_for
 from geovigie.agent.offline.date_fit import fit_dates
 from geovigie.agent.offline.dates import DateInfo, fold, parse_dates
+from geovigie.agent.offline.examples import Example, examples_bbox, read_examples
 from geovigie.agent.offline.intents import (
     CHANGE_CUES,
     COUNT_CUES,
@@ -56,14 +56,11 @@ from geovigie.agent.offline.intents import (
     fix_typos,
     intent_scores,
 )
-from geovigie.agent.offline.linking import link_items
+from geovigie.agent.offline.item_facts import ItemFacts
+from geovigie.agent.offline.linking import canonical_refs, link_items
 from geovigie.agent.offline.mentions import Mentions, blank, find_mentions, split_injection
 from geovigie.agent.offline.messages import say
-from geovigie.agent.offline.place_phrase import expand_phrase, expand_place
-
-PlaceFinder = Callable[[str], Sequence[Any]]
-"""``text -> matches`` with ``text``, ``start``, ``candidates`` (``name``, ``kind``, ``country_code``),
-``ambiguous`` and ``country_filter`` attributes, as :func:`geovigie.tools.places.text.find_place_in_text` returns."""
+from geovigie.agent.offline.place_reading import NEAR, PlaceFinder, default_place_finder, read_place
 
 THEMES: tuple[Intent, ...] = (
     "map_examples",
@@ -124,6 +121,8 @@ class Understanding:
     today: date
     asks: str | None = None
     """The slot ``clarification`` asks for: ``place``, ``date``, ``image`` or ``topic`` (None: nothing to fill)."""
+    examples: tuple[Example, ...] = ()
+    """Labelled places for ``map_from_examples`` (:mod:`geovigie.agent.offline.examples`)."""
 
     @property
     def has_aoi(self) -> bool:
@@ -131,154 +130,18 @@ class Understanding:
         return bool(self.place or self.bbox or self.point)
 
 
-NEAR = re.compile(
-    r"\b(near|around|close to|in the vicinity of|surroundings of|region of|area of|pres de|pres d'|autour de|"
-    r"autour d'|aux alentours de|alentours de|proche de|proche d'|a proximite de|region de|environs de)\b"
-)
-"""Wording that asks about the surroundings of a place, not just its centre (sets the ``near`` flag)."""
-
-
-def _default_place_finder() -> PlaceFinder | None:
-    try:
-        from geovigie.tools.places import find_place_in_text
-    except ImportError:  # the gazetteer is optional for the planner: fall back to capitalised names
-        return None
-    return find_place_in_text
-
-
-_PREP = (
-    r"(?i:\b(?:in|at|near|around|over|of|for|from|a|à|au|aux|en|pres de|près de|pres d'|près d'|autour de|"
-    r"autour d'|sur|dans|de|du|d')\s*(?:l['’])?)"
-)
-_NAME = r"[A-ZÀ-Ý][\w’'-]*(?:\s+(?:(?:de|du|des|la|le|sur|en|of|the)\s+|d'|l')?[A-ZÀ-Ý][\w’'-]*)*"
-_FEATURE = (
-    r"\b(?:[Ll]ac|[Ll]ake|[ÉéEe]tang|[Bb]aie|[Bb]ay|[Ff]or[êe]t|[Ff]orest|[ÎîIi]le|[Ii]sland|[Mm]ont|[Mm]ount|"
-    r"[Gg]olfe)\s+(?:(?:de|du|des|of)\s+|d')?" + _NAME
-)
-_WATER_WORD = (
-    r"(?:[Ll]ake|[Ll]ac|[Ll]ago|[Ll]och|[ÉéEe]tang|[Rr][eé]servoir|[Ll]agoon|[Ll]agune|[Bb]ay|[Bb]aie|[Gg]olfe|"
-    r"[Gg]ulf)"
-)
-_WATER_BODY = re.compile(r"\b" + _WATER_WORD + r"\s+(?:(?:de|du|des|of|of the)\s+|d['’])?$")
-"""A water-body word just before a gazetteer name ("Lake Kariba", "lac d'Annecy"): the place is the water body."""
-_BARE_NAME = re.compile(r"^\s*" + _WATER_WORD + r"\s+(?:(?:de|du|des|of|of the)\s+|d['’])?(?=\S)")
-
-
-def bare_name(place: str) -> str | None:
-    """The name inside a water-body phrase ("Lake Kariba" -> "Kariba"), or None when ``place`` is not one."""
-    m = _BARE_NAME.match(place)
-    return place[m.end() :].strip() or None if m else None
-
-
-_NOT_PLACES = frozenset(
-    "i sentinel landsat spot pleiades ndvi ndwi nbr dnbr images image imagery system systeme svp stp please "
-    "compare comparer carte map the le la les ce quelle quel combien how what which ok okay alors then instead "
-    "plutot sinon donc table tableau".split()
-)
-_LOCATIVE = re.compile(
-    r"(?:\b(?:in|at|near|around|over|of|for|a|au|aux|en|pres de|pres d'|autour de|autour d'|sur|dans|de|du|"
-    r"d')\s*)$"
-)
-
-
-_STRONG_LOCATIVE = re.compile(r"(?:\b(?:in|at|near|around|over|a|au|aux|en|pres de|autour de|sur|dans)\s*)$")
-_TRAILING_PLACE = re.compile(
-    r"(?i:\b(?:at|in|near|around|a|à|au|en|pres de|près de|autour de|sur|dans)\s+)"
-    r"([a-zà-ÿ][\w'’-]*(?:[\s-]+[a-zà-ÿ][\w'’-]*){0,3})\s*[?!.]*\s*$"
-)
-_CUE_WORDS = re.compile(
-    r"\b(?:there|here|it|them|ici|la|image|images|imagery|photo|picture|scene|scenes|area|zone|total|all|tout|"
-    r"the|le|les|des|city|ville|port|harbou?r|general|moyenne|average|alors|then|instead|plutot|donc|ok|okay|"
-    r"table|tableau|geojson|csv|pdf)\b"
-)
-
-
-def _is_name(name: str) -> bool:
-    return fold(name.split()[0]) not in _NOT_PLACES
-
-
-def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
-    """A place name the gazetteer lacks.
-
-    Tried in order: a named lake/forest/bay, a capitalised name after a preposition or mid-sentence, a lower-case
-    phrase ending the question after "at"/"à" ("combien de cuves a fos sur mer"). The geocoder decides
-    later whether it exists (an unknown name leads to a clarifying question). ``countries`` (names the
-    gazetteer read as countries) are skipped: "autour de Maripasoula en Guyane" is about Maripasoula.
-    """
-    if m := re.search(_FEATURE, text):
-        return m.group().strip()
-    for m in re.finditer(_PREP + "(" + _NAME + ")", text):
-        if _is_name(name := m.group(1).strip(" '’")) and fold(name) not in countries:
-            return name
-    for m in re.finditer(r"(?<=[a-zà-ÿ,] )" + _NAME, text):
-        if _is_name(name := m.group().strip(" '’")) and not name.isupper() and fold(name) not in countries:
-            return name
-    m = _TRAILING_PLACE.search(text)
-    if m and not _CUE_WORDS.search(fold(m.group(1))) and not find_object(fold(m.group(1))):
-        return m.group(1).strip()
-    return None
-
-
-def _query_text(match: Any) -> str:
-    """The place phrase to geocode: the name as written, without its country qualifier."""
-    from geovigie.tools.places import split_qualifier
-
-    text = str(match.text)
-    if match.country_filter:
-        text = split_qualifier(text)[0]
-    best = match.candidates[0].name if match.candidates else text
-    if fold(best) != fold(text) and fold(best).endswith(fold(text)):
-        return str(best)  # "port du Havre" matched "Havre": the place is "Le Havre"
-    return text
-
-
-def _read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """(place query, country code, ambiguous options) from the blanked question."""
-    matches = [m for m in (finder(text) if finder else []) if m.candidates]
-    places = [m for m in matches if m.candidates[0].kind != "country"]
-    countries = [m for m in matches if m.candidates[0].kind == "country"]
-    country_hint = countries[0].candidates[0].country_code if countries else None
-    folded = fold(text)
-
-    def after_locative(start: int) -> bool:
-        return bool(_LOCATIVE.search(folded[max(0, start - 14) : start]))
-
-    def strong_locative(start: int) -> bool:
-        return bool(_STRONG_LOCATIVE.search(folded[max(0, start - 14) : start]))
-
-    feature = re.search(_FEATURE, text)
-    if places:
-        # "crue de la Seine à Paris": the place after "à"/"in"/"at" is the area, the one after "de"/"of" a feature
-        best = max(places, key=lambda m: (after_locative(m.start), strong_locative(m.start), -m.start))
-        if feature and after_locative(feature.start()) and not after_locative(best.start):
-            return feature.group().strip(), country_hint, ()  # "levels at Lake Mead", not the town "Reservoir"
-        options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
-        span = expand_place(text, best.start, best.start + len(str(best.text)))
-        if not best.country_filter and span != (best.start, best.start + len(str(best.text))):
-            return text[span[0] : span[1]].strip(), country_hint, ()  # "Bussy-Saint-Georges": not the gazetteer's
-        if not best.country_filter and (water := _WATER_BODY.search(text[: best.start])):
-            # "Lake Kariba" is the lake, not the town it is named after: geocode the whole name (plan_run retries
-            # with the bare name when the offline gazetteer lacks it)
-            return text[water.start() : best.start + len(best.text)].strip(), country_hint, ()
-        return _query_text(best), best.country_filter or country_hint, options
-    if fallback := _fallback_place(text, [fold(str(m.text)) for m in countries]):
-        return expand_phrase(text, fallback), country_hint, ()
-    if countries:  # "saint-martin-vesubie" is a village, not the country Saint Martin
-        return expand_phrase(text, str(countries[0].text)), None, ()
-    return None, None, ()
-
-
 def _decide_intent(folded: str, *, obj: ObjectClass | None, has_aoi: bool, dates: DateInfo, sensor: bool) -> Intent:
     """Weighted cues decide; counting needs an object class; a theme beats "show"/"find"."""
     scores = intent_scores(folded)
     if obj and COUNT_CUES.search(folded):
         return "count_objects"
-    themes = [i for i in THEMES if i in scores]
+    looking = max(scores.get("describe", 0.0), scores.get("find_imagery", 0.0))
+    # a weak theme word ("any pics of Lake Balaton") does not outweigh a plain request to find or show imagery
+    themes = [i for i in THEMES if i in scores and (scores[i] >= 2 or scores[i] >= looking)]
     if themes:
         return max(themes, key=lambda i: (scores[i], -THEMES.index(i)))
     if OUT_OF_SCOPE.search(folded):
         return "unknown"
-    looking = max(scores.get("describe", 0.0), scores.get("find_imagery", 0.0))
     if obj and (LOCATE_CUES.search(folded) or not looking):
         return "count_objects"
     if "change_generic" in scores:
@@ -314,6 +177,7 @@ def understand(
     today: date,
     known_items: Sequence[str] = (),
     place_finder: PlaceFinder | None = None,
+    item_facts: Mapping[str, ItemFacts] | None = None,
 ) -> Understanding:
     """Read a question into an :class:`Understanding`.
 
@@ -322,28 +186,33 @@ def understand(
         today: Reference date for relative dates ("last summer") and for future checks.
         known_items: Item ids of the catalog, recognised when the question names them.
         place_finder: Place-name finder; defaults to :func:`geovigie.tools.places.text.find_place_in_text`.
+        item_facts: What the catalog records of its items (place, date, collection), to link images named by them.
 
     Returns:
         The understanding; ``clarification`` is set when the planner must ask before doing anything.
     """
     clean, injected = split_injection(question or "")
-    folded = fold(clean).replace("’", "'")
-    mentions: Mentions = find_mentions(clean, folded, known_items)
+    given = read_examples(clean)  # "water at 43.52,4.98; land at 43.60,5.10": examples, not the AOI
+    folded = fold(blank(clean, given.spans)).replace("’", "'")
+    mentions: Mentions = find_mentions(blank(clean, given.spans), folded, known_items)
+    mentions = dataclasses.replace(mentions, spans=(*mentions.spans, *given.spans))
+    mentions = dataclasses.replace(mentions, item_refs=canonical_refs(mentions.item_refs, known_items))
     dates = parse_dates(blank(clean, mentions.spans), today=today)
     hidden = blank(clean, [*mentions.spans, *dates.spans])
-    finder = place_finder if place_finder is not None else _default_place_finder()
-    place, country, options = _read_place(hidden, finder) if not mentions.item_refs else (None, None, ())
+    finder = place_finder if place_finder is not None else default_place_finder()
+    place, country, options = read_place(hidden, finder) if not mentions.item_refs else (None, None, ())
     cues = fix_typos(blank(folded, [*mentions.spans, *dates.spans]))
     sensor = find_sensor(cues)
-    has_aoi = bool(place or mentions.bbox or mentions.point)
+    has_aoi = bool(place or mentions.bbox or mentions.point or given.examples)
     obj = find_object(cues)
     intent = _decide_intent(
         cues, obj=obj, has_aoi=has_aoi or bool(mentions.item_refs), dates=dates, sensor=bool(sensor)
     )
+    intent = "map_examples" if given.examples else intent
     refs: tuple[str, ...] = mentions.item_refs
     tied: tuple[str, ...] = ()
     if known_items and intent != "find_imagery" and not set(refs) & set(known_items):
-        link = link_items(clean, known_items, dates, change=_is_change(intent, cues, dates))
+        link = link_items(clean, known_items, dates, change=_is_change(intent, cues, dates), facts=item_facts)
         if link.items:  # "the SJER_477 plot", "the Taizhou Landsat pair": the images, not the place
             refs, place, country, options = link.items, None, None, ()
             has_aoi = bool(mentions.bbox or mentions.point)
@@ -380,7 +249,7 @@ def understand(
         place=place,
         country=country,
         place_options=options,
-        bbox=mentions.bbox,
+        bbox=mentions.bbox or (examples_bbox(given.examples) if given.examples else None),
         point=mentions.point,
         radius_km=mentions.radius_km,
         dates=dates,
@@ -394,4 +263,5 @@ def understand(
         flags=frozenset(flags),
         today=today,
         asks=SLOT_ASKED.get(asks or ""),
+        examples=given.examples,
     )

@@ -172,7 +172,8 @@ def _extent(points: list[tuple[float, float]], fallback_km: float) -> BBox:
     )
 
 
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -315,7 +316,7 @@ class Gazetteer:
             (p for p in self.places if p.kind == "city"),
             key=lambda p: (p.lat - lat) ** 2 + ((p.lon - lon + 180) % 360 - 180) ** 2 * cos_lat**2,
         )
-        return best, _haversine_km(lat, lon, best.lat, best.lon)
+        return best, haversine_km(lat, lon, best.lat, best.lon)
 
     def knows(self, key: str) -> tuple[bool, bool]:
         """Whether a folded key is a primary name, an alternate name."""
@@ -362,7 +363,7 @@ class Gazetteer:
     def _minor_candidates(self, key: str, keep: Callable[[Place], bool]) -> tuple[list[Place], list[Place]]:
         """Primary and alternate matches of the second tier, most populous first."""
         assert self.minor is not None
-        found = [(_from_minor(p), tier) for p, tier in self.minor.lookup(key)]
+        found = [(from_minor(p), tier) for p, tier in self.minor.lookup(key)]
         found = [(p, tier) for p, tier in found if keep(p)]
         primary = sorted((p for p, tier in found if tier == 0), key=lambda p: -p.population)
         alternate = sorted((p for p, tier in found if tier == 1), key=lambda p: -p.population)
@@ -378,7 +379,8 @@ class Gazetteer:
         return out
 
 
-def _from_minor(p: MinorPlace) -> Place:
+def from_minor(p: MinorPlace) -> Place:
+    """A second-tier entry as a gazetteer place."""
     kind: PlaceKind = "region" if p.kind == "region" else "city"
     return Place(p.name, kind, p.country_code, p.lat, p.lon, p.population, p.admin1, bbox=p.bbox)
 

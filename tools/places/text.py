@@ -19,6 +19,7 @@ import re
 from pydantic import BaseModel, Field
 
 from geovigie.tools.places.gazetteer import Gazetteer, PlaceOption, fold, get_gazetteer
+from geovigie.tools.places.qualifiers import settle
 
 MAX_NGRAM = 4
 LOWERCASE_MIN_POPULATION = 100_000
@@ -33,6 +34,9 @@ _PREFIXES: list[tuple[str, str]] = sorted(
             "nearby", "around", "close to", "in", "at", "of", "le port de", "port de", "le port d", "port d",
             "la ville de", "ville de", "ville d", "la region de", "region de", "pres de", "pres d", "autour de",
             "autour d", "aux alentours de", "a proximite de", "a cote de", "a", "en", "dans", "de", "d", "sur",
+            # a feature the gazetteer lacks, named after a place it knows: "massif des Maures" -> "Maures"
+            "massif des", "massif du", "massif de", "plateau de", "plateau des", "plateau du", "plaine de",
+            "foret de", "foret des", "foret du", "the forest of", "forest of",
         )
     ]
     + [
@@ -69,6 +73,7 @@ _PARTICLES = frozenset(
 _TOKEN = re.compile(r"[^\W\d_]+")
 _JOINER = re.compile(r"[ \t\-'’]{1,3}")
 _SENTENCE_END = '.!?:;…\n«"“'
+_REGION_GAP = re.compile(r"\s*(?:,|\(|\s)\s*")
 _QUALIFIER_GAP = re.compile(r"\s*(?:,|\(|\ben\b|\bin\b|\bau\b|\baux\b)\s*", re.IGNORECASE)
 
 
@@ -233,6 +238,14 @@ def _merge_qualifiers(text: str, matches: list[PlaceMatch], gaz: Gazetteer) -> l
                     out.append(merged)
                     i += 2
                     continue
+        if nxt and m.ambiguous and _REGION_GAP.fullmatch(text[m.end : nxt.start]):
+            if place := settle(gaz, m.key, nxt.key):  # "Hamilton Ontario", "Orange (Vaucluse)"
+                end = nxt.end + (1 if text[nxt.end : nxt.end + 1] == ")" else 0)
+                out.append(PlaceMatch(text=m.text, start=m.start, end=end, key=m.key,
+                                      candidates=[gaz.option(place)], ambiguous=False,
+                                      country_filter=place.country_code))  # fmt: skip
+                i += 2
+                continue
         out.append(m)
         i += 1
     return out

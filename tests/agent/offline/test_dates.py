@@ -174,3 +174,13 @@ def test_result_depends_only_on_today():
     a = parse_dates("last summer", today=date(2023, 1, 1))
     b = parse_dates("last summer", today=date(2023, 1, 1))
     assert a == b and a.period == P("2022-06-01", "2022-08-31")
+
+
+def test_bare_year_pairs_ranges_and_next_season():
+    today = date(2026, 12, 1)
+    d = parse_dates("urban sprawl Ouagadougou 2016 2024", today=today)
+    assert d.kind == "compare" and d.before and d.after and (d.before.start.year, d.after.start.year) == (2016, 2024)
+    d = parse_dates("urban growth abu dhabi 2016 to 2018", today=today)
+    assert d.period and (d.period.start.year, d.period.end.year) == (2016, 2018)
+    d = parse_dates("burned area in Marseille next summer", today=today)
+    assert d.period and d.period.start == date(2027, 6, 1) and "future" in d.flags

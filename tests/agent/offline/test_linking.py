@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from geovigie.agent.offline import understand
+from geovigie.agent.offline import facts_of, understand
 from geovigie.agent.offline.date_fit import fit_dates
 from geovigie.agent.offline.dates import DateInfo, parse_dates
 from geovigie.agent.offline.linking import link_items
@@ -50,3 +50,32 @@ def test_year_ranges_fit_the_question():
     assert change.after == Period(date(2025, 1, 1), date(2025, 12, 31))
     days = DateInfo(kind="range", period=Period(date(2019, 3, 2), date(2019, 9, 30)), unit="span")
     assert fit_dates(days, listing=False, change=True) == days  # a range of days stays one window
+
+
+SLOVENIA = tuple(f"eolearn-slovenia-S2_L1C_2015{d}" for d in ("0711", "0731", "0820", "0830", "0909"))
+
+
+def test_catalog_facts_name_images_by_place_and_date():
+    vegas = facts_of("spacenet-road_mask_input", collection="spacenet", bbox=(-115.2, 36.1, -115.1, 36.2))
+    atlanta = facts_of("spacenet-sample_geotiff", collection="spacenet", bbox=(-84.42, 33.74, -84.38, 33.78))
+    facts = {f.id: f for f in (vegas, atlanta)}
+    ids = (*ITEMS, vegas.id, atlanta.id)
+    assert "vegas" in vegas.words and "cc:us" in vegas.words  # the city people know, not the nearest suburb
+    for question, expected in (("describe the las vegas spacenet image", vegas.id),
+                               ("buildings in the atlanta spacenet tile", atlanta.id)):  # fmt: skip
+        link = link_items(question, ids, parse_dates(question, today=TODAY), change=False, facts=facts)
+        assert link.items == (expected,)
+    without = link_items("describe the las vegas spacenet image", ids, DateInfo(), change=False)
+    assert not without.items  # the ids alone do not say where the images are
+
+
+def test_days_without_a_year_and_date_digits():
+    for question, day in (("landcover on the slovenia 9 sept scene", "0909"),
+                          ("nuages sur l'image slovenie du 31 juillet ?", "0731"),
+                          ("occupation du sol sur l'image slovenie du 11/07/2015", "0711")):  # fmt: skip
+        link = link_items(question, SLOVENIA, parse_dates(question, today=TODAY), change=False)
+        assert link.items == (f"eolearn-slovenia-S2_L1C_2015{day}",), question
+    u = understand("combien de voitures dans P1888", today=TODAY, known_items=ITEMS)
+    assert u.item_refs == ("dota-P1888",) and u.dates.kind == "none"  # not the year 1888
+    u = understand("combien de maisons sur sample_geotiff.tif", today=TODAY, known_items=("spacenet-sample_geotiff",))
+    assert u.item_refs == ("spacenet-sample_geotiff",)
