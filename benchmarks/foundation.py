@@ -1,7 +1,10 @@
-"""What the Presto embeddings add over raw bands: few-shot land cover, few-shot water, retrieval; speed, memory.
+"""What the Presto / Galileo nano embeddings add over raw bands: few-shot land cover, water, retrieval; speed, memory.
 
-Run: ``nice -n 10 python -m benchmarks.foundation`` (needs ``GEOVIGIE_DATA_DIR``, ``GEOVIGIE_MODELS_DIR`` and, the
-first time, torch to export Presto to ONNX). Prints a Markdown table (the README's).
+Run: ``nice -n 10 python -m benchmarks.foundation [presto|galileo_nano [patch]]`` (needs ``GEOVIGIE_DATA_DIR``,
+``GEOVIGIE_MODELS_DIR`` and, the first time, torch to export the model to ONNX). Prints a Markdown table (the
+README's). One model per run, so that the peak memory is that model's. Galileo nano runs at patch 4 (one vector
+per 4 x 4 px, given to its pixels) on the same pixels and splits; BigEarthNet patches are read at 10 m for it
+(120 x 120 px; Presto reads them at 20 m, 60 x 60, for time).
 
 * **eo-learn Slovenia** (5 Sentinel-2 L1C dates of 2015, 101 x 100 px at 10 m, LULC reference; classes present:
   cultivated 11 px, forest 7 601, grassland 1 777, shrubland 358, artificial 198). Features per pixel: Presto
@@ -38,7 +41,16 @@ import rasterio.warp
 import rasterio.windows
 
 from geovigie.core.settings import Settings
-from geovigie.tools.embed import degrees_to_unit, fit_logistic, from_arrays, presto_onnx, run_pixels
+from geovigie.tools.embed import (
+    degrees_to_unit,
+    embed_arrays,
+    fit_logistic,
+    from_arrays,
+    galileo_normalisation,
+    galileo_onnx,
+    presto_onnx,
+    run_pixels,
+)
 from geovigie.tools.models import session
 
 S2 = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
@@ -51,12 +63,18 @@ KS = (5, 10, 50)
 class Embedder:
     """Presto through onnxruntime, timed."""
 
+    label = "Presto"
+    patch_px = 60
+    """Edge at which BigEarthNet patches are read (20 m: a pass per pixel is slow)."""
+
     def __init__(self, settings: Settings) -> None:
         self.sess = session(presto_onnx(settings), "cpu")
         self.seconds = 0.0
         self.pixels = 0
 
-    def __call__(self, steps: list[dict[str, np.ndarray]], months: list[int], lat: float, lon: float) -> np.ndarray:
+    def __call__(
+        self, steps: list[dict[str, np.ndarray]], months: list[int], lat: float, lon: float, shape: tuple[int, int]
+    ) -> np.ndarray:
         x, mask = from_arrays(steps)
         n = len(x)
         mo = np.tile(np.array(months, np.int64), (n, 1))
@@ -66,6 +84,30 @@ class Embedder:
         self.seconds += time.perf_counter() - start
         self.pixels += n
         return out
+
+
+class GalileoEmbedder(Embedder):
+    """Galileo nano through onnxruntime (square space-time tiles, one vector per patch), timed."""
+
+    label = "Galileo nano"
+    patch_px = 120
+
+    def __init__(self, settings: Settings, patch: int = 4) -> None:
+        self.sess = session(galileo_onnx(settings, patch), "cpu")
+        self.norm = galileo_normalisation(settings)
+        self.patch = patch
+        self.seconds = 0.0
+        self.pixels = 0
+
+    def __call__(
+        self, steps: list[dict[str, np.ndarray]], months: list[int], lat: float, lon: float, shape: tuple[int, int]
+    ) -> np.ndarray:
+        grids = [{b: v.reshape(shape) for b, v in step.items()} for step in steps]
+        start = time.perf_counter()
+        vectors, _ = embed_arrays(self.sess, grids, months, self.norm, self.patch)
+        self.seconds += time.perf_counter() - start
+        self.pixels += shape[0] * shape[1] * len(steps)
+        return vectors.reshape(-1, vectors.shape[-1])
 
 
 def _macro_f1(y: np.ndarray, p: np.ndarray, classes: np.ndarray) -> float:
@@ -125,17 +167,18 @@ def eolearn(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
     blocks = (rows // BLOCK) * 100 + cols // BLOCK
     lat, lon = lon_lat[1][0], lon_lat[0][0]
     months = [int(d[4:6]) - 1 for d in DATES]
-    emb5 = embedder(steps, months, lat, lon)
-    emb1 = embedder(steps[:1], months[:1], lat, lon)
+    emb5 = embedder(steps, months, lat, lon, (h, w))
+    emb1 = embedder(steps[:1], months[:1], lat, lon, (h, w))
     raw5 = np.concatenate([np.stack([s[b] for b in S2], -1) for s in steps], -1)
+    label = embedder.label
     features = {
-        "Presto embeddings, 5 dates": emb5,
-        "Presto embeddings, 1 date": emb1,
+        f"{label} embeddings, 5 dates": emb5,
+        f"{label} embeddings, 1 date": emb1,
         "raw bands, 5 dates": raw5,
         "raw bands, 1 date": raw5[:, : len(S2)],
         "indices (NDVI, NDWI, NDMI), 5 dates": np.concatenate([_indices(s) for s in steps], -1),
     }
-    rows_out = [retrieval(features, labels)]
+    rows_out = [retrieval(features, labels, label)]
     for name, f in features.items():
         row: dict[str, Any] = {"task": "eo-learn land cover", "features": name}
         for k in KS:
@@ -145,15 +188,17 @@ def eolearn(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
     return rows_out
 
 
-def retrieval(features: dict[str, np.ndarray], labels: np.ndarray, queries: int = 20) -> dict[str, Any]:
+def retrieval(
+    features: dict[str, np.ndarray], labels: np.ndarray, label: str = "Presto", queries: int = 20
+) -> dict[str, Any]:
     """Pixel retrieval on eo-learn: for a random labelled pixel, share of its 10 most similar pixels (cosine,
     raw features standardised) in the same LULC class; mean over ``queries`` per class present with 100+ px."""
     rng = np.random.default_rng(0)
     out: dict[str, Any] = {"task": "eo-learn pixel retrieval P@10 (macro over classes)", "features": ""}
     parts = []
-    for name in ("Presto embeddings, 1 date", "raw bands, 1 date"):
+    for name in (f"{label} embeddings, 1 date", "raw bands, 1 date"):
         f = features[name]
-        f = f if name.startswith("Presto") else (f - f.mean(0)) / (f.std(0) + 1e-9)
+        f = f if name.startswith(label) else (f - f.mean(0)) / (f.std(0) + 1e-9)
         f = f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-9)
         per_class = []
         for c in np.unique(labels[labels > 0]):
@@ -190,7 +235,7 @@ def sen1floods(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
     order = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12")
     bands = {b: s2[order.index(b)].reshape(-1) for b in S2}
     bands["vv"], bands["vh"] = s1[0].reshape(-1), s1[1].reshape(-1)
-    emb = embedder([bands], [8], lat, lon)
+    emb = embedder([bands], [8], lat, lon, (256, 256))
     x, _ = from_arrays([bands])
     raw = x[:, 0, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16]]
     cols = np.arange(256 * 256) % 256
@@ -202,7 +247,7 @@ def sen1floods(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
         | {f"k={k}": f"{_f1(mndwi[test] > 0, truth):.3f}" for k in KS}
     ]
     rng = np.random.default_rng(0)
-    for name, f in (("Presto embeddings (S1+S2)", emb), ("raw bands S1+S2 + NDVI", raw)):
+    for name, f in ((f"{embedder.label} embeddings (S1+S2)", emb), ("raw bands S1+S2 + NDVI", raw)):
         row: dict[str, Any] = {"task": "Sen1Floods11 water F1", "features": name}
         for k in KS:
             scores = []
@@ -220,7 +265,9 @@ def sen1floods(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
 def bigearthnet(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
     """Retrieval precision@1 and @3 by shared CORINE label over the 6 example patches."""
     root = data / "bigearthnet_examples" / "BigEarthNet-S2-Example"
-    vectors: dict[str, list[np.ndarray]] = {"Presto embeddings": [], "raw band means": []}
+    key = f"{embedder.label} embeddings"
+    vectors: dict[str, list[np.ndarray]] = {key: [], "raw band means": []}
+    px = embedder.patch_px
     labels = []
     for patch in sorted(p for p in root.iterdir() if p.is_dir()):
         meta = json.loads((patch / f"{patch.name}_labels_metadata.json").read_text())
@@ -228,13 +275,13 @@ def bigearthnet(data: Path, embedder: Embedder) -> list[dict[str, Any]]:
         bands = {}
         for b in S2:
             with rasterio.open(patch / f"{patch.name}_{b}.tif") as src:
-                arr = src.read(1, out_shape=(60, 60), resampling=rasterio.enums.Resampling.bilinear)
+                arr = src.read(1, out_shape=(px, px), resampling=rasterio.enums.Resampling.bilinear)
                 if b == "B02":
                     lon_lat = rasterio.warp.transform(src.crs, "EPSG:4326", [src.bounds.left], [src.bounds.top])
             bands[b] = arr.astype(np.float32).reshape(-1)
         month = int(str(meta.get("acquisition_date", "2017-06-01"))[5:7]) - 1
-        emb = embedder([bands], [month], lon_lat[1][0], lon_lat[0][0])
-        vectors["Presto embeddings"].append(emb.mean(axis=0))
+        emb = embedder([bands], [month], lon_lat[1][0], lon_lat[0][0], (px, px))
+        vectors[key].append(emb.mean(axis=0))
         vectors["raw band means"].append(np.stack([bands[b] for b in S2], -1).mean(axis=0))
     rows = []
     for name, vs in vectors.items():
@@ -255,10 +302,14 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def run(settings: Settings | None = None, log: Callable[[str], None] = _stderr) -> list[dict[str, Any]]:
+def run(
+    settings: Settings | None = None, log: Callable[[str], None] = _stderr, model: str = "presto", patch: int = 4
+) -> list[dict[str, Any]]:
     """Every measurement, as table rows; the last row is speed and memory."""
     settings = settings or Settings()
-    embedder = Embedder(settings)
+    embedder = GalileoEmbedder(settings, patch) if model == "galileo_nano" else Embedder(settings)
+    if model == "galileo_nano" and patch != 4:
+        embedder.label = f"Galileo nano (patch {patch})"
     rows = []
     for part in (eolearn, sen1floods, bigearthnet):
         start = time.perf_counter()
@@ -267,7 +318,8 @@ def run(settings: Settings | None = None, log: Callable[[str], None] = _stderr) 
     per_km2 = embedder.seconds / (embedder.pixels / 10_000)  # 10 000 pixels of 10 m = 1 km² (x dates)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(
-        {"task": "speed", "features": f"{per_km2:.1f} s per km² per date at 10 m; peak RSS {peak_mb:.0f} MB",
+        {"task": f"speed ({embedder.label})",
+         "features": f"{per_km2:.1f} s per km² per date at 10 m; peak RSS {peak_mb:.0f} MB",
          "k=5": f"{embedder.pixels} px-dates in {embedder.seconds:.0f} s"}
     )  # fmt: skip
     return rows
@@ -284,4 +336,5 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 if __name__ == "__main__":
-    print(markdown(run()))
+    args = sys.argv[1:]
+    print(markdown(run(model=args[0] if args else "presto", patch=int(args[1]) if len(args) > 1 else 4)))

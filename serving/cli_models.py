@@ -40,16 +40,21 @@ def models_list() -> None:
 
 @models_app.command("export")
 def models_export(
-    name: Annotated[str, typer.Argument(help="Model to convert to ONNX (tinycd-levir, tinycd-whu, presto).")],
+    name: Annotated[
+        str, typer.Argument(help="Model to convert to ONNX (tinycd-levir, tinycd-whu, presto, galileo_nano).")
+    ],
 ) -> None:
     """Convert a torch checkpoint to ONNX in the models cache (needs the optional torch extra)."""
-    from geovigie.tools.embed import PRESTO, presto_onnx
+    from geovigie.tools.embed import GALILEO, PRESTO, galileo_onnx, presto_onnx
     from geovigie.tools.models import export_onnx, get_card
 
     settings = Settings()
     try:
         # Presto's architecture lives in the embed room (above models), so its export is dispatched here.
-        path = presto_onnx(settings) if name == PRESTO.name else export_onnx(get_card(name), settings)
+        if name == GALILEO.name:
+            path = galileo_onnx(settings)  # default patch size; others are exported on first use
+        else:
+            path = presto_onnx(settings) if name == PRESTO.name else export_onnx(get_card(name), settings)
     except GeoVigieError as exc:
         err_console.print(f"[bold red]Error:[/] {exc.message}")
         if exc.hint:

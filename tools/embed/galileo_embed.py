@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from geovigie.core.settings import Settings
-from geovigie.tools.embed.galileo_card import GALILEO, GALILEO_BANDS, GROUPS, PATCH, galileo_onnx, normalisation
+from geovigie.tools.embed.distributed import EmbedRun
+from geovigie.tools.embed.galileo_card import GALILEO, GALILEO_BANDS, GROUPS, PATCH, galileo_normalisation, galileo_onnx
 from geovigie.tools.embed.inputs import _as_db, _as_dn, months_of
 from geovigie.tools.embed.service import DIM, OTHER_MODELS, EmbeddingMap, Progress, _check_bands, cache_path
 from geovigie.tools.models import session
@@ -104,6 +105,27 @@ def run_tile(
     return pixels, has
 
 
+def embed_arrays(
+    sess: object,
+    steps: Sequence[Mapping[str, np.ndarray]],
+    months: Sequence[int],
+    norm: tuple[np.ndarray, np.ndarray],
+    patch: int = PATCH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors (H, W, 128) and 'has an embedding' (H, W) of in-memory (H, W) bands per date, tiled as a grid is."""
+    h, w = next(iter(steps[0].values())).shape
+    side = tile_side(patch, len(steps))
+    vectors, has = np.zeros((h, w, DIM), np.float32), np.zeros((h, w), bool)
+    month_arr = np.asarray(months, np.int64)
+    for r in range(0, h, side):
+        for c in range(0, w, side):
+            tile = [{b: v[r : r + side, c : c + side] for b, v in step.items()} for step in steps]
+            x, present = cube(tile, *norm)
+            out, seen = run_tile(sess, x, present, month_arr, patch, side)
+            vectors[r : r + side, c : c + side], has[r : r + side, c : c + side] = out, seen
+    return vectors, has
+
+
 def embed_galileo(
     scenes: Sequence[Scene],
     grid: Grid,
@@ -139,8 +161,8 @@ def embed_galileo(
     if cacheable and path.is_file():
         with np.load(path) as z:
             vectors, valid = z["vectors"].astype(np.float32), z["valid"]
-        return EmbeddingMap(vectors, valid, grid, GALILEO, bands, ids, 0.0, True)
-    shift, div = norm or normalisation(settings)
+        return EmbeddingMap(vectors, valid, grid, GALILEO, bands, ids, 0.0, True, run=EmbedRun("cache", 0, 0))
+    shift, div = norm or galileo_normalisation(settings)
     sess = session(onnx or galileo_onnx(settings, patch), "cpu")
     months = months_of(scenes, 1)[0]
     side = tile_side(patch, len(scenes))
@@ -169,7 +191,8 @@ def embed_galileo(
         tmp = path.with_suffix(".part.npz")
         np.savez_compressed(tmp, vectors=vectors.astype(np.float16), valid=valid)
         tmp.replace(path)
-    return EmbeddingMap(vectors, valid, grid, GALILEO, bands, ids, seconds, False)
+    run = EmbedRun("local", 1, len(tiles), seconds=seconds)
+    return EmbeddingMap(vectors, valid, grid, GALILEO, bands, ids, seconds, False, run=run)
 
 
 OTHER_MODELS[GALILEO.name] = embed_galileo

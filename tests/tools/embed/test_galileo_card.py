@@ -7,7 +7,7 @@ import pytest
 
 from geovigie.core.settings import Settings
 from geovigie.tools.embed import GALILEO, galileo_onnx
-from geovigie.tools.embed.galileo_card import _shift_div, normalisation
+from geovigie.tools.embed.galileo_card import _shift_div, galileo_normalisation
 from geovigie.tools.models import ModelUnavailableError, get_card
 
 
@@ -29,7 +29,7 @@ def test_normalisation_is_mean_minus_two_std_over_four_std_and_ndvi_is_left_raw(
 def test_missing_files_are_a_typed_error(tmp_path) -> None:
     settings = Settings(models_dir=tmp_path, models_cache_dir=tmp_path / "cache")  # type: ignore[call-arg]
     with pytest.raises(ModelUnavailableError):
-        normalisation(settings)
+        galileo_normalisation(settings)
     with pytest.raises(ModelUnavailableError):
         galileo_onnx(settings)
 

@@ -64,7 +64,7 @@ def random_graph(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def random_galileo_graph(random_graph: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The random graph and fixed statistics stand in for the checkpoint's export and normalization.json."""
     monkeypatch.setattr(galileo_embed, "galileo_onnx", lambda settings, patch=4: random_graph)
-    monkeypatch.setattr(galileo_embed, "normalisation", lambda settings: NORM)
+    monkeypatch.setattr(galileo_embed, "galileo_normalisation", lambda settings: NORM)
     return random_graph
 
 
@@ -128,7 +128,9 @@ def test_real_checkpoint_finds_the_copy_among_places_as_far_and_maps_classes(ctx
     graph = tmp_path / "galileo.onnx"
     write_galileo_onnx(load_galileo(str(folder / "encoder.pt")), graph)
     monkeypatch.setattr(galileo_embed, "galileo_onnx", lambda settings, patch=4: graph)
-    monkeypatch.setattr(galileo_embed, "normalisation", lambda settings: _shift_div(str(folder / "normalization.json")))
+    monkeypatch.setattr(
+        galileo_embed, "galileo_normalisation", lambda settings: _shift_div(str(folder / "normalization.json"))
+    )
     item = s2_scene(
         {
             "example": (slice(8, 12), slice(8, 12), GREENHOUSE),  # patch (2, 2)
