@@ -2,7 +2,7 @@
 
 A person looks at the Sen1Floods11 scene, types a class in the map's Examples panel, clicks points on the water and
 on the land, presses "Map from examples" and gets the class map (overlay + legend with per-class areas) on the map
-and the per-class areas in the answer. Presto is replaced by its classical fallback (standardised raw bands) to keep
+and the per-class areas in the answer; "Find similar" then asks for places like the last point. Presto is replaced by its classical fallback (standardised raw bands) to keep
 the test fast on two cores; the tool and the planner are otherwise the real ones. Needs the sample data, the
 ``playwright`` package and a system Chromium.
 """
@@ -114,6 +114,9 @@ def test_points_clicked_on_the_map_give_a_class_map(app_url, browser_page_exampl
     assert "km²" in frame.locator(".gv-legend").inner_text()
     # the points stay in the page: the redrawn map shows them again
     assert frame.locator("path.gv-example").count() == 4
+    # "Find similar" asks for places like the last point clicked
+    frame.locator(".gv-ex-similar").click()
+    page.locator("#chat").get_by_text("places like the example found", exact=False).first.wait_for(state="visible")
 
 
 @pytest.fixture

@@ -48,6 +48,19 @@ function draw() {
   });
   div.querySelector('.gv-ex-list').innerHTML = rows.join('') || '<div class="note">No examples yet.</div>';
   div.querySelector('.gv-ex-run').disabled = labels().length < 2;
+  div.querySelector('.gv-ex-similar').disabled = !host.geovigieExamples.length;
+}
+// A question typed into the chat for the user (the chat's own input and Ask button: queued like any other).
+function ask(text) {
+  var box = null, send = null;
+  try {
+    box = host.document.querySelector('#chat-input textarea');
+    send = host.document.getElementById('send');
+  } catch (e) { return; }
+  if (!box || !send) { return; }
+  box.value = text;
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  send.click();
 }
 var ctl = L.control({position: 'topright'});
 ctl.onAdd = function () {
@@ -57,7 +70,8 @@ ctl.onAdd = function () {
     + '<button type="button" class="gv-ex-pick" aria-pressed="false">Pick points</button>'
     + '<div class="gv-ex-list"></div>'
     + '<button type="button" class="gv-ex-clear">Clear</button>'
-    + '<button type="button" class="gv-ex-run">Map from examples</button>';
+    + '<button type="button" class="gv-ex-run">Map from examples</button>'
+    + '<button type="button" class="gv-ex-similar" title="Places like the last point">Find similar</button>';
   L.DomEvent.disableClickPropagation(div);
   L.DomEvent.disableScrollPropagation(div);
   var pick = div.querySelector('.gv-ex-pick');
@@ -71,6 +85,10 @@ ctl.onAdd = function () {
   div.querySelector('.gv-ex-clear').addEventListener('click', function () {
     host.geovigieExamples.length = 0;
     publish();
+  });
+  div.querySelector('.gv-ex-similar').addEventListener('click', function () {
+    var last = host.geovigieExamples[host.geovigieExamples.length - 1];
+    if (last) { ask('Find other places like the one at ' + last.point[1] + ', ' + last.point[0]); }
   });
   div.querySelector('.gv-ex-run').addEventListener('click', function () {
     var run = null;
