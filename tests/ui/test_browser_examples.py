@@ -2,9 +2,9 @@
 
 A person looks at the Sen1Floods11 scene, types a class in the map's Examples panel, clicks points on the water and
 on the land, presses "Map from examples" and gets the class map (overlay + legend with per-class areas) on the map
-and the per-class areas in the answer; "Find similar" then asks for places like the last point. Presto is replaced by its classical fallback (standardised raw bands) to keep
-the test fast on two cores; the tool and the planner are otherwise the real ones. Needs the sample data, the
-``playwright`` package and a system Chromium.
+and the per-class areas in the answer; "Find similar" then asks for places like the last point. Presto is
+replaced by its classical fallback (standardised raw bands) to keep the test fast on two cores; the tools and the
+planner are otherwise the real ones. Needs the sample data, the ``playwright`` package and a system Chromium.
 """
 
 from __future__ import annotations
