@@ -18,8 +18,8 @@ from geovigie.agent.offline.understanding import Understanding
 _LATTER = re.compile(r"\b(cette derniere|ce dernier|the latter|celle-ci|this one|that one)\b")
 _OTHER = re.compile(r"\b(other|l'autre|autre)\b")
 _BOTH = re.compile(r"\b(les deux|both|the two|les 2|the 2|the pair|la paire)\b")
-_FIRST = re.compile(r"\b(first|1st|premiere|premier|earliest|older)\b")
-_SECOND = re.compile(r"\b(second|2nd|deuxieme|seconde|latest|newer|later)\b")
+_FIRST = re.compile(r"\b(first|1st|premiere|premier|earliest|older|before|d'avant|avant)\b")
+_SECOND = re.compile(r"\b(second|2nd|deuxieme|seconde|latest|newer|later|after|d'apres|apres)\b")
 _RADAR = re.compile(r"\b(radar|sar|s1)\b")
 _OPTICAL = re.compile(r"\b(optique|optical|s2)\b")
 _POINTER = re.compile(

@@ -142,7 +142,7 @@ def _decide_intent(folded: str, *, obj: ObjectClass | None, has_aoi: bool, dates
         return max(themes, key=lambda i: (scores[i], -THEMES.index(i)))
     if OUT_OF_SCOPE.search(folded):
         return "unknown"
-    if obj and (LOCATE_CUES.search(folded) or not looking):
+    if obj and (LOCATE_CUES.search(folded) or looking < 2):  # "cars in Hong Kong on the sentinel images"
         return "count_objects"
     if "change_generic" in scores:
         return "change_generic"
@@ -211,7 +211,9 @@ def understand(
     intent = "map_examples" if given.examples else intent
     refs: tuple[str, ...] = mentions.item_refs
     tied: tuple[str, ...] = ()
-    if known_items and intent != "find_imagery" and not set(refs) & set(known_items):
+    # a listing links images only when it names no place ("images of Rennes" searches; "sur l'image YELL" names one)
+    listing = intent == "find_imagery" and (has_aoi or dates.kind != "none")
+    if known_items and not listing and not set(refs) & set(known_items):
         link = link_items(clean, known_items, dates, change=_is_change(intent, cues, dates), facts=item_facts)
         if link.items:  # "the SJER_477 plot", "the Taizhou Landsat pair": the images, not the place
             refs, place, country, options = link.items, None, None, ()
