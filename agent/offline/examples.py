@@ -195,7 +195,7 @@ def coerce_examples(raw: Any) -> tuple[Example, ...]:
         if not isinstance(entry, Mapping):
             continue
         label = str(entry.get("label") or "").strip().lower()[:40]
-        point, box = entry.get("point"), entry.get("box")
+        point, box = entry.get("point"), entry.get("box") or _bounds(entry.get("polygon"))
         try:
             if label and isinstance(point, list | tuple) and len(point) == 2:
                 lon, lat = float(point[0]), float(point[1])
@@ -208,6 +208,23 @@ def coerce_examples(raw: Any) -> tuple[Example, ...]:
         except (TypeError, ValueError):
             continue
     return tuple(out[:MAX_EXAMPLES])
+
+
+def _bounds(polygon: Any) -> list[float] | None:
+    """[west, south, east, north] of a GeoJSON polygon's coordinates (None when it has none)."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list | tuple) and len(node) >= 2 and all(isinstance(v, int | float) for v in node[:2]):
+            xs.append(float(node[0]))
+            ys.append(float(node[1]))
+        elif isinstance(node, list | tuple):
+            for child in node:
+                walk(child)
+
+    walk(polygon.get("coordinates") if isinstance(polygon, Mapping) else None)
+    return [min(xs), min(ys), max(xs), max(ys)] if xs else None
 
 
 def example_args(examples: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:

@@ -98,6 +98,9 @@ def test_attached_examples_and_the_image_of_the_last_turn() -> None:
         {"label": "bad", "point": [500, 1]}, {"point": [1, 2]}, "x",
     ])  # fmt: skip
     assert [e[0] for e in attached] == ["greenhouses", "fields"]
+    ring = [[-2.41, 36.81], [-2.40, 36.81], [-2.40, 36.83], [-2.41, 36.81]]
+    polygon = coerce_examples([{"label": "pond", "polygon": {"type": "Polygon", "coordinates": [ring]}}])
+    assert polygon == (("pond", "box", (-2.41, 36.81, -2.40, 36.83)),)  # kept as its bounding box
     record = {"tool": "quicklook", "args": {"item_id": "s2"}, "ok": True}
     earlier = [
         HumanMessage("show me the s2 image"),
