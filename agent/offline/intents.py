@@ -83,7 +83,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(?:loss|decline|shrinking|retreat|disappearance|reduction) of (?:the )?"
          r"(?:forest|woods|woodland|tree)\w*", 4),
         (r"\b(?:tree|canopy|forest|woody) (?:cover |canopy )?(?:loss|lost|decline)\b", 4),
-        (r"\bloss of (?:tree|canopy)\b", 4),
+        (r"\bloss of (?:tree|canopy)\b", 4), (r"\bdieback\b|\bdeperissement\w*|\bbark beetle\w*|\bscolytes?\b", 4),
         (r"\bperte (?:de|du) (?:couvert (?:arbore|vegetal)|canopee|foret\w*|surface forestiere)\b", 4),
         (r"\b(?:trees?|woods?|woodland)\b.{0,20}\b(?:cut down|felled|cleared|removed|logged)\b", 4),
         (r"\b(?:clear[- ]?cut\w*|coupes? rases?|arbres?\b.{0,20}\b(?:abattus|coupes|rases))\b", 4),
@@ -107,6 +107,9 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bs'(?:est|sont)(?:-(?:il|elle)s?)? (?:etendu|agrandi)\w*", 2),
         (r"\bnouveaux quartiers\b|\bnew (?:housing|neighbou?rhoods?|districts?)\b|\bhousing\b|\blogements?\b", 3),
         (r"\blotissements?\b", 3),
+        (r"\bnew (?:houses|homes|buildings?|constructions?|housing)\b|\b(?:batiments|maisons|immeubles) neu(?:fs|ves)\b"
+         r"|\bbatiments? nouveaux\b", 4),
+        (r"\bbeton\w*|\bconcrete\b|\bimpermeabilis\w*|\bartificialis\w*", 3),
     ],
     "industrial_activity": [
         (r"\bindustri\w*", 3), (r"\brefiner\w*", 3), (r"\braffinerie\w*", 3), (r"\bactivit\w*", 2),
@@ -118,7 +121,10 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bports?\b|\bharbou?rs?\b|\bdocks?\b", 1), (r"\bca bouge\b|\bbusy\b|\bmovement\w*|\bmouvements?\b", 2),
         (r"\bsteel ?works\b|\bsteel (?:mill|plant)\b|\bacierie\w*", 3),
         (r"\bsmelter\w*|\bfonderie\w*|\bpower (?:plant|station)\b|\bcentrale (?:thermique|electrique)\b", 3),
-        (r"\bsmoke\b|\bfumees?\b|\bpanaches?\b", 2), (r"\b(?:is it|still) (?:running|working|operating)\b", 2),
+        (r"\bsmoke\b|\bfumees?\b|\bpanaches?\b", 2),
+        (r"\bgigafactor\w*|\b(?:tesla|car|battery|chemical|cement|steel|nuclear) (?:plant|factory)\b|\busines?\b"
+         r"|\bepr\b|\bcentrales? (?:nucleaire|a charbon|a gaz|solaire)s?\b|\braffinerie\w*|\brefiner(?:y|ies)\b", 4),
+        (r"\b(?:is it|still) (?:running|working|operating)\b", 2),
         (r"\b(?:plant|usine|site)\b.{0,30}\b(?:running|operat\w*|fonctionne|tourne)\b", 2),
     ],
     "land_cover": [
@@ -130,7 +136,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bforest, crops\b|\bforet, en cultures\b|\ben cultures\b", 3),
     ],
     "vegetation": [
-        (r"\bvegeta\w*", 3), (r"\bvegetal\w*", 3), (r"\bndvi\b", 3), (r"\bgreen (?:cover|spaces?)\b", 3),
+        (r"\bvegeta\w*", 3), (r"\bvegetal\w*", 3), (r"\bveg\b", 3),
+        (r"\bndvi\b", 3), (r"\bgreen (?:cover|spaces?)\b", 3),
         (r"\bgreenness\b", 3), (r"\bverdure\b", 3), (r"\bespaces verts\b", 3), (r"\bhealthy\b", 1),
         (r"\bgreen(?:er|est|ing)\b", 3), (r"\bhow green\b", 3), (r"\bplus verte?s?\b|\bmoins verte?s?\b|\bverdi\w*", 3),
         (r"\bbonne sante\b", 1), (r"\btree (?:cover|canopy)\b|\bcanopy\b|\bcanopee\b|\bcouv\w* arbore\w*", 2),
@@ -155,6 +162,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bvoit-on\b|\bdistingue-t-on\b|\bvisibles?\b", 1),
         (r"\bwhere(?: is|'s| are)\b|\bou (?:est|sont|se trouve\w*|se situe\w*)\b|\blocate\b|\blocalise\w*", 2),
         (r"\bc'est ou\b|\bou c'est\b|\bou ca se (?:trouve|situe)\b|\bwhereabouts\b", 2),
+        (r"\bwhat(?:'s| is|s) (?:on|in)\b|\bc'est quoi\b|\bqu'est-ce que c'est\b|\bwhats at\b", 2),
         (r"\bwhat (?:does|do|did) .{0,40}\bshow\b|\b(?:que|qu'est-ce que|ce que) montre\w*|\bqu'y voit-on\b", 2),
     ],
     "find_imagery": [
@@ -162,8 +170,12 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bimages? do you have\b", 3), (r"\bimages avez-vous\b", 3), (r"\btrouve\w*", 2), (r"\bcherche\w*", 2),
         (r"\bliste\w*", 2), (r"\bdisponibles?\b", 2), (r"\bwhen was\b.{0,40}\b(?:image|scene)", 3),
         (r"\bquand a ete prise\b", 3), (r"\b(?:any|des) (?:images|imagery|scenes|pics)\b", 2),
-        (r"\b(?:got|have|has|is there|are there) any\b|\bdo (?:you|we) have\b|\bavez-vous\b|\bas-tu\b|\by a-t-il des\b"
+        (r"\b(?:got|have|has) any\b|\bdo (?:you|we) have\b|\bavez-vous\b|\bas-tu\b"
+         r"|\b(?:is there|are there|y a-t-il|y a t il) (?:any |des |une )?"
+         r"(?:images?|imagery|scenes?|pics?|photos?|vues?)\b"
          r"|\bany (?:sentinel\w*|landsat|s2|s1|spot|pleiades|naip|aerial|satellite|recent)\b", 2),
+        (r"\b(?:latest|last|newest|most recent|derniere?s?|plus recente?s?) (?:pic|picture|image|photo|vue|scene)s?\b"
+         r"|\bvue satellite\b", 2),
         (r"\bimages?\b", 1), (r"\bimagery\b", 1), (r"\bscenes?\b", 1),
     ],
     "find_similar": [
@@ -223,9 +235,9 @@ OBJECT_SYNONYMS: dict[ObjectClass, str] = {
     "water_body": r"water bod(?:y|ies)|plans? d'eau|lakes?|lacs?|ponds?|etangs?",
     "ship": r"ships?|boats?|vessels?|navires?|bateaux|bateau|tankers?|cargos?|porte-conteneurs",
     "vehicle": r"cars?|vehicles?|trucks?|voitures?|vehicules?|camions?|autos?",
-    "tree": r"trees?(?! cover| canopy)|arbres?",
+    "tree": r"trees?(?! cover| canopy)|arbres?|crowns?|tree crowns?|houppiers?",
     "building": r"buildings?|batiments?|maisons?|houses?|immeubles?",
-    "field": r"fields?|parcelles?(?: agricoles)?|champs|crop fields?|plots?",
+    "field": r"fields?|parcelles?(?: agricoles)?|champs|crop fields?|plots?|parcels?",
 }
 """Object class -> synonyms (EN + FR, singular and plural). Order matters: "storage tanks" before "tanks"."""
 
@@ -262,7 +274,7 @@ INJECTION = re.compile(
 
 OUT_OF_SCOPE = re.compile(
     r"\b(?:weather|meteo|forecast|prevision\w*|temperature|population|habitants|inhabitants|stock|bourse|rain|rains|"
-    r"raining|pleuvoir|pleut|pluie|neiger|snowfall|"
+    r"raining|pleuvoir|pleut|pluie|neiger|neige|snow|snowing|snowfall|"
     r"recipe|recette|news|actualites?|restaurants?|hotels?|traffic jam|bouchons|quel temps|weather like)\b"
 )
 """Topics GeoVigie does not answer from imagery."""

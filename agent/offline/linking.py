@@ -34,12 +34,15 @@ from geovigie.tools.places import get_gazetteer
 _IMAGE_WORDS = re.compile(
     r"\b(image|images|img|picture|pictures|pic|pics|photo|photos|scene|scenes|scène|tile|tiles|tuile|tuiles|chip|"
     r"chips|patch|patchs|patches|pair|paire|plot|parcelle|dalle|extrait|crop|orthophoto|ortho|catalog|catalogue|"
-    r"version|sample|echantillon|one|ones|celle|celui)\b"
+    r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file)\b"
 )
 _RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1)\b")
-_FIRST = re.compile(r"\b(first|1st|earliest|older|oldest|premiere|premier|1re|1ere|plus ancienne)\b")
+_FIRST = re.compile(
+    r"\b(first|1st|earliest|older|oldest|premiere|premier|1re|1ere|plus ancienne|before|avant|d'avant)\b"
+)
 _SECOND = re.compile(
-    r"\b(second|2nd|last|latest|newer|newest|later|deuxieme|2e|2eme|seconde|derniere|dernier|plus recente)\b"
+    r"\b(second|2nd|last|latest|newer|newest|later|deuxieme|2e|2eme|seconde|derniere|dernier|plus recente|after|apres|"
+    r"d'apres)\b"
 )
 _RELATIVE = re.compile(
     r"\b(last|this|next|past|ago|yesterday|today|dernier|derniere|prochain|prochaine|ce|cet|cette|hier|"
@@ -246,7 +249,8 @@ def link_items(
     folded = blank(folded, day_spans)
     datasets = {i.split("-")[0].lower() for i in known_items}
     named = bool(datasets & set(_tokens(folded)))  # "the two OSCD dates", "the landsat pucallpa pics"
-    if not known_items or not (named or _IMAGE_WORDS.search(folded) or re.search(r"[a-z]+_?\d|\d_\d", folded)):
+    stem = re.search(r"[a-z]+_?\d|\d_\d|\b[a-z]{3,} \d{3,}\b", folded)  # "SJER_477", "3_4", "SOAP 061"
+    if not known_items or not (named or _IMAGE_WORDS.search(folded) or stem):
         return Link()
     scores = _scores(folded, known_items, dates, facts or {}, yearless, days)
     if not scores:

@@ -94,6 +94,8 @@ def find_bbox(folded: str) -> tuple[tuple[float, float, float, float] | None, Sp
     m = re.search(rf"\b(?:bbox|bounding box|emprise)\s*[:=]?\s*[\[(]?\s*{four}\s*[\])]?", folded) or re.search(
         rf"[\[(]\s*{four}\s*[\])]", folded
     )
+    # four bare numbers "w,s,e,n" (no spaces, as copied from a map tool): a box, not two lat/lon points
+    m = m or re.search(rf"(?<![\d.,-])({_NUM}),({_NUM}),({_NUM}),({_NUM})(?![\d.,])", folded)
     if not m:
         return None, None
     a, b, c, d = (float(g) for g in m.groups())
