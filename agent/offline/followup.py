@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from geovigie.agent.offline.dates import DateInfo, fold
 from geovigie.agent.offline.dialogue import DialogueState
 from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
+from geovigie.agent.offline.item_facts import ItemFacts
 from geovigie.agent.offline.periods import Period
-from geovigie.agent.offline.references import refer
+from geovigie.agent.offline.references import refer, relink
 from geovigie.agent.offline.understanding import ALWAYS_CHANGE, Understanding
 
 _GENERIC = ("unknown", "change_generic")
+_SAME = re.compile(r"^\s*(?:and |et )?(?:same|the same|idem|pareil|meme chose|la meme chose|de meme)\b")
+"""A reply that asks for the task again elsewhere or at other dates."""
 _DEMONYMS = {
     "CA": r"canada|canadian|canadien\w*|colombie-britannique|british columbia|ontario|quebec|alberta",
     "ES": r"spain|spanish|espagne|espagnol\w*", "MX": r"mexico|mexican|mexique|mexicain\w*",
@@ -123,8 +126,27 @@ def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Un
     return dataclasses.replace(task, **changes, clarification=None, asks=None)
 
 
+def _images(
+    task: Understanding, reply: Understanding, known: Sequence[str], facts: Mapping[str, ItemFacts] | None
+) -> tuple[str, ...] | None:
+    """The images a follow-up turns to, or None when it names a place or nothing of the kind.
+
+    Named, pointed at ("the 2018 one", "l'autre"), or named by a stem or a date in a conversation about images
+    ("and on OSBS?", "now 2000 → 2010").
+    """
+    if reply.has_aoi:
+        return relink(reply, task, known, facts)  # "same for rennes 2017" after an OSCD image: the image
+    if reply.item_refs:
+        return reply.item_refs
+    return refer(reply, task, known) or relink(reply, task, known, facts)
+
+
 def _merge(
-    task: Understanding, reply: Understanding, known: Sequence[str], earlier: DateInfo | None = None
+    task: Understanding,
+    reply: Understanding,
+    known: Sequence[str],
+    earlier: DateInfo | None = None,
+    facts: Mapping[str, ItemFacts] | None = None,
 ) -> Understanding:
     """A follow-up: the task with only the slots the reply names replaced."""
     changes: dict[str, Any] = {}
@@ -135,15 +157,18 @@ def _merge(
     elif reply.intent == "change_generic" and not task.change:
         changes["change"] = True
     code = _country_of(reply.question) if _THE_ONE.search(fold(reply.question).lower()) else None
+    if reply.intent == "change_generic" and task.intent in ("describe", "find_imagery"):
+        changes.update(intent="change_generic", change=True)  # "now the change between them"
+    refs = _images(task, reply, known, facts) if not (code and task.place) else None
     if code and task.place:  # "and the one in Mexico?": same name, another country
         changes.update(country=code, place_options=())
+    elif refs:
+        changes.update(item_refs=refs, place=None, country=None, bbox=None, point=None, place_options=())
+        changes["change"] = changes.get("change", task.change) or len(refs) >= 2
     elif reply.has_aoi:
         changes.update(_aoi(reply), item_refs=())
-    elif reply.item_refs:
-        changes.update(item_refs=reply.item_refs, place=None, country=None, bbox=None, point=None)
-    elif pointed := refer(reply, task, known):  # "the 2018 one", "l'autre", "that image"
-        changes.update(item_refs=pointed, place=None, country=None, bbox=None, point=None, change=len(pointed) >= 2)
-    if reply.dates.kind != "none":
+    relinked = bool(refs) and not reply.item_refs
+    if reply.dates.kind != "none" and not relinked:
         changes.update(_dates(task, reply))
         if reply.intent in _GENERIC and reply.dates.kind in ("compare", "since"):
             changes["change"] = True
@@ -159,7 +184,12 @@ def _merge(
     return merged
 
 
-def combine(reply: Understanding, state: DialogueState, known: Sequence[str] = ()) -> Understanding:
+def combine(
+    reply: Understanding,
+    state: DialogueState,
+    known: Sequence[str] = (),
+    facts: Mapping[str, ItemFacts] | None = None,
+) -> Understanding:
     """The understanding to plan this turn with, given what the thread remembers."""
     task = state.task
     language = reply.language
@@ -167,6 +197,8 @@ def combine(reply: Understanding, state: DialogueState, known: Sequence[str] = (
         language = state.language  # type: ignore[assignment]
     if task is None:
         return dataclasses.replace(reply, language=language)
+    if reply.intent == "find_imagery" and _SAME.search(fold(reply.question).lower()):
+        reply = dataclasses.replace(reply, intent="unknown")  # "same for rennes 2017": the task again, not a listing
     base: dict[str, Any] = {"question": reply.question, "clean_question": reply.clean_question, "language": language}
     if state.asks and (filled := _fill(task, reply, state)) is not None:
         return dataclasses.replace(filled, **base)
@@ -175,4 +207,4 @@ def combine(reply: Understanding, state: DialogueState, known: Sequence[str] = (
         return dataclasses.replace(reply, language=language)
     if reply.has_aoi and reply.intent not in _GENERIC and reply.clarification:
         return dataclasses.replace(reply, language=language)
-    return dataclasses.replace(_merge(task, reply, known, state.earlier_dates), **base)
+    return dataclasses.replace(_merge(task, reply, known, state.earlier_dates, facts), **base)

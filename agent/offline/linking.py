@@ -164,9 +164,12 @@ def _scores(
             frequency[t] = frequency.get(t, 0) + 1
     periods = _periods(dates)
     scores: dict[str, float] = {}
+    stems = set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", folded))  # "4_4", "test_55": the whole stem, not its digits
     for item, toks in item_tokens.items():
+        lowered = item.lower()
+        whole = sum(2.0 for st in stems if re.search(r"(?<![a-z0-9])" + re.escape(st) + r"(?![a-z0-9])", lowered))
         hits = [t for t in toks & words if not (t.isdigit() and len(t) == 4 and _item_date(item))]
-        score = sum(1.0 + math.log(len(items) / frequency[t]) / math.log(len(items) + 1) for t in hits)
+        score = whole + sum(1.0 + math.log(len(items) / frequency[t]) / math.log(len(items) + 1) for t in hits)
         day = facts[item].day if item in facts and facts[item].day else _item_date(item)
         year_only = item not in facts and re.search(r"\d{8}|\d{4}-\d{2}", item) is None
         if any(_in(day, p, year_only, yearless=yearless) for p in periods) or (
@@ -231,6 +234,7 @@ def link_items(
     *,
     change: bool,
     facts: Mapping[str, ItemFacts] | None = None,
+    force: bool = False,
 ) -> Link:
     """The catalog items the question names without their full id.
 
@@ -240,6 +244,7 @@ def link_items(
         dates: The dates the question names (an item's date inside them is evidence).
         change: Whether the question compares two dates (a tied before/after pair is then the answer).
         facts: What the catalog records of each item (place, date, collection), by id.
+        force: Link without an image word (a follow-up in a conversation about images: "and on OSBS?").
     """
     # The digits of a date ("du 11/07/2015", "9 sept") are evidence of a date, never of an id token.
     said = " ".join(fold(question[a:b]).lower() for a, b in dates.spans)
@@ -250,7 +255,7 @@ def link_items(
     datasets = {i.split("-")[0].lower() for i in known_items}
     named = bool(datasets & set(_tokens(folded)))  # "the two OSCD dates", "the landsat pucallpa pics"
     stem = re.search(r"[a-z]+_?\d|\d_\d|\b[a-z]{3,} \d{3,}\b", folded)  # "SJER_477", "3_4", "SOAP 061"
-    if not known_items or not (named or _IMAGE_WORDS.search(folded) or stem):
+    if not known_items or not (force or named or _IMAGE_WORDS.search(folded) or stem):
         return Link()
     scores = _scores(folded, known_items, dates, facts or {}, yearless, days)
     if not scores:

@@ -133,7 +133,7 @@ class OfflinePlanner(BaseChatModel):
 
     def _understand(self, fresh: Understanding, state: DialogueState) -> Understanding:
         """This turn's task: the question read alone, combined with the thread's dialogue state."""
-        return combine(fresh, state, self._known_items())
+        return combine(fresh, state, self._known_items(), self._item_facts())
 
     def _reuse(self, kind: str, fresh: Understanding, state: DialogueState) -> AIMessage:
         """Return the latest analysis' results without running anything."""

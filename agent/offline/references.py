@@ -9,16 +9,21 @@ the same dataset.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from geovigie.agent.offline.dates import fold
+from geovigie.agent.offline.item_facts import ItemFacts
+from geovigie.agent.offline.linking import link_items
 from geovigie.agent.offline.understanding import Understanding
 
 _LATTER = re.compile(r"\b(cette derniere|ce dernier|the latter|celle-ci|this one|that one)\b")
 _OTHER = re.compile(r"\b(other|l'autre|autre)\b")
-_BOTH = re.compile(r"\b(les deux|both|the two|les 2|the 2|the pair|la paire)\b")
-_FIRST = re.compile(r"\b(first|1st|premiere|premier|earliest|older|before|d'avant|avant)\b")
+_BOTH = re.compile(
+    r"\b(les deux|both|the two|les 2|the 2|the pair|la paire|between them|entre (?:elles|eux|les deux)|"
+    r"de l'une a l'autre|from one to the other|l'une et l'autre)\b"
+)
+_FIRST = re.compile(r"\b(first|1st|premiere|premier|earliest|older|oldest|before|d'avant|avant|plus ancien\w*)\b")
 _SECOND = re.compile(r"\b(second|2nd|deuxieme|seconde|latest|newer|later|after|d'apres|apres)\b")
 _RADAR = re.compile(r"\b(radar|sar|s1)\b")
 _OPTICAL = re.compile(r"\b(optique|optical|s2)\b")
@@ -107,3 +112,28 @@ def _by_position(
         if len(inside) == 1:
             return (inside[0],)
     return (family[0],) if len(family) == 1 else None
+
+
+def relink(
+    reply: Understanding, task: Understanding, known: Sequence[str], facts: Mapping[str, ItemFacts] | None
+) -> tuple[str, ...] | None:
+    """The images a follow-up names in a conversation about images, without an image word.
+
+    "and on OSBS?", "same for rennes 2017", "et sur celui de février 2018 ?", "now 2000 → 2010": the earlier turn
+    named catalog images, so the reply's words and dates are matched against the catalog's items of the same
+    dataset (its dates alone, against the same family: the other dates of that place or pair).
+    """
+    if not task.item_refs or reply.item_refs or reply.bbox or reply.point:
+        return None
+    prefixes = {r.split("-")[0] + "-" for r in task.item_refs}
+    dataset = [i for i in known if any(i.startswith(p) for p in prefixes)]
+    change = task.change or reply.change
+    link = link_items(reply.clean_question, dataset, reply.dates, change=change, facts=facts, force=True)
+    if link.items and set(link.items) != set(task.item_refs):
+        return link.items
+    if reply.dates.kind != "none" and not reply.place:
+        family = _family(task, known)
+        link = link_items(reply.clean_question, family, reply.dates, change=change, facts=facts, force=True)
+        if link.items:
+            return link.items
+    return None
