@@ -232,7 +232,9 @@ def understand(
         flags.add("near")
     if intent == "industrial_activity" and change and EXPANSION_CUES.search(cues) and not obj and "activit" not in cues:
         flags.add("footprint")  # growth in area: the new built-up area answers it, tank and ship counts do not
-    lang = detect_language(fold(question or "").replace("’", "'"), question or "")
+    # the place's own words ("La Teste-de-Buch", "Rezé") say nothing of the user's language
+    said = question.replace(place, " ") if place and question else question or ""
+    lang = detect_language(fold(said).replace("’", "'"), said)
     asks = clarification_for(
         intent=intent, change=change, refs=mentions.item_refs, has_aoi=has_aoi, dates=dates, flags=flags,
         empty=not clean.strip(),

@@ -176,6 +176,14 @@ def _minor_mention(text: str, words: list[str], start: int, key: str, gaz: Gazet
     return bool(gaz.candidates(key).places)
 
 
+_FEATURE_WORDS = frozenset(
+    "lake lakes lac lacs lago river riviere fleuve rio bay baie mount mont mountain montagne island ile isle "
+    "forest foret delta valley vallee gulf golfe sea mer coast cote cape cap peninsula reservoir etang marais "
+    "canal port harbour harbor county region province departement state".split()
+)
+"""Generic feature words: never a place by themselves, whatever alternate names the second tier lists."""
+
+
 def _scan(text: str, gaz: Gazetteer) -> list[PlaceMatch]:
     tokens = list(_TOKEN.finditer(text))
     folded = [fold(t.group()) for t in tokens]
@@ -188,6 +196,8 @@ def _scan(text: str, gaz: Gazetteer) -> list[PlaceMatch]:
                 continue
             key = " ".join(folded[i : i + n])
             words = [t.group() for t in span]
+            if key in _FEATURE_WORDS:  # "Lake" of "Lake Trasimeno" is not "Lake County"
+                continue
             if any(gaz.knows(key)):
                 if not _accept(text, words, span[0].start(), key, gaz):
                     continue
