@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from geovigie.core.domain import BBox
 from geovigie.core.settings import Settings
 from geovigie.tools.embed.card import PRESTO
+from geovigie.tools.embed.galileo_card import GALILEO
 from geovigie.tools.embed.inputs import available_bands, series
 from geovigie.tools.embed.service import EmbeddingMap, Progress, embed
-from geovigie.tools.models import ModelUnavailableError
+from geovigie.tools.models import ModelCard, ModelUnavailableError
 from geovigie.tools.raster import Grid, Scene, read_bands, scene_grid
 
 MAX_EMBED_PIXELS = 1024 * 1024
 """Largest grid embedded in one request (~1 km² = 10 000 px takes seconds; 1024² minutes on 2 cores)."""
 EMBED_BANDS = ("B02", "B03", "B04", "B08")
+ModelName = Literal["presto", "galileo_nano"]
+"""The embedding models a tool can choose (Presto per pixel, Galileo nano per 4 x 4 px patch)."""
+MODELS: dict[str, ModelCard] = {PRESTO.name: PRESTO, GALILEO.name: GALILEO}
+SHORT_NAMES = {PRESTO.name: "Presto", GALILEO.name: "Galileo nano"}
+"""How answers name the models in a sentence."""
 
 
 def embedded(
-    scene: Scene, bbox: BBox | None, settings: Settings, progress: Progress | None, *, tile_size: int
+    scene: Scene,
+    bbox: BBox | None,
+    settings: Settings,
+    progress: Progress | None,
+    *,
+    tile_size: int,
+    model: ModelName = "presto",
 ) -> EmbeddingMap:
-    """Presto embeddings of a scene over a box (whole scene when None), at the scene's 10 m grid.
+    """Embeddings (Presto, or ``model``'s) of a scene over a box (whole scene when None), at its 10 m grid.
 
     When the model cannot run (weights absent, not converted and no torch), the vectors are the standardised raw
     bands (+ NDVI) instead and ``fallback`` says why: the tools still answer, with the classical features.
@@ -33,14 +45,15 @@ def embedded(
     """
     bands = EMBED_BANDS if scene.has_bands(*EMBED_BANDS) else ("vv",)
     grid = scene_grid(scene, bbox, bands=bands, max_pixels=MAX_EMBED_PIXELS)
-    PRESTO.check_domain(pixel_size_m=grid.pixel_size_m)
+    card = MODELS[model]
+    card.check_domain(pixel_size_m=grid.pixel_size_m)
     try:
-        return embed([scene], grid, settings, progress=progress, tile_size=tile_size)
+        return embed([scene], grid, settings, progress=progress, tile_size=tile_size, model=model)
     except ModelUnavailableError as exc:
-        return raw_map(scene, grid, reason=exc.message)
+        return raw_map(scene, grid, reason=exc.message, card=card)
 
 
-def raw_map(scene: Scene, grid: Grid, *, reason: str) -> EmbeddingMap:
+def raw_map(scene: Scene, grid: Grid, *, reason: str, card: ModelCard = PRESTO) -> EmbeddingMap:
     """Standardised raw bands (+ NDVI) of every pixel, in the shape of an embedding map (the classical features)."""
     names = available_bands(scene)
     data = read_bands(scene, names, grid)
@@ -51,27 +64,27 @@ def raw_map(scene: Scene, grid: Grid, *, reason: str) -> EmbeddingMap:
     mean, std = feats[valid].mean(axis=0), feats[valid].std(axis=0) + 1e-6
     vectors = np.where(valid[:, None], (feats - mean) / std, 0.0).astype(np.float32)
     h, w = grid.shape
-    return EmbeddingMap(vectors.reshape(h, w, -1), valid.reshape(h, w), grid, PRESTO, names, [scene.id], 0.0, False,
+    return EmbeddingMap(vectors.reshape(h, w, -1), valid.reshape(h, w), grid, card, names, [scene.id], 0.0, False,
                         fallback=reason)  # fmt: skip
 
 
 def method_name(emb: EmbeddingMap) -> str:
     """What the vectors are, for summaries and provenance."""
     if emb.fallback:
-        return "standardised raw bands + NDVI (Presto unavailable)"
+        return f"standardised raw bands + NDVI ({SHORT_NAMES[emb.card.name]} unavailable)"
     return emb.card.citation()
 
 
-def model_info() -> dict[str, Any]:
+def model_info(card: ModelCard = PRESTO) -> dict[str, Any]:
     """The model card as provenance carries it (name, version, licence, source, weights sha256)."""
     return {
-        "name": PRESTO.name,
-        "title": PRESTO.title,
-        "version": PRESTO.version,
-        "licence": PRESTO.licence,
-        "source": PRESTO.source,
-        "sha256": PRESTO.files[0].sha256,
-        "accuracy": [a.model_dump() for a in PRESTO.accuracy],
+        "name": card.name,
+        "title": card.title,
+        "version": card.version,
+        "licence": card.licence,
+        "source": card.source,
+        "sha256": card.files[0].sha256,
+        "accuracy": [a.model_dump() for a in card.accuracy],
     }
 
 

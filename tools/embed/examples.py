@@ -12,7 +12,7 @@ from geovigie.core.errors import ToolInputError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
 from geovigie.tools.embed.classifier import Classifier, fit_logistic
-from geovigie.tools.embed.common import embedded, method_name, model_info
+from geovigie.tools.embed.common import SHORT_NAMES, ModelName, embedded, method_name, model_info
 from geovigie.tools.embed.inputs import series
 from geovigie.tools.embed.regions import Place, mask_of
 from geovigie.tools.embed.service import EmbeddingMap
@@ -35,6 +35,10 @@ class MapFromExamplesInput(BaseModel):
         min_length=2, max_length=200, description="Labelled places, at least one for each of two classes."
     )
     bbox: BBox | None = Field(default=None, description="AOI [west, south, east, north]; None = whole scene.")
+    model: ModelName = Field(
+        default="presto",
+        description="Embedding model: presto (per 10 m pixel) or galileo_nano (per 40 m patch, with its context).",
+    )
 
 
 class ClassShare(BaseModel):
@@ -106,7 +110,7 @@ def map_from_examples(args: MapFromExamplesInput, ctx: ToolContext) -> ToolOutpu
             hint="Add examples of what is not that class (e.g. forest and fields).",
         )
     progress = lambda f, m: ctx.progress(0.05 + 0.7 * f, m)  # noqa: E731 - a one-line callback
-    emb = embedded(scene, bbox, ctx.settings, progress, tile_size=ctx.settings.tile_size)
+    emb = embedded(scene, bbox, ctx.settings, progress, tile_size=ctx.settings.tile_size, model=args.model)
     h, w = emb.grid.shape
     feats = emb.vectors.reshape(h * w, -1)
     raw = _raw_features(emb, ctx)
@@ -150,7 +154,7 @@ def map_from_examples(args: MapFromExamplesInput, ctx: ToolContext) -> ToolOutpu
         agreement_with_raw=round(float((cls[valid] == raw_class[valid]).mean()), 4),
         holdout_accuracy_embeddings=_holdout(feats[index], y, grp, classes),
         holdout_accuracy_raw=_holdout(raw[index], y, grp, classes),
-        model=model_info(),
+        model=model_info(emb.card),
     )
     ctx.progress(0.9, "writing the class map")
     return _output(args, ctx, emb, result, cls.reshape(h, w), conf.reshape(h, w), bbox)
@@ -221,18 +225,25 @@ def _output(
         result=result,
         provenance=Provenance(
             tool="map_from_examples",
-            method="logistic regression on Presto embeddings (per pixel); baseline: the same on raw bands + NDVI",
+            method=f"logistic regression on {emb.card.title} embeddings; baseline: the same on raw bands + NDVI",
             scenes=[get_scene(ctx.db, emb.item_ids[0]).to_ref()],
             crs=emb.grid.crs_string,
             pixel_size_m=emb.grid.pixel_size_m,
             aoi_bbox=bbox,
-            parameters={"model": model_info(), "classes": [c.label for c in result.classes], "bands": emb.bands},
+            parameters={
+                "model": model_info(emb.card),
+                "classes": [c.label for c in result.classes],
+                "bands": emb.bands,
+            },
         ),
         figures=figures,
         artifacts=[png, cog],
         notes=[
             *(
-                [f"Presto could not run ({emb.fallback}): both maps use raw bands, so they are the same classifier."]
+                [
+                    f"{SHORT_NAMES[emb.card.name]} could not run ({emb.fallback}): both maps use raw bands, so "
+                    "they are the same classifier."
+                ]
                 if emb.fallback
                 else []
             ),

@@ -22,6 +22,7 @@ import numpy as np
 from geovigie.core.errors import ToolInputError
 from geovigie.core.settings import Settings
 from geovigie.tools.embed.card import PRESTO, presto_onnx
+from geovigie.tools.embed.distributed import EmbedRun
 from geovigie.tools.embed.inputs import available_bands, latlon_of, months_of, series
 from geovigie.tools.models import ModelCard, session
 from geovigie.tools.raster import Grid, Scene, iter_tiles, read_bands
@@ -30,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 DIM = 128
+OTHER_MODELS: dict[str, Callable[..., EmbeddingMap]] = {}
+"""Embedding models other than Presto, by card name -> their ``embed`` (Galileo nano registers itself here, from
+``galileo_embed``, so that this module does not import it back)."""
 BATCH = 2048
 """Pixels per ONNX call: large enough to amortise the call, small enough to keep memory at a few tens of MB."""
 MIN_S2 = ("B02", "B03", "B04", "B08")
@@ -51,6 +55,8 @@ class EmbeddingMap:
     cached: bool
     fallback: str | None = None
     """Why these vectors are standardised raw bands instead of model embeddings (model unavailable), else None."""
+    run: EmbedRun | None = None
+    """Where the vectors were computed (local, Dask, cache): tiles, workers, failures."""
 
     def mean_of(self, region: np.ndarray) -> np.ndarray:
         """The mean embedding of the valid pixels of a boolean region (H, W).
@@ -101,6 +107,7 @@ def embed(
     tile_size: int = 256,
     onnx: Path | None = None,
     use_cache: bool = True,
+    model: str = PRESTO.name,
 ) -> EmbeddingMap:
     """Presto embeddings of every pixel of ``grid``, one time step per scene (dates in the given order).
 
@@ -112,11 +119,15 @@ def embed(
         tile_size: Tile edge in pixels (memory bound: ~tile_size² x 17 x T floats at a time).
         onnx: An ONNX graph to use instead of the cached Presto export (tests: a random model).
         use_cache: Read and write the embeddings cache.
+        model: ``"galileo_nano"`` for Galileo nano's embeddings instead (one vector per patch, see
+            ``galileo_embed``: it tiles its own way, in this process, ignoring ``tile_size``).
 
     Raises:
         ToolInputError: no usable bands.
         ModelUnavailableError: Presto's weights absent (or not converted and no torch).
     """
+    if model != PRESTO.name:
+        return OTHER_MODELS[model](scenes, grid, settings, progress=progress, onnx=onnx, use_cache=use_cache)
     bands = _check_bands(scenes)
     ids = [s.id for s in scenes]
     path = cache_path(settings, PRESTO, ids, grid)

@@ -13,7 +13,15 @@ from geovigie.core.errors import ToolInputError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
 from geovigie.tools.embed.classifier import knn_scores
-from geovigie.tools.embed.common import embedded, grid_lonlat, method_name, model_info, ramp
+from geovigie.tools.embed.common import (
+    SHORT_NAMES,
+    ModelName,
+    embedded,
+    grid_lonlat,
+    method_name,
+    model_info,
+    ramp,
+)
 from geovigie.tools.embed.regions import Place, mask_of
 from geovigie.tools.embed.service import EmbeddingMap
 from geovigie.tools.raster import draw_boxes, map_picture
@@ -31,6 +39,10 @@ class FindSimilarInput(Place):
     )
     bbox: BBox | None = Field(default=None, description="Search AOI [west, south, east, north]; None = whole scene.")
     top_k: int = Field(default=5, ge=1, le=50, description="How many places to return.")
+    model: ModelName = Field(
+        default="presto",
+        description="Embedding model: presto (per 10 m pixel) or galileo_nano (per 40 m patch, with its context).",
+    )
 
 
 class SimilarPlace(BaseModel):
@@ -61,14 +73,16 @@ def _example(args: FindSimilarInput, ctx: ToolContext) -> tuple[np.ndarray, Embe
     scene = get_scene(ctx.db, args.item_id)
     if not args.search_item_ids or args.search_item_ids == [args.item_id]:
         # Searching the example's own scene: embed the search area once and read the example from it.
-        emb = embedded(scene, args.bbox, ctx.settings, None, tile_size=ctx.settings.tile_size)
+        emb = embedded(scene, args.bbox, ctx.settings, None, tile_size=ctx.settings.tile_size, model=args.model)
         try:
             region = mask_of(args, emb.grid)
             return emb.mean_of(region), emb, region
         except ToolInputError:
             pass  # the example is outside the search AOI: embed it on its own below
     pad = 0.003  # ~300 m of context around the example, so that a point still has a grid
-    emb = embedded(scene, args.padded_bounds(pad), ctx.settings, None, tile_size=ctx.settings.tile_size)
+    emb = embedded(
+        scene, args.padded_bounds(pad), ctx.settings, None, tile_size=ctx.settings.tile_size, model=args.model
+    )
     region = mask_of(args, emb.grid)
     return emb.mean_of(region), emb, region
 
@@ -108,7 +122,12 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
     for item in args.search_item_ids or [args.item_id]:
         scene = get_scene(ctx.db, item)
         emb = embedded(
-            scene, bbox, ctx.settings, lambda f, m: ctx.progress(0.1 + 0.7 * f, m), tile_size=ctx.settings.tile_size
+            scene,
+            bbox,
+            ctx.settings,
+            lambda f, m: ctx.progress(0.1 + 0.7 * f, m),
+            tile_size=ctx.settings.tile_size,
+            model=args.model,
         )
         h, w = emb.grid.shape
         sim = np.full((h, w), np.nan, np.float32)
@@ -140,7 +159,7 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
         threshold=round(threshold, 4),
         similar_area_m2=above if emb.grid.crs is not None else None,
         searched_pixels=searched,
-        model=model_info(),
+        model=model_info(example_emb.card),
     )
     best = places[0]
     summary = (
@@ -153,12 +172,17 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
         result=result,
         provenance=Provenance(
             tool="find_similar",
-            method="cosine similarity of Presto embeddings (per pixel), box-averaged over the example's size",
+            method=f"cosine similarity of {example_emb.card.title} embeddings, box-averaged over the example's size",
             scenes=[s.to_ref() for s in scenes],
             crs=example_emb.grid.crs_string,
             pixel_size_m=example_emb.grid.pixel_size_m,
             aoi_bbox=bbox,
-            parameters={"model": model_info(), "top_k": args.top_k, "window_px": size, "bands": example_emb.bands},
+            parameters={
+                "model": model_info(example_emb.card),
+                "top_k": args.top_k,
+                "window_px": size,
+                "bands": example_emb.bands,
+            },
         ),
         figures=[
             Figure(name="best similarity", value=best.score, unit="cosine"),
@@ -168,7 +192,10 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
         artifacts=artifacts,
         notes=[
             *(
-                [f"Presto could not run ({example_emb.fallback}): similarity uses standardised raw bands."]
+                [
+                    f"{SHORT_NAMES[example_emb.card.name]} could not run ({example_emb.fallback}): similarity "
+                    "uses standardised raw bands."
+                ]
                 if example_emb.fallback
                 else []
             ),
@@ -176,6 +203,14 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
             "recognition: fields, roofs or water bodies with the same signature score high even if unrelated.",
             "Single-date inputs: Presto was pre-trained on monthly series, so one date uses a part of what it learnt.",
             "The example's own pixels (and their immediate surroundings) are excluded from the places.",
+            *(
+                [
+                    "Galileo nano gives one vector per 4 x 4 px patch (40 m), which also carries where the patch "
+                    "sits in its 640 m tile: the map is blocky, and at equal content nearby places score higher."
+                ]
+                if example_emb.card.name == "galileo_nano"
+                else []
+            ),
         ],
     )
 
