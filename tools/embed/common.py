@@ -13,11 +13,13 @@ from geovigie.tools.embed.galileo_card import GALILEO
 from geovigie.tools.embed.inputs import available_bands, series
 from geovigie.tools.embed.service import EmbeddingMap, Progress, embed
 from geovigie.tools.models import ModelCard, ModelUnavailableError
-from geovigie.tools.raster import Grid, Scene, read_bands, scene_grid
+from geovigie.tools.raster import Execution, Grid, Scene, read_bands, scene_grid
 
 MAX_EMBED_PIXELS = 1024 * 1024
 """Largest grid embedded in one request (~1 km² = 10 000 px takes seconds; 1024² minutes on 2 cores)."""
 EMBED_BANDS = ("B02", "B03", "B04", "B08")
+EMBED_TILE = 256
+"""Largest embedding tile: a 1024² grid is 16 Dask tasks, and both paths tile alike, so they give the same bits."""
 ModelName = Literal["presto", "galileo_nano"]
 """The embedding models a tool can choose (Presto per pixel, Galileo nano per 4 x 4 px patch)."""
 MODELS: dict[str, ModelCard] = {PRESTO.name: PRESTO, GALILEO.name: GALILEO}
@@ -33,11 +35,15 @@ def embedded(
     *,
     tile_size: int,
     model: ModelName = "presto",
+    execution: Execution | None = None,
 ) -> EmbeddingMap:
     """Embeddings (Presto, or ``model``'s) of a scene over a box (whole scene when None), at its 10 m grid.
 
     When the model cannot run (weights absent, not converted and no torch), the vectors are the standardised raw
     bands (+ NDVI) instead and ``fallback`` says why: the tools still answer, with the classical features.
+
+    ``execution`` (the tool's, from its context) sends large grids to Dask, one task per tile of at most
+    :data:`EMBED_TILE` px (``embed_kind``).
 
     Raises:
         ToolInputError: AOI too large or bands missing.
@@ -48,7 +54,8 @@ def embedded(
     card = MODELS[model]
     card.check_domain(pixel_size_m=grid.pixel_size_m)
     try:
-        return embed([scene], grid, settings, progress=progress, tile_size=tile_size, model=model)
+        return embed([scene], grid, settings, progress=progress, tile_size=min(tile_size, EMBED_TILE), model=model,
+                     execution=execution)  # fmt: skip
     except ModelUnavailableError as exc:
         return raw_map(scene, grid, reason=exc.message, card=card)
 
@@ -66,6 +73,12 @@ def raw_map(scene: Scene, grid: Grid, *, reason: str, card: ModelCard = PRESTO) 
     h, w = grid.shape
     return EmbeddingMap(vectors.reshape(h, w, -1), valid.reshape(h, w), grid, card, names, [scene.id], 0.0, False,
                         fallback=reason)  # fmt: skip
+
+
+def executions(*maps: EmbeddingMap) -> tuple[list[dict[str, Any]], list[str]]:
+    """Where each map's vectors were computed (local, Dask, cache) for provenance, and the notes that say so."""
+    runs = [m.run for m in maps if m.run is not None]
+    return [r.as_dict() for r in runs], list(dict.fromkeys(r.note() for r in runs))
 
 
 def method_name(emb: EmbeddingMap) -> str:

@@ -12,11 +12,11 @@ from geovigie.core.errors import ToolInputError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.catalog import get_scene
 from geovigie.tools.embed.classifier import Classifier, fit_logistic
-from geovigie.tools.embed.common import SHORT_NAMES, ModelName, embedded, method_name, model_info
+from geovigie.tools.embed.common import SHORT_NAMES, ModelName, embedded, executions, method_name, model_info
 from geovigie.tools.embed.inputs import series
 from geovigie.tools.embed.regions import Place, mask_of
 from geovigie.tools.embed.service import EmbeddingMap
-from geovigie.tools.raster import hex_legend, map_picture, read_bands
+from geovigie.tools.raster import Execution, hex_legend, map_picture, read_bands
 
 PALETTE = [(40, 150, 60), (230, 200, 60), (40, 100, 220), (210, 50, 50), (160, 90, 200), (240, 140, 40)]
 
@@ -110,7 +110,8 @@ def map_from_examples(args: MapFromExamplesInput, ctx: ToolContext) -> ToolOutpu
             hint="Add examples of what is not that class (e.g. forest and fields).",
         )
     progress = lambda f, m: ctx.progress(0.05 + 0.7 * f, m)  # noqa: E731 - a one-line callback
-    emb = embedded(scene, bbox, ctx.settings, progress, tile_size=ctx.settings.tile_size, model=args.model)
+    emb = embedded(scene, bbox, ctx.settings, progress, tile_size=ctx.settings.tile_size, model=args.model,
+                   execution=Execution.from_context(ctx, tool="map_from_examples"))  # fmt: skip
     h, w = emb.grid.shape
     feats = emb.vectors.reshape(h * w, -1)
     raw = _raw_features(emb, ctx)
@@ -234,6 +235,7 @@ def _output(
                 "model": model_info(emb.card),
                 "classes": [c.label for c in result.classes],
                 "bands": emb.bands,
+                "execution": executions(emb)[0],
             },
         ),
         figures=figures,
@@ -252,5 +254,6 @@ def _output(
             "Confidence is the classifier's probability of the chosen class, not a calibrated accuracy.",
             "Measured on labelled data (README, benchmarks/foundation.py): the embeddings do not beat raw bands "
             "everywhere; read the comparison above for this scene.",
+            *executions(emb)[1],
         ],
     )

@@ -22,10 +22,10 @@ import numpy as np
 from geovigie.core.errors import ToolInputError
 from geovigie.core.settings import Settings
 from geovigie.tools.embed.card import PRESTO, presto_onnx
-from geovigie.tools.embed.distributed import EmbedRun
+from geovigie.tools.embed.distributed import EmbedRun, OnnxTiles, embed_kind, embed_on_dask
 from geovigie.tools.embed.inputs import available_bands, latlon_of, months_of, series
-from geovigie.tools.models import ModelCard, session
-from geovigie.tools.raster import Grid, Scene, iter_tiles, read_bands
+from geovigie.tools.models import ModelCard
+from geovigie.tools.raster import Execution, Grid, Scene, iter_tiles, read_bands
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ def embed(
     tile_size: int = 256,
     onnx: Path | None = None,
     use_cache: bool = True,
+    execution: Execution | None = None,
     model: str = PRESTO.name,
 ) -> EmbeddingMap:
     """Presto embeddings of every pixel of ``grid``, one time step per scene (dates in the given order).
@@ -119,8 +120,9 @@ def embed(
         tile_size: Tile edge in pixels (memory bound: ~tile_size² x 17 x T floats at a time).
         onnx: An ONNX graph to use instead of the cached Presto export (tests: a random model).
         use_cache: Read and write the embeddings cache.
+        execution: Where large grids run (Dask when it chooses so, see ``embed_kind``); None: in this process.
         model: ``"galileo_nano"`` for Galileo nano's embeddings instead (one vector per patch, see
-            ``galileo_embed``: it tiles its own way, in this process, ignoring ``tile_size``).
+            ``galileo_embed``: it tiles its own way, in this process, ignoring ``tile_size`` and ``execution``).
 
     Raises:
         ToolInputError: no usable bands.
@@ -134,35 +136,55 @@ def embed(
     if use_cache and onnx is None and path.is_file():
         with np.load(path) as z:
             vectors, valid = z["vectors"].astype(np.float32), z["valid"]
-        return EmbeddingMap(vectors, valid, grid, PRESTO, bands, ids, 0.0, True)
-    sess = session(onnx or presto_onnx(settings), "cpu")
+        return EmbeddingMap(vectors, valid, grid, PRESTO, bands, ids, 0.0, True, run=EmbedRun("cache", 0, 0))
+    encoder = OnnxTiles(str(onnx or presto_onnx(settings)), presto_tile)
     start = time.perf_counter()
+    h, w = grid.shape
+    if execution is not None and embed_kind(execution, h * w) == "dask":  # large grid: one Dask task per tile
+        vectors, valid, run = embed_on_dask(scenes, bands, grid, encoder, execution, tile_size=tile_size, dim=DIM,
+                                            progress=progress, label=PRESTO.title)  # fmt: skip
+    else:
+        vectors, valid, run = _embed_here(scenes, bands, grid, encoder, tile_size, progress)
+    seconds = run.seconds = time.perf_counter() - start
+    logger.info("embedded items=%s pixels=%d seconds=%.1f executor=%s", ids, h * w, seconds, run.kind)
+    if use_cache and onnx is None and run.complete:  # a partial map is never cached
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part.npz")
+        np.savez_compressed(tmp, vectors=vectors.astype(np.float16), valid=valid)
+        tmp.replace(path)
+    return EmbeddingMap(vectors, valid, grid, PRESTO, bands, ids, seconds, False, run=run)
+
+
+def _embed_here(
+    scenes: Sequence[Scene], bands: list[str], grid: Grid, encoder: OnnxTiles, tile_size: int, progress: Progress | None
+) -> tuple[np.ndarray, np.ndarray, EmbedRun]:
+    """Every tile in this process, one after the other (the encoder's session uses the cores)."""
     h, w = grid.shape
     vectors = np.zeros((h, w, DIM), np.float32)
     valid = np.zeros((h, w), bool)
     tiles = list(iter_tiles(grid, tile_size=tile_size, overlap=0))
     for n, tile in enumerate(tiles):
         sub = grid.subgrid(tile.read)
-        steps = [read_bands(s, bands, sub) for s in scenes]
-        x, mask = series(steps)
-        ok = np.all([d.valid.reshape(-1) for d in steps], axis=0)
-        months, latlon = months_of(scenes, len(x)), latlon_of(sub)
-        out = run_pixels(sess, x, mask, months, latlon, ok)
         r0, c0 = int(tile.core.row_off), int(tile.core.col_off)
         rows, cols = slice(r0, r0 + sub.height), slice(c0, c0 + sub.width)  # no overlap: read == core
-        # float16 precision, as the cache stores it: a cached answer equals a fresh one.
-        vectors[rows, cols] = out.astype(np.float16).astype(np.float32).reshape(sub.height, sub.width, DIM)
-        valid[rows, cols] = ok.reshape(sub.height, sub.width)
+        vectors[rows, cols], valid[rows, cols] = encoder(scenes, bands, sub)
         if progress is not None:
             progress((n + 1) / len(tiles), f"embedding tile {n + 1}/{len(tiles)} ({PRESTO.title})")
-    seconds = time.perf_counter() - start
-    logger.info("embedded items=%s pixels=%d seconds=%.1f", ids, h * w, seconds)
-    if use_cache and onnx is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part.npz")
-        np.savez_compressed(tmp, vectors=vectors.astype(np.float16), valid=valid)
-        tmp.replace(path)
-    return EmbeddingMap(vectors, valid, grid, PRESTO, bands, ids, seconds, False)
+    return vectors, valid, EmbedRun("local", 1, len(tiles))
+
+
+def presto_tile(sess: Any, scenes: Sequence[Scene], bands: Sequence[str], sub: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """Presto vectors (h, w, 128) float16 and validity (h, w) of one tile grid: what both paths run per tile.
+
+    float16 is the precision the cache stores, so a cached answer equals a fresh one, and a Dask task returns
+    half the bytes.
+    """
+    steps = [read_bands(s, bands, sub) for s in scenes]
+    x, mask = series(steps)
+    ok = np.all([d.valid.reshape(-1) for d in steps], axis=0)
+    months, latlon = months_of(scenes, len(x)), latlon_of(sub)
+    out = run_pixels(sess, x, mask, months, latlon, ok)
+    return out.astype(np.float16).reshape(sub.height, sub.width, DIM), ok.reshape(sub.height, sub.width)
 
 
 def run_pixels(

@@ -17,6 +17,7 @@ from geovigie.tools.embed.common import (
     SHORT_NAMES,
     ModelName,
     embedded,
+    executions,
     grid_lonlat,
     method_name,
     model_info,
@@ -24,7 +25,7 @@ from geovigie.tools.embed.common import (
 )
 from geovigie.tools.embed.regions import Place, mask_of
 from geovigie.tools.embed.service import EmbeddingMap
-from geovigie.tools.raster import draw_boxes, map_picture
+from geovigie.tools.raster import Execution, draw_boxes, map_picture
 
 MIN_SEPARATION_PX = 3
 """Places are at least 2 x this + 1 pixels apart (70 m at 10 m), so that one field is not returned five times."""
@@ -71,9 +72,11 @@ class FindSimilarResult(BaseModel):
 
 def _example(args: FindSimilarInput, ctx: ToolContext) -> tuple[np.ndarray, EmbeddingMap, np.ndarray]:
     scene = get_scene(ctx.db, args.item_id)
+    execution = Execution.from_context(ctx, tool="find_similar")  # large grids go to Dask (embed_kind)
     if not args.search_item_ids or args.search_item_ids == [args.item_id]:
         # Searching the example's own scene: embed the search area once and read the example from it.
-        emb = embedded(scene, args.bbox, ctx.settings, None, tile_size=ctx.settings.tile_size, model=args.model)
+        emb = embedded(scene, args.bbox, ctx.settings, None, tile_size=ctx.settings.tile_size, model=args.model,
+                       execution=execution)  # fmt: skip
         try:
             region = mask_of(args, emb.grid)
             return emb.mean_of(region), emb, region
@@ -81,8 +84,9 @@ def _example(args: FindSimilarInput, ctx: ToolContext) -> tuple[np.ndarray, Embe
             pass  # the example is outside the search AOI: embed it on its own below
     pad = 0.003  # ~300 m of context around the example, so that a point still has a grid
     emb = embedded(
-        scene, args.padded_bounds(pad), ctx.settings, None, tile_size=ctx.settings.tile_size, model=args.model
-    )
+        scene, args.padded_bounds(pad), ctx.settings, None, tile_size=ctx.settings.tile_size, model=args.model,
+        execution=execution,
+    )  # fmt: skip
     region = mask_of(args, emb.grid)
     return emb.mean_of(region), emb, region
 
@@ -128,6 +132,7 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
             lambda f, m: ctx.progress(0.1 + 0.7 * f, m),
             tile_size=ctx.settings.tile_size,
             model=args.model,
+            execution=Execution.from_context(ctx, tool="find_similar"),
         )
         h, w = emb.grid.shape
         sim = np.full((h, w), np.nan, np.float32)
@@ -182,6 +187,7 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
                 "top_k": args.top_k,
                 "window_px": size,
                 "bands": example_emb.bands,
+                "execution": executions(example_emb, *(m[1] for m in maps))[0],
             },
         ),
         figures=[
@@ -203,6 +209,7 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
             "recognition: fields, roofs or water bodies with the same signature score high even if unrelated.",
             "Single-date inputs: Presto was pre-trained on monthly series, so one date uses a part of what it learnt.",
             "The example's own pixels (and their immediate surroundings) are excluded from the places.",
+            *executions(example_emb, *(m[1] for m in maps))[1],
             *(
                 [
                     "Galileo nano gives one vector per 4 x 4 px patch (40 m), which also carries where the patch "
