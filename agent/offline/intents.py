@@ -12,6 +12,7 @@ import difflib
 import re
 from typing import Literal
 
+from geovigie.agent.offline.lexicon import frequency
 from geovigie.tools.count import CLASS_SPECS
 
 Language = Literal["fr", "en"]
@@ -62,8 +63,13 @@ def detect_language(folded: str, original: str) -> Language:
     words = re.findall(r"[a-z]+", _ELISION.sub(" ", folded))
     fr = float(sum(w in _FR_WORDS for w in words) + len(_ELISION.findall(folded)))
     fr += 1.5 * sum(1 for w in original.split() if re.search(r"[àâçéèêëîïôûùüÿœ]", w.lower()))
-    en = sum(w in _EN_WORDS for w in words)
+    # a word of both languages ("compare", "images", "zone") is evidence of neither
+    en = sum(w in _EN_WORDS and frequency(w, "fr") < BOTH_LANGUAGES for w in words)
     return "fr" if fr > en else "en"
+
+
+BOTH_LANGUAGES = 4e-6
+"""French frequency above which an English cue word is also an everyday French word."""
 
 
 # (pattern, weight). Patterns run on folded text; weights decide between competing themes.

@@ -14,6 +14,7 @@ from typing import Any
 
 from geovigie.agent.offline.dates import fold
 from geovigie.agent.offline.intents import find_object
+from geovigie.agent.offline.lexicon import common_word
 from geovigie.agent.offline.place_phrase import expand_phrase, expand_place
 
 PlaceFinder = Callable[[str], Sequence[Any]]
@@ -159,4 +160,57 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
         return expand_phrase(text, fallback), country_hint, ()
     if countries:  # "saint-martin-vesubie" is a village, not the country Saint Martin
         return expand_phrase(text, str(countries[0].text)), None, ()
+    if residual := residual_place(text):
+        return residual, None, ()
     return None, None, ()
+
+
+_FUNCTION_WORDS = frozenset(
+    "the a an of in on at for to from by with and or is are was were has have had it its this that there how what "
+    "which when where did does do many much any some all my our your le la les l de du des d un une et ou en au aux "
+    "a dans sur pour par avec est sont il elle ce cet cette y quel quelle combien qu que quoi ca son sa ses".split()
+)
+
+
+_LOWER_FEATURE = re.compile(
+    r"\b(?:lac|lake|etang|étang|baie|bay|mont|mount|ile|île|golfe|gulf|delta|massif|plateau|causse|marais)\s+"
+    r"(?:(?:de la|de l'|des|du|de|d'|of the|of)\s*)?[a-zà-ÿ][\w'’-]{3,}(?:[\s-][a-zà-ÿ][\w'’-]{3,})?",
+)
+"""A named feature written in lower case (capitalised ones are read by :func:`_fallback_place`)."""
+
+
+def residual_place(text: str) -> str | None:
+    """A place named without a preposition or capital ("paiporta flooding", "Lahaina fire", "Crau: land cover").
+
+    What is left of the question once its topic words (every intent cue, object and function word) are removed
+    is looked up in the gazetteer, longest run first; a capitalised run before a colon is kept even when the
+    gazetteer lacks it, so that the geocoder can say it does not know it ("Zeribania: has it sprawled?").
+    """
+    from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS, INTENT_CUES, OBJECT_SYNONYMS
+    from geovigie.tools.places import get_gazetteer
+    from geovigie.tools.places.text import STOPWORDS
+
+    if m := _LOWER_FEATURE.search(text):  # "lac de serre-poncon", "lake annecy": the geocoder decides
+        return m.group().strip()
+    folded = fold(text).lower()
+    cues = [p for patterns in INTENT_CUES.values() for p, _ in patterns] + list(OBJECT_SYNONYMS.values())
+    for pattern in cues:
+        folded = re.sub(pattern, lambda m: " " * len(m.group()), folded)  # same length: spans stay valid
+    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[a-z][a-z'-]*", folded)]
+    common = _FUNCTION_WORDS | _EN_WORDS | _FR_WORDS | STOPWORDS
+    gaz = get_gazetteer()
+    for n in (4, 3, 2, 1):
+        for i in range(len(tokens) - n + 1):
+            run = tokens[i : i + n]
+            if any(folded[x[1] : y[0]].strip() for x, y in zip(run, run[1:], strict=False)):
+                continue  # a removed cue word sits between them
+            if run[0][2] in _FUNCTION_WORDS or run[-1][2] in _FUNCTION_WORDS:
+                continue
+            name = text[run[0][0] : run[-1][1]].strip()
+            if n == 1 and (run[0][2] in common or common_word(run[0][2]) or common_word(name.lower())):
+                continue  # "level", "will", "même": words, not towns
+            if len(name) >= 4 and gaz.candidates(fold(name)).places:
+                return name
+    if m := re.match(r"^\s*([A-ZÀ-Ý][\w'’-]+(?:\s+[A-ZÀ-Ý][\w'’-]+)*)\s*:", text):
+        return m.group(1)
+    return None
