@@ -46,7 +46,8 @@ async def readyz(service: Service) -> JSONResponse:
 async def ask(body: AskRequest, service: Service, caller: Caller) -> dict[str, Any]:
     """Ask a question; returns the answer, figures, provenance, artifacts and tool trace."""
     answer = await run_in_threadpool(service.ask, body.question, thread_id=body.thread_id, owner=caller.key_id,
-                                     confirm_large_runs=body.confirm_large_runs)  # fmt: skip
+                                     confirm_large_runs=body.confirm_large_runs,
+                                     examples=body.example_dicts())  # fmt: skip
     return answer.model_dump(mode="json")
 
 
@@ -72,7 +73,8 @@ async def chat(body: AskRequest, service: Service, caller: Caller) -> StreamingR
     """
     tid = body.thread_id or uuid.uuid4().hex
     stream = await run_in_threadpool(service.stream, body.question, thread_id=tid, owner=caller.key_id,
-                                     confirm_large_runs=body.confirm_large_runs)  # fmt: skip
+                                     confirm_large_runs=body.confirm_large_runs,
+                                     examples=body.example_dicts())  # fmt: skip
     return StreamingResponse(iterate_in_threadpool(_sse(stream)), media_type="text/event-stream")
 
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from geovigie.tools.embed import LabelledPlace
+
 THREAD_ID = r"^[A-Za-z0-9_.\-]{1,64}$"
 
 
@@ -18,6 +20,16 @@ class AskRequest(BaseModel):
         default=False,
         description="Run large analyses (over GEOVIGIE_CONFIRM_PIXELS) whose cost estimate the user has seen.",
     )
+    examples: list[LabelledPlace] | None = Field(
+        default=None,
+        max_length=200,
+        description="Labelled places (label + point [lon, lat] or box) for a map from examples; the thread keeps "
+        'them, so "map greenhouses vs fields from my points" uses them.',
+    )
+
+    def example_dicts(self) -> list[dict[str, Any]] | None:
+        """The examples as plain mappings for the turn service (None when absent)."""
+        return [e.model_dump(exclude_none=True) for e in self.examples] if self.examples else None
 
 
 class ErrorDetail(BaseModel):

@@ -29,6 +29,7 @@ from geovigie.serving.api.service import TurnService
 from geovigie.serving.mcp.resources import Reader, resource_list, resource_templates
 from geovigie.serving.mcp.results import answer_result, error_result, tool_result
 from geovigie.tools.base import GeoTool, format_validation_error
+from geovigie.tools.embed import LabelledPlace
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ class AskInput(BaseModel):
 
     question: str = Field(description="The question, in French or English (at most 4000 characters).")
     thread_id: str | None = Field(default=None, description="Continue this thread (from an earlier answer).")
+    examples: list[LabelledPlace] | None = Field(
+        default=None, max_length=200, description="Labelled places (label + point [lon, lat] or box) for a map from "
+        "examples; the thread keeps them.",
+    )  # fmt: skip
 
 
 class _ProgressBridge:
@@ -97,7 +102,8 @@ def owner_of_request(ctx: ServerRequestContext[Any]) -> str:
 def _run_ask(service: TurnService, body: AskInput, bridge: _ProgressBridge, owner: str) -> Answer:
     """A whole turn; each tool step reports as progress ``steps done + fraction of the current step``."""
     done, final = 0, None
-    for event in service.stream(body.question, thread_id=body.thread_id, owner=owner):
+    examples = [e.model_dump(exclude_none=True) for e in body.examples] if body.examples else None
+    for event in service.stream(body.question, thread_id=body.thread_id, owner=owner, examples=examples):
         kind = event.get("type")
         if kind == "tool_started":
             bridge(done + 0.001, f"{event['tool']}: started", None)

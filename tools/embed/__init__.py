@@ -11,7 +11,7 @@ May import ``geovigie.core``, the tool framework, ``geovigie.tools.raster``, ``g
 
 from geovigie.tools.embed.card import PRESTO, presto_onnx
 from geovigie.tools.embed.classifier import Classifier, fit_logistic, knn_scores
-from geovigie.tools.embed.examples import map_from_examples
+from geovigie.tools.embed.examples import LabelledPlace, map_from_examples
 from geovigie.tools.embed.galileo_card import GALILEO, galileo_normalisation, galileo_onnx
 from geovigie.tools.embed.galileo_embed import embed_arrays, embed_galileo
 from geovigie.tools.embed.inputs import degrees_to_unit, from_arrays, series
@@ -23,6 +23,7 @@ __all__ = [
     "PRESTO",
     "Classifier",
     "EmbeddingMap",
+    "LabelledPlace",
     "degrees_to_unit",
     "embed",
     "embed_arrays",
