@@ -89,7 +89,10 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(?:loss|decline|shrinking|retreat|disappearance|reduction) of (?:the )?"
          r"(?:forest|woods|woodland|tree)\w*", 4),
         (r"\b(?:tree|canopy|forest|woody) (?:cover |canopy )?(?:loss|lost|decline)\b", 4),
-        (r"\bloss of (?:tree|canopy)\b", 4), (r"\bdieback\b|\bdeperissement\w*|\bbark beetle\w*|\bscolytes?\b", 4),
+        (r"\bloss of (?:tree|canopy)\b", 4),
+        (r"\b(?:foret|forest|bois|arbres)\w* en moins\b|\bmoins de foret\b|\bless forest\b", 4),
+        (r"\b(?:forest|foret|woods?|tree cover)\w*\b.{0,20}\b(?:shr[iu]nk\w*|reduc\w*|recul\w*|diminu\w*)", 4),
+        (r"\bdieback\b|\bdeperissement\w*|\bbark beetle\w*|\bscolytes?\b", 4),
         (r"\bperte (?:de|du) (?:couvert (?:arbore|vegetal)|canopee|foret\w*|surface forestiere)\b", 4),
         (r"\b(?:trees?|woods?|woodland)\b.{0,20}\b(?:cut down|felled|cleared|removed|logged)\b", 4),
         (r"\b(?:clear[- ]?cut\w*|coupes? rases?|arbres?\b.{0,20}\b(?:abattus|coupes|rases))\b", 4),
@@ -115,7 +118,9 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\blotissements?\b", 3),
         (r"\bnew (?:houses|homes|buildings?|constructions?|housing)\b|\b(?:batiments|maisons|immeubles) neu(?:fs|ves)\b"
          r"|\bbatiments? nouveaux\b", 4),
-        (r"\bbeton\w*|\bconcrete\b|\bimpermeabilis\w*|\bartificialis\w*", 3),
+        (r"\bbeton\w*|\bconcrete\b|\bimpermeabilis\w*|\bartificialis\w*", 3), (r"\bextension\b|\bbuil[dt]s? up\b", 2),
+        (r"\b(?:buildings?|batiments?|maisons|houses|homes|immeubles)\b.{0,30}\b(?:appear\w*|apparu\w*|went up|"
+         r"sprung up|built|construit\w*|sortis? de terre|pouss\w*)", 3),
     ],
     "industrial_activity": [
         (r"\bindustri\w*", 3), (r"\brefiner\w*", 3), (r"\braffinerie\w*", 3), (r"\bactivit\w*", 2),
@@ -143,6 +148,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
     ],
     "vegetation": [
         (r"\bvegeta\w*", 3), (r"\bvegetal\w*", 3), (r"\bveg\b", 3),
+        (r"\bsante (?:des|de la|du) (?:cultures|vegetation|forets?|arbres|prairies|vignes)\b|\bcrop health\b", 3),
         (r"\bndvi\b", 3), (r"\bgreen (?:cover|spaces?)\b", 3),
         (r"\bgreenness\b", 3), (r"\bverdure\b", 3), (r"\bespaces verts\b", 3), (r"\bhealthy\b", 1),
         (r"\bgreen(?:er|est|ing)\b", 3), (r"\bhow green\b", 3), (r"\bplus verte?s?\b|\bmoins verte?s?\b|\bverdi\w*", 3),
@@ -169,6 +175,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bwhere(?: is|'s| are)\b|\bou (?:est|sont|se trouve\w*|se situe\w*)\b|\blocate\b|\blocalise\w*", 2),
         (r"\bc'est ou\b|\bou c'est\b|\bou ca se (?:trouve|situe)\b|\bwhereabouts\b", 2),
         (r"\bwhat(?:'s| is|s) (?:on|in)\b|\bc'est quoi\b|\bqu'est-ce que c'est\b|\bwhats at\b", 2),
+        (r"\bqu'est-ce qu'on (?:y )?voit\b|\bon y voit\b|\bqu'y a-t-il\b", 2),
         (r"\bwhat (?:does|do|did) .{0,40}\bshow\b|\b(?:que|qu'est-ce que|ce que) montre\w*|\bqu'y voit-on\b", 2),
     ],
     "find_imagery": [

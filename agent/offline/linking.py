@@ -60,6 +60,8 @@ _STOP = frozenset(
     "geotiff hand byte".split()
 )
 """Words that say what is asked, not which image (``spacenet-road_mask_input`` is not a "water mask")."""
+FACT_WEIGHT = 0.8
+"""Weight of a word from the catalog's facts (place near the footprint, collection) against one in the id."""
 MIN_SCORE = 1.5
 """Evidence needed to link: one rare token, or a common one plus a date."""
 
@@ -157,7 +159,8 @@ def _scores(
 ) -> dict[str, float]:
     words = _question_tokens(folded)
     words |= _country_words(words)
-    item_tokens = {i: set(_tokens(i)) | set(facts[i].words if i in facts else ()) for i in items}
+    id_tokens = {i: set(_tokens(i)) for i in items}
+    item_tokens = {i: id_tokens[i] | set(facts[i].words if i in facts else ()) for i in items}
     frequency: dict[str, int] = {}
     for toks in item_tokens.values():
         for t in toks:
@@ -169,7 +172,12 @@ def _scores(
         lowered = item.lower()
         whole = sum(2.0 for st in stems if re.search(r"(?<![a-z0-9])" + re.escape(st) + r"(?![a-z0-9])", lowered))
         hits = [t for t in toks & words if not (t.isdigit() and len(t) == 4 and _item_date(item))]
-        score = whole + sum(1.0 + math.log(len(items) / frequency[t]) / math.log(len(items) + 1) for t in hits)
+        # a word the id spells ("paris" in oscd-paris-*) outweighs one the catalog infers (Bercy is near Paris)
+        score = whole + sum(
+            (1.0 if t in id_tokens[item] else FACT_WEIGHT)
+            * (1.0 + math.log(len(items) / frequency[t]) / math.log(len(items) + 1))
+            for t in hits
+        )
         day = facts[item].day if item in facts and facts[item].day else _item_date(item)
         year_only = item not in facts and re.search(r"\d{8}|\d{4}-\d{2}", item) is None
         if any(_in(day, p, year_only, yearless=yearless) for p in periods) or (
@@ -254,7 +262,7 @@ def link_items(
     folded = blank(folded, day_spans)
     datasets = {i.split("-")[0].lower() for i in known_items}
     named = bool(datasets & set(_tokens(folded)))  # "the two OSCD dates", "the landsat pucallpa pics"
-    stem = re.search(r"[a-z]+_?\d|\d_\d|\b[a-z]{3,} \d{3,}\b", folded)  # "SJER_477", "3_4", "SOAP 061"
+    stem = re.search(r"[a-z]+_?\d|\d_\d|[a-z]_[a-z]|\b[a-z]{3,} \d{3,}\b", folded)  # "SJER_477", "sample_geotiff"
     if not known_items or not (force or named or _IMAGE_WORDS.search(folded) or stem):
         return Link()
     scores = _scores(folded, known_items, dates, facts or {}, yearless, days)

@@ -187,8 +187,7 @@ def residual_place(text: str) -> str | None:
     gazetteer lacks it, so that the geocoder can say it does not know it ("Zeribania: has it sprawled?").
     """
     from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS, INTENT_CUES, OBJECT_SYNONYMS
-    from geovigie.tools.places import get_gazetteer
-    from geovigie.tools.places.text import STOPWORDS
+    from geovigie.tools.places import STOPWORDS, get_gazetteer
 
     if m := _LOWER_FEATURE.search(text):  # "lac de serre-poncon", "lake annecy": the geocoder decides
         return m.group().strip()

@@ -94,13 +94,8 @@ PLAYBOOKS: dict[tuple[Intent, bool], Playbook] = {
     ),
     ("industrial_activity", True): Playbook(
         "industrial site activity",
-        (
-            _change("urban"),
-            Step("count_objects", "after", object="storage_tank"),
-            Step("count_objects", "after", object="ship"),
-        ),
-        "New structures from built-up gain + CVA between two dates (preset 'urban'), then storage tanks and "
-        "vessels counted on the later scene when its pixels are fine enough (tanks 3 m, ships 10 m).",
+        (_change("urban"),),
+        "New structures and cleared ground from built-up gain + CVA between two dates (preset 'urban').",
     ),
     ("industrial_activity", False): Playbook(
         "industrial site look",
@@ -165,10 +160,21 @@ FOOTPRINT = Playbook(
 """Industrial change asked as growth in area ("has the mine expanded?"): no tank or ship counts."""
 
 
+COUNTED_ACTIVITY = Playbook(
+    "industrial site activity, counted",
+    (_change("urban"), Step("count_objects", "before"), Step("count_objects", "after")),
+    "New structures from built-up gain + CVA between two dates (preset 'urban'), then the objects asked about "
+    "(storage tanks, vessels) counted on both scenes when their pixels are fine enough (tanks 3 m, ships 10 m).",
+)
+"""Industrial change with the objects to count named ("did the tank farm grow? count the tanks")."""
+
+
 def playbook_for(u: Understanding) -> Playbook:
     """The template for an understood question (falls back on the other mode of the same intent)."""
     if u.intent == "industrial_activity" and u.change and "footprint" in u.flags:
         return FOOTPRINT
+    if u.intent == "industrial_activity" and u.change and u.object:
+        return COUNTED_ACTIVITY
     return PLAYBOOKS.get((u.intent, u.change)) or PLAYBOOKS[(u.intent, not u.change)]
 
 

@@ -130,14 +130,29 @@ class Understanding:
         return bool(self.place or self.bbox or self.point)
 
 
+NEW_BUILDINGS = re.compile(
+    r"\bnew (?:buildings?|houses|homes|constructions?)\b|\b(?:batiments|maisons|immeubles) neu(?:fs|ves)\b|"
+    r"\bnouve(?:aux|lles) (?:batiments|logements|immeubles|maisons|constructions)\b"
+)
+"""Counting *new* buildings asks for growth: the new built-up area answers it (counts cannot tell new from old)."""
+
+
 def _decide_intent(folded: str, *, obj: ObjectClass | None, has_aoi: bool, dates: DateInfo, sensor: bool) -> Intent:
     """Weighted cues decide; counting needs an object class; a theme beats "show"/"find"."""
     scores = intent_scores(folded)
+    changing = dates.kind in ("compare", "since")
+    if obj in ("storage_tank", "ship") and changing and scores.get("industrial_activity", 0) >= 2:
+        return "industrial_activity"  # "did the tank farm grow 2018 vs 2025? count the tanks": activity, counted
+    if obj == "building" and NEW_BUILDINGS.search(folded):
+        return "urban_growth"  # "how many new buildings went up since 2018": the new built-up area
     if obj and COUNT_CUES.search(folded):
         return "count_objects"
     looking = max(scores.get("describe", 0.0), scores.get("find_imagery", 0.0))
     # a weak theme word ("any pics of Lake Balaton") does not outweigh a plain request to find or show imagery
-    themes = [i for i in THEMES if i in scores and (scores[i] >= 2 or scores[i] >= looking)]
+    # ... nor does it outweigh an object to count ("boats docked at the port"), unless the object word is a feature
+    # word of the place itself ("lac de Grand-Lieu")
+    counted = obj is not None and obj != "water_body"
+    themes = [i for i in THEMES if i in scores and (scores[i] >= 2 or (scores[i] >= looking and not counted))]
     if themes:
         return max(themes, key=lambda i: (scores[i], -THEMES.index(i)))
     if OUT_OF_SCOPE.search(folded):
@@ -249,7 +264,7 @@ def understand(
         language=lang,
         intent=intent,
         change=change,
-        object=obj if intent == "count_objects" else None,
+        object=obj if intent == "count_objects" or (intent == "industrial_activity" and change) else None,
         place=place,
         country=country,
         place_options=options,

@@ -8,6 +8,14 @@ Stands alone: it may import ``geovigie.core`` and the tool framework only.
 
 from geovigie.tools.places.gazetteer import bbox_around, get_gazetteer
 from geovigie.tools.places.geocode import geocode, resolve_place
-from geovigie.tools.places.text import find_place_in_text, split_qualifier
+from geovigie.tools.places.text import STOPWORDS, find_place_in_text, split_qualifier
 
-__all__ = ["bbox_around", "find_place_in_text", "geocode", "get_gazetteer", "resolve_place", "split_qualifier"]
+__all__ = [
+    "STOPWORDS",
+    "bbox_around",
+    "find_place_in_text",
+    "geocode",
+    "get_gazetteer",
+    "resolve_place",
+    "split_qualifier",
+]

@@ -197,14 +197,17 @@ def test_catalog_listing_without_place():
     assert isinstance(final, Finish)
 
 
-def test_industrial_counts_skip_objects_too_small_for_the_pixels():
+def test_industrial_activity_counts_only_the_objects_asked_for():
     u = read("Has activity increased at the industrial port of Orihuela since 2018?")
     answers = [GEOCODED, {"items": [scene("b", "2018-05-01")]}, {"items": [scene("a", "2025-03-01")]},
-               {"changed_fraction": 0.02}, {"count": 3}]  # fmt: skip
+               {"changed_fraction": 0.02}]  # fmt: skip
     calls, final = drive(u, answers)
-    assert [c.tool for c in calls][-2:] == ["detect_change", "count_objects"]
-    assert calls[-1].args["object"] == "ship"  # 10 m is fine for large ships, not for storage tanks (3 m)
-    assert isinstance(final, Finish) and any("storage tanks not counted" in n.lower() for n in final.notes)
+    assert [c.tool for c in calls][-1] == "detect_change" and isinstance(final, Finish)  # no count was asked
+    u = read("Has activity increased at the industrial port of Orihuela since 2018? Count the ships.")
+    assert u.intent == "industrial_activity" and u.object == "ship"
+    calls, final = drive(u, [*answers, {"count": 3}, {"count": 5}])
+    assert [c.tool for c in calls][-3:] == ["detect_change", "count_objects", "count_objects"]
+    assert [c.args["item_id"] for c in calls[-2:]] == ["b", "a"] and calls[-1].args["object"] == "ship"
 
 
 def test_two_named_images_are_ordered_by_date():
