@@ -33,7 +33,7 @@ Intent = Literal[
     "map_examples",
     "unknown",
 ]
-ObjectClass = Literal["tree", "ship", "vehicle", "building", "storage_tank", "water_body", "field"]
+ObjectClass = Literal["tree", "ship", "vehicle", "building", "storage_tank", "water_body", "field", "plane"]
 
 _FR_WORDS = frozenset(
     "le la les des du de un une est sont combien depuis quelle quel quels quelles entre avec dans pour sur pres "
@@ -251,6 +251,7 @@ OBJECT_SYNONYMS: dict[ObjectClass, str] = {
     "tree": r"trees?(?! cover| canopy)|arbres?|crowns?|tree crowns?|houppiers?",
     "building": r"buildings?|batiments?|maisons?|houses?|immeubles?",
     "field": r"fields?|parcelles?(?: agricoles)?|champs|crop fields?|plots?|parcels?",
+    "plane": r"planes?|aircraft|airplanes?|airliners?|avions?|aeronefs?",
 }
 """Object class -> synonyms (EN + FR, singular and plural). Order matters: "storage tanks" before "tanks"."""
 

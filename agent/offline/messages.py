@@ -226,6 +226,7 @@ OBJECT_NAMES: dict[str, dict[Language, str]] = {
     "storage_tank": {"en": "storage tanks", "fr": "cuves de stockage"},
     "water_body": {"en": "water bodies", "fr": "plans d'eau"},
     "field": {"en": "fields", "fr": "parcelles"},
+    "plane": {"en": "planes", "fr": "avions"},
 }
 
 

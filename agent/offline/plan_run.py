@@ -40,6 +40,7 @@ COUNT_RADIUS_KM: dict[ObjectClass, float] = {
     "building": 2.0,
     "ship": 3.0,
     "storage_tank": 3.0,
+    "plane": 2.0,
 }
 """Default half-side of the counting area around a place's centre: counting cars over a whole city at 0.5 m
 would read billions of pixels; the answer says which area was counted."""
