@@ -134,7 +134,8 @@ def _count(result: Mapping[str, Any], lang: Lang) -> str:
         extra = f" ({density:.1f} /km²)"
     if lang == "fr":
         names = {"tree": "arbres", "ship": "navires", "vehicle": "véhicules", "building": "bâtiments",
-                 "storage_tank": "réservoirs", "water_body": "plans d'eau", "field": "parcelles", "plane": "avions"}  # fmt: skip
+                 "storage_tank": "réservoirs", "water_body": "plans d'eau", "field": "parcelles",
+                 "plane": "avions"}  # fmt: skip
         text = f"{count} {names.get(obj, obj)} détectés dans {item}{extra}."
         return text + (f" Erreur attendue : {err}." if err else "")
     text = f"{count} {obj.replace('_', ' ')}(s) detected in {item}{extra}."

@@ -155,7 +155,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bbonne sante\b", 1), (r"\btree (?:cover|canopy)\b|\bcanopy\b|\bcanopee\b|\bcouv\w* arbore\w*", 2),
     ],
     "cloud": [
-        (r"\bcloudy\b", 4), (r"\bnuageu\w*", 4), (r"\bnebulosite\b", 4), (r"\bcloud (?:cover|mask)\b", 4),
+        (r"\bcloudy\b", 4), (r"\bcloudiness\b|\bovercast\b|\bennuag\w*", 4),
+        (r"\bnuageu\w*", 4), (r"\bnebulosite\b", 4), (r"\bcloud (?:cover|mask)\b", 4),
         (r"\bcouverture nuageuse\b", 4), (r"\bmasque de nuages\b", 4), (r"\bclouds?\b", 1), (r"\bnuages?\b", 1),
         (r"\b(?:percentage|percent|fraction|share|proportion|amount|part|pourcentage|taux|quantite) (?:of|de|d')\s?"
          r"(?:the )?(?:clouds?|nuages?|cloud cover)\b", 4),
@@ -175,7 +176,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bwhere(?: is|'s| are)\b|\bou (?:est|sont|se trouve\w*|se situe\w*)\b|\blocate\b|\blocalise\w*", 2),
         (r"\bc'est ou\b|\bou c'est\b|\bou ca se (?:trouve|situe)\b|\bwhereabouts\b", 2),
         (r"\bwhat(?:'s| is|s) (?:on|in)\b|\bc'est quoi\b|\bqu'est-ce que c'est\b|\bwhats at\b", 2),
-        (r"\bqu'est-ce qu'on (?:y )?voit\b|\bon y voit\b|\bqu'y a-t-il\b", 2),
+        (r"\bqu'est-ce qu'on (?:y )?voit\b|\bon y voit\b|\bqu'y a-t-il\b|\bqu'est-ce qu'il y a\b|\bce qu'il y a\b", 2),
         (r"\bwhat (?:does|do|did) .{0,40}\bshow\b|\b(?:que|qu'est-ce que|ce que) montre\w*|\bqu'y voit-on\b", 2),
     ],
     "find_imagery": [

@@ -46,15 +46,15 @@ def _words(text: str) -> set[str]:
 
 
 @lru_cache(maxsize=1)
-def _cities() -> tuple[np.ndarray, list[tuple[str, str]], np.ndarray]:
+def _cities() -> tuple[np.ndarray, list[tuple[str, str, str]], np.ndarray]:
     places = [p for p in get_gazetteer().places if p.kind == "city"]
     coords = np.radians(np.array([(p.lat, p.lon) for p in places], dtype=np.float64))
     population = np.array([p.population for p in places], dtype=np.int64)
-    return coords, [(p.name, p.country_code) for p in places], population
+    return coords, [(p.name, p.country_code, p.admin1) for p in places], population
 
 
-def near_cities(lat: float, lon: float, km: float = NEAR_KM) -> list[tuple[str, str, float]]:
-    """(name, country code, km) of the closest gazetteer city and of the largest one within ``km``.
+def near_cities(lat: float, lon: float, km: float = NEAR_KM) -> list[tuple[str, str, float, str]]:
+    """(name, country code, km, admin1 code) of the closest gazetteer city and of the largest one within ``km``.
 
     The closest is often a suburb ("Spring Valley" for a Las Vegas scene); people name the city they know.
     Vectorised: a catalog has many items.
@@ -69,7 +69,7 @@ def near_cities(lat: float, lon: float, km: float = NEAR_KM) -> list[tuple[str, 
     inside = np.flatnonzero(dist <= km)
     largest = int(inside[np.argmax(population[inside])])
     picks = dict.fromkeys((closest, largest))
-    return [(names[i][0], names[i][1], float(dist[i])) for i in picks]
+    return [(names[i][0], names[i][1], float(dist[i]), names[i][2]) for i in picks]
 
 
 def _place_words(bbox: tuple[float, float, float, float] | None) -> set[str]:
@@ -80,8 +80,11 @@ def _place_words(bbox: tuple[float, float, float, float] | None) -> set[str]:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return set()
     words: set[str] = set()
-    for name, country, _km in near_cities(lat, lon):
+    gaz = get_gazetteer()
+    for name, country, _km, admin1 in near_cities(lat, lon):
         words |= _words(name) | {f"cc:{country.lower()}"}
+        if country == "US":  # "the Florida NEON photo", "la photo de Floride"
+            words |= {w for state in gaz.state_names(admin1) for w in _words(state)}
     return words
 
 

@@ -34,7 +34,7 @@ from geovigie.tools.places import get_gazetteer
 _IMAGE_WORDS = re.compile(
     r"\b(image|images|img|picture|pictures|pic|pics|photo|photos|scene|scenes|scène|tile|tiles|tuile|tuiles|chip|"
     r"chips|patch|patchs|patches|pair|paire|plot|parcelle|dalle|extrait|crop|orthophoto|ortho|catalog|catalogue|"
-    r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file)\b"
+    r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file|serie|series)\b"
 )
 _RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1)\b")
 _FIRST = re.compile(
@@ -42,7 +42,7 @@ _FIRST = re.compile(
 )
 _SECOND = re.compile(
     r"\b(second|2nd|last|latest|newer|newest|later|deuxieme|2e|2eme|seconde|derniere|dernier|plus recente|after|apres|"
-    r"d'apres)\b"
+    r"d'apres|recent|more recent|recente|plus recent)\b"
 )
 _RELATIVE = re.compile(
     r"\b(last|this|next|past|ago|yesterday|today|dernier|derniere|prochain|prochaine|ce|cet|cette|hier|"

@@ -106,7 +106,9 @@ def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
             return name
     m = _TRAILING_PLACE.search(text)
     if m and not _CUE_WORDS.search(fold(m.group(1))) and not find_object(fold(m.group(1))):
-        return m.group(1).strip()
+        words = re.findall(r"[^\W\d_]+", m.group(1).lower())
+        if not all(common_word(w) for w in words):  # "à quai", "a été acquis": words, not a place
+            return m.group(1).strip()
     return None
 
 

@@ -13,7 +13,7 @@ from geovigie.agent.offline.understanding import Understanding
 
 _KINDS = (
     ("polygons", r"polygon\w*|polygone\w*|geojson|contours?|shapes?|shapefile|vecteurs?|vectors?|outlines?|masks?|"
-                 r"masques?|boxes|boites"),
+                 r"masques?|boxes|boites|detections?|bounding boxes"),
     ("report", r"reports?|rapports?|pdf|summary|resume|synthese"),
     ("figures", r"numbers?|figures?|chiffres?|tables?|tableau\w*|stats?|statisti\w*|values?|valeurs?|results?|"
                 r"resultats?|csv"),

@@ -292,6 +292,10 @@ class Gazetteer:
         """US state code for a state name (English, some French) or code, else None."""
         return self._state_keys.get(fold(text))
 
+    def state_names(self, code: str) -> list[str]:
+        """Folded English and French names of a US state code ("FL" -> florida, floride)."""
+        return [k for k, v in self._state_keys.items() if v == code and len(k) > 2]
+
     def country_name(self, code: str) -> str:
         """English name of an ISO-2 country code (the code itself when unknown)."""
         return self.country_names.get(code, code)
