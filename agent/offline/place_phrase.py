@@ -17,13 +17,13 @@ _CONTINUATION = re.compile(
 """A name continued by a particle and a capitalised word: "Vega Baja del Segura", "Puy de Dôme"."""
 _FEATURE_AFTER = re.compile(
     r"^\s+(?:Bay|Island|Islands|Sea|Lake|Lagoon|Harbou?r|Peninsula|Valley|Delta|Estuary|Strait|Canal|Reservoir|"
-    r"Dam|Gulf|Forest|River)\b"
+    r"Dam|Gulf|Forest|River|Park|Gardens?)\b"
 )
 _FEATURE_BEFORE = re.compile(
     r"\b(?:[Bb]assin|[Bb]aie|[Gg]olfe|[Ee]tang|[ÉéEe]tang|[Ll]ac|[Ll]agune|[Vv]all[ée]e|[Dd]elta|"
     r"[Pp]resqu'[îi]le|[Mm]assif|[Pp]lateau|[Mm]onts?|[Mm]ontagnes?|[Cc]ha[îi]ne|[Pp]ic|[Cc]ol|[Cc]ausse|"
     r"[Gg]orges|[Mm]arais|[Pp]laine|[ÎîIi]les?|[Cc]ap|[Pp]ointe|[Cc][ôo]te|[Pp]ays|[Ee]stuaire|"
-    r"[Cc]irque|[Vv]al)\s+(?:de la |de l'|des |du |de |d['’])$"
+    r"[Cc]irque|[Vv]al|[Pp]arc|[Jj]ardin)\s+(?:de la |de l'|des |du |de |d['’])$"
 )
 """A feature word before the name: "massif des Maures", "plateau de Millevaches", "lac de Serre-Ponçon"."""
 

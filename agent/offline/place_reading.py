@@ -212,6 +212,8 @@ def residual_place(text: str) -> str | None:
                 continue  # "level", "will", "même": words, not towns
             if len(name) >= 4 and gaz.candidates(fold(name)).places:
                 return name
-    if m := re.match(r"^\s*([A-ZÀ-Ý][\w'’-]+(?:\s+[A-ZÀ-Ý][\w'’-]+)*)\s*:", text):
-        return m.group(1)
+    # a capitalised name opening the question before a colon or comma ("Zeribania: ...", "chantier NEOM : ...")
+    if m := re.match(r"^\s*(?:[a-zà-ÿ]+\s+)?([A-ZÀ-Ý][\w'’-]+(?:\s+[A-ZÀ-Ý][\w'’-]+)*)\s*[:,]", text):
+        if not common_word(m.group(1).lower()):
+            return m.group(1)
     return None

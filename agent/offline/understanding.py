@@ -220,6 +220,8 @@ def understand(
     sensor = find_sensor(cues)
     has_aoi = bool(place or mentions.bbox or mentions.point or given.examples)
     obj = find_object(cues)
+    if obj == "water_body" and place:  # "lac de Sainte-Croix : combien d'eau": the lake is the place, not a count
+        obj = find_object(fold(cues.replace(fold(place).lower(), " ")))
     intent = _decide_intent(
         cues, obj=obj, has_aoi=has_aoi or bool(mentions.item_refs), dates=dates, sensor=bool(sensor)
     )

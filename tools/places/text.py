@@ -36,7 +36,8 @@ _PREFIXES: list[tuple[str, str]] = sorted(
             "autour d", "aux alentours de", "a proximite de", "a cote de", "a", "en", "dans", "de", "d", "sur",
             # a feature the gazetteer lacks, named after a place it knows: "massif des Maures" -> "Maures"
             "massif des", "massif du", "massif de", "plateau de", "plateau des", "plateau du", "plaine de",
-            "foret de", "foret des", "foret du", "the forest of", "forest of",
+            "foret de", "foret des", "foret du", "the forest of", "forest of", "parc de la", "parc du", "parc des",
+            "parc de", "jardin du", "jardin des", "jardin de",
         )
     ]
     + [
@@ -248,7 +249,7 @@ def _merge_qualifiers(text: str, matches: list[PlaceMatch], gaz: Gazetteer) -> l
                     out.append(merged)
                     i += 2
                     continue
-        if nxt and m.ambiguous and _REGION_GAP.fullmatch(text[m.end : nxt.start]):
+        if nxt and _REGION_GAP.fullmatch(text[m.end : nxt.start]):
             if place := settle(gaz, m.key, nxt.key):  # "Hamilton Ontario", "Orange (Vaucluse)"
                 end = nxt.end + (1 if text[nxt.end : nxt.end + 1] == ")" else 0)
                 out.append(PlaceMatch(text=m.text, start=m.start, end=end, key=m.key,

@@ -322,3 +322,26 @@ def test_a_country_named_first_does_not_hide_the_town():
 def test_few_clouds_is_an_image_wish_not_a_cloud_question():
     u = read("Images de Nantes avec peu de nuages en 2023")
     assert (u.intent, u.max_cloud) == ("find_imagery", 20.0)
+
+
+def test_places_named_without_preposition_or_capital():
+    today = date(2026, 12, 1)
+    for question, place in (("paiporta flooding 29 oct 2024", "paiporta"),
+                            ("deforestation madre de dios since 2018", "madre de dios"),
+                            ("Crau: land cover 2016 compared with 2024", "Crau"),
+                            ("Zeribania: has it sprawled since 2020?", "Zeribania")):  # fmt: skip
+        assert understand(question, today=today).place == place, question
+    for question in ("water level please", "compte les navires à quai", "how many vehicles?"):
+        assert understand(question, today=today).place is None, question  # words, not towns
+
+
+def test_objects_and_water_bodies_in_place_names():
+    today = date(2026, 12, 1)
+    u = understand("lac de Sainte-Croix : combien d'eau en août 2022", today=today)
+    assert u.intent == "water_flood" and u.object is None
+    u = understand("planes parked at Teruel airport", today=today)
+    assert u.intent == "count_objects" and u.object == "plane"
+    u = understand("boats docked at the port of Marseille right now", today=today)
+    assert u.intent == "count_objects" and u.object == "ship"
+    u = understand("croissance urbaine à Laval (Mayenne) depuis 2015", today=today)
+    assert (u.place, u.country) == ("Laval", "FR")
