@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from geovigie.agent.offline.dates import DateInfo, fold
@@ -24,6 +25,11 @@ from geovigie.agent.offline.references import refer, relink
 from geovigie.agent.offline.understanding import ALWAYS_CHANGE, Understanding
 
 _GENERIC = ("unknown", "change_generic")
+_CORRECTION = re.compile(
+    r"\b(?:oops|sorry|i meant|i mean|meant|typo|my bad|pardon|oups|je voulais dire|plutot|erreur|correction|non)\b"
+)
+"""A reply that corrects the last question rather than asking a new one."""
+_COMPARE_WITH = re.compile(r"\b(?:compar\w*|versus|vs)\b")
 _SAME = re.compile(r"^\s*(?:and |et )?(?:same|the same|idem|pareil|meme chose|la meme chose|de meme)\b")
 """A reply that asks for the task again elsewhere or at other dates."""
 _DEMONYMS = {
@@ -97,10 +103,40 @@ DATE_FLAGS = frozenset({"future", "clamped", "inverted", "unknown_event"})
 
 
 def _dates(task: Understanding, reply: Understanding) -> dict[str, Any]:
-    """The reply's dates and their flags, replacing the task's (none when the reply names no date)."""
+    """The reply's dates and their flags, replacing the task's (none when the reply names no date).
+
+    A bare year correcting a season or a month keeps them ("summer 2027" then "oops, 2025" = summer 2025); a
+    new question about a year ("and in 2019?") asks about the whole year.
+    """
     if reply.dates.kind == "none":
         return {}
-    return {"dates": reply.dates, "flags": (task.flags - DATE_FLAGS) | reply.dates.flags}
+    dates, old = reply.dates, task.dates
+    corrects = _CORRECTION.search(fold(reply.question).lower())
+    if (
+        corrects
+        and dates.unit == "year"
+        and dates.kind == "single"
+        and old.kind == "single"
+        and old.unit
+        in (
+            "season",
+            "month",
+        )
+    ):
+        if old.period is not None and dates.period is not None:
+            shift = dates.period.start.year - old.period.start.year
+            moved = Period(_in_year(old.period.start, shift), _in_year(old.period.end, shift))
+            dates = dataclasses.replace(old, period=moved, flags=frozenset())
+            if moved.end > task.today:
+                dates = dataclasses.replace(dates, flags=frozenset({"future"}))
+    return {"dates": dates, "flags": (task.flags - DATE_FLAGS) | dates.flags}
+
+
+def _in_year(day: date, shift: int) -> date:
+    try:
+        return day.replace(year=day.year + shift)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + shift, day=28)
 
 
 def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Understanding | None:
@@ -168,7 +204,10 @@ def _merge(
     elif reply.has_aoi:
         changes.update(_aoi(reply), item_refs=())
     relinked = bool(refs) and not reply.item_refs
-    if reply.dates.kind != "none" and not relinked:
+    compare_with = _COMPARE_WITH.search(fold(reply.question).lower()) and reply.dates.kind == "single"
+    if compare_with and task.dates.period is not None and reply.dates.period is not None:
+        changes.update(_both_dates(reply.dates, task.dates))  # "compare avec 2017": 2017 before, the task's after
+    elif reply.dates.kind != "none" and not relinked:
         changes.update(_dates(task, reply))
         if reply.intent in _GENERIC and reply.dates.kind in ("compare", "since"):
             changes["change"] = True
@@ -197,7 +236,7 @@ def combine(
         language = state.language  # type: ignore[assignment]
     if task is None:
         return dataclasses.replace(reply, language=language)
-    if reply.intent == "find_imagery" and _SAME.search(fold(reply.question).lower()):
+    if reply.intent == "find_imagery" and (_SAME.search(fold(reply.question).lower()) or reply.item_refs):
         reply = dataclasses.replace(reply, intent="unknown")  # "same for rennes 2017": the task again, not a listing
     base: dict[str, Any] = {"question": reply.question, "clean_question": reply.clean_question, "language": language}
     if state.asks and (filled := _fill(task, reply, state)) is not None:

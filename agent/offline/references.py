@@ -23,8 +23,14 @@ _BOTH = re.compile(
     r"\b(les deux|both|the two|les 2|the 2|the pair|la paire|between them|entre (?:elles|eux|les deux)|"
     r"de l'une a l'autre|from one to the other|l'une et l'autre)\b"
 )
-_FIRST = re.compile(r"\b(first|1st|premiere|premier|earliest|older|oldest|before|d'avant|avant|plus ancien\w*)\b")
-_SECOND = re.compile(r"\b(second|2nd|deuxieme|seconde|latest|newer|later|after|d'apres|apres|recent|plus recente?)\b")
+_FIRST = re.compile(
+    r"\b(first|1st|premiere|premier|earliest|older|oldest|before|d'avant|avant|plus ancien\w*)\b|"
+    r"\bthe a (?:image|one|tile)\b|\bimage a\b"
+)
+_SECOND = re.compile(
+    r"\b(second|2nd|deuxieme|seconde|latest|newer|later|after|d'apres|apres|recent|plus recente?)\b|"
+    r"\b(?:the )?b (?:image|one|tile)\b|\bimage b\b"
+)
 _RADAR = re.compile(r"\b(radar|sar|s1)\b")
 _OPTICAL = re.compile(r"\b(optique|optical|s2)\b")
 _POINTER = re.compile(

@@ -216,6 +216,8 @@ def understand(
     hidden = blank(clean, [*mentions.spans, *dates.spans])
     finder = place_finder if place_finder is not None else default_place_finder()
     place, country, options = read_place(hidden, finder) if not mentions.item_refs else (None, None, ())
+    if place and fold(place).lower() in {i.split("-")[0].lower() for i in known_items}:
+        place, country, options = None, None, ()  # "NAIP tile m_4709963": a dataset of the catalog, not a place
     cues = fix_typos(blank(folded, [*mentions.spans, *dates.spans]))
     sensor = find_sensor(cues)
     has_aoi = bool(place or mentions.bbox or mentions.point or given.examples)
