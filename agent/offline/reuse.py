@@ -13,11 +13,13 @@ from geovigie.agent.offline.understanding import Understanding
 
 _KINDS = (
     ("polygons", r"polygon\w*|polygone\w*|geojson|contours?|shapes?|shapefile|vecteurs?|vectors?|outlines?|masks?|"
-                 r"masques?|boxes|boites|detections?|bounding boxes"),
+                 r"masques?|boxes|boites|detections?|bounding boxes|zones?|patches|areas? (?:that|which) changed|"
+                 r"areas? found"),
     ("report", r"reports?|rapports?|pdf|summary|resume|synthese"),
     ("figures", r"numbers?|figures?|chiffres?|tables?|tableau\w*|stats?|statisti\w*|values?|valeurs?|results?|"
-                r"resultats?|csv"),
-    ("map", r"maps?|cartes?|overlays?|layers?|couches?"),
+                r"resultats?|csv|(?:hectares?|ha|km2|surface|area)\b.{0,30}\b(?:again|remind|rappel\w*|deja)|"
+                r"(?:remind|rappelle)\w*.{0,30}\b(?:hectares?|surface|area|total)"),
+    ("map", r"maps?|cartes?|overlays?|layers?|couches?|cartographi\w*|on the map|sur la carte"),
 )  # fmt: skip
 
 _ALL = "|".join(p for _, p in _KINDS)
