@@ -21,6 +21,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -108,9 +109,10 @@ def _upgrade_once(engine: Engine) -> UpgradeReport:
             with _PROCESS_LOCK:
                 stamped = _upgrade_locked(engine, head)
             break
-        except SQLAlchemyError:
+        except (SQLAlchemyError, CommandError):
             # SQLite has no advisory lock: processes opening a new database at the same moment race on
-            # alembic_version, and the losers fail. Wait for the winner, then find head or take over.
+            # alembic_version, and the losers fail (a SQL error, or alembic reading a half-written version table:
+            # "revision 0003 overlaps with 0001"). Wait for the winner, then find head or take over.
             if attempt == _RACE_ATTEMPTS:
                 raise
             time.sleep(0.05 * attempt)
