@@ -8,13 +8,14 @@ and records always give the same next decision.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from geovigie.agent.offline.abstain import abstention
 from geovigie.agent.offline.countries import readable_options
-from geovigie.agent.offline.dates import Period, event_window
+from geovigie.agent.offline.dates import Period, event_window, fold
 from geovigie.agent.offline.decisions import (
     Abstain,
     Clarify,
@@ -33,6 +34,12 @@ from geovigie.agent.offline.understanding import Understanding
 
 POINT_RADIUS_KM = 2.0
 """Half-side of the area around bare coordinates when no radius is given."""
+
+_ACROSS = re.compile(
+    r"\b(?:catalog|catalogue|other (?:scenes|images|dates)|autres (?:scenes|images|dates)|everywhere|partout|"
+    r"anywhere|ailleurs)\b"
+)
+"""A similarity search asked beyond the example's own scene."""
 
 COUNT_RADIUS_KM: dict[ObjectClass, float] = {
     "vehicle": 1.0,
@@ -272,6 +279,8 @@ class _Plan:
             # The example: the point the user gave, else the centre of the place named ("this quarry").
             lat, lon = self.u.point if self.u.point else ((aoi[1] + aoi[3]) / 2, (aoi[0] + aoi[2]) / 2)
             args["point"] = [lon, lat]
+            if _ACROSS.search(fold(self.u.question).lower()):
+                args["across_catalog"] = True  # "ailleurs dans le catalogue", "in the other scenes"
         if step.tool == "map_from_examples":
             args["examples"] = example_args(self.u.examples)
         if step.tool == "count_objects":

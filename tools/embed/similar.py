@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 from scipy.ndimage import binary_dilation, uniform_filter
+from sqlalchemy import select
 
+from geovigie.core.db.models import CatalogItem
 from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_bbox
 from geovigie.core.errors import ToolInputError
 from geovigie.tools.base import ToolContext, geo_tool
@@ -27,6 +30,8 @@ from geovigie.tools.embed.regions import Place, mask_of
 from geovigie.tools.embed.service import EmbeddingMap
 from geovigie.tools.raster import Execution, draw_boxes, map_picture
 
+MAX_SCENES = 5
+"""Scenes one call may search: each costs an embedding of the AOI (seconds to minutes on a laptop)."""
 MIN_SEPARATION_PX = 3
 """Places are at least 2 x this + 1 pixels apart (70 m at 10 m), so that one field is not returned five times."""
 
@@ -39,6 +44,11 @@ class FindSimilarInput(Place):
         default_factory=list, max_length=5, description="Scenes to search (default: the example's scene)."
     )
     bbox: BBox | None = Field(default=None, description="Search AOI [west, south, east, north]; None = whole scene.")
+    across_catalog: bool = Field(
+        default=False,
+        description="Also search the catalog's other scenes of the example's collection (the closest in date, "
+        f"at most {MAX_SCENES - 1}), instead of only the example's scene or search_item_ids.",
+    )
     top_k: int = Field(default=5, ge=1, le=50, description="How many places to return.")
     model: ModelName = Field(
         default="presto",
@@ -123,7 +133,7 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
     places: list[SimilarPlace] = []
     artifacts, scenes, searched, above = [], [], 0, 0.0
     maps = []
-    for item in args.search_item_ids or [args.item_id]:
+    for item in _searched(args, ctx):
         scene = get_scene(ctx.db, item)
         emb = embedded(
             scene,
@@ -220,6 +230,32 @@ def find_similar(args: FindSimilarInput, ctx: ToolContext) -> ToolOutput[FindSim
             ),
         ],
     )
+
+
+def _searched(args: FindSimilarInput, ctx: ToolContext) -> list[str]:
+    """The scenes to search: those named, else the example's, plus its collection's nearest dates across the catalog."""
+    items = list(dict.fromkeys(args.search_item_ids or [args.item_id]))
+    if not args.across_catalog:
+        return items
+    example = get_scene(ctx.db, args.item_id)
+    when = _dt.datetime.fromisoformat(example.datetime.replace("Z", "+00:00")) if example.datetime else None
+    with ctx.db.session() as session:
+        rows = session.execute(
+            select(CatalogItem.id, CatalogItem.datetime).where(
+                CatalogItem.collection == (example.collection or ""),
+                CatalogItem.georeferenced.is_(True),
+                CatalogItem.id.not_in(items),
+            )
+        ).all()
+
+    def distance(row: Any) -> float:
+        if when is None or row[1] is None:
+            return float("inf")
+        other = row[1] if row[1].tzinfo else row[1].replace(tzinfo=_dt.UTC)
+        return abs((other - (when if when.tzinfo else when.replace(tzinfo=_dt.UTC))).total_seconds())
+
+    others = [str(r[0]) for r in sorted(rows, key=lambda r: (distance(r), str(r[0])))]
+    return (items + others)[:MAX_SCENES]
 
 
 def _example_on(emb: EmbeddingMap, example_emb: EmbeddingMap, region: np.ndarray, size: int) -> np.ndarray:

@@ -34,8 +34,13 @@ def test_a_flood_question_stays_a_flood_question() -> None:
     assert read("Was it flooded in Valencia like this in 2019?").intent == "water_flood"
 
 
-def test_the_example_is_the_centre_of_the_place_named() -> None:
-    u = read("Find other sites that look like this quarry near Almeria")
+@pytest.mark.parametrize(
+    ("question", "across"),
+    [("Find other sites that look like this quarry near Almeria", False),
+     ("Find other sites that look like this quarry near Almeria, anywhere in the catalog", True)],
+)  # fmt: skip
+def test_the_example_is_the_centre_of_the_place_named(question: str, across: bool) -> None:
+    u = read(question)
     history: list[dict[str, Any]] = []
     answers = [
         {"name": "Almeria", "lat": 36.8, "lon": -2.4, "bbox": BBOX, "ambiguous": False},
@@ -53,6 +58,7 @@ def test_the_example_is_the_centre_of_the_place_named() -> None:
     assert [c.tool for c in calls] == ["geocode", "search_imagery", "find_similar"]
     assert calls[2].args["item_id"] == "s2" and calls[2].args["bbox"] == BBOX
     assert calls[2].args["point"] == pytest.approx([-2.4, 36.8])
+    assert calls[2].args.get("across_catalog", False) is across
     assert isinstance(decision, Finish)
 
 

@@ -77,3 +77,19 @@ def test_without_the_model_raw_bands_still_find_the_copy(ctx, planted, lonlat, m
     lon, lat = lonlat(45.5, 39.5)
     assert abs(out.result.places[0].lon - lon) < 3e-4 and abs(out.result.places[0].lat - lat) < 3e-4
     assert "raw bands" in out.summary and any("Presto could not run" in n for n in out.notes)
+
+
+def test_across_the_catalog_searches_the_collection_s_other_scenes(ctx, s2_scene, tiny_presto, lonlat) -> None:
+    example = s2_scene({"example": (slice(8, 12), slice(8, 12), GREENHOUSE)}, item_id="painted-a")
+    other = s2_scene(
+        {"example": (slice(8, 12), slice(8, 12), WATER), "copy": (slice(40, 44), slice(40, 44), GREENHOUSE)},
+        item_id="painted-b",
+    )
+    point = list(lonlat(9, 9))
+    alone = find_similar.run({"item_id": example, "point": point, "top_k": 3}, ctx)
+    assert {p.item_id for p in alone.result.places} == {example}  # only the example's scene by default
+    out = find_similar.run({"item_id": example, "point": point, "top_k": 3, "across_catalog": True}, ctx)
+    assert {s.item_id for s in out.provenance.scenes} == {example, other}
+    best = out.result.places[0]
+    lon, lat = lonlat(41.5, 41.5)
+    assert best.item_id == other and abs(best.lon - lon) < 3e-4 and abs(best.lat - lat) < 3e-4
