@@ -34,7 +34,7 @@ from geovigie.tools.places import get_gazetteer
 _IMAGE_WORDS = re.compile(
     r"\b(image|images|img|picture|pictures|pic|pics|photo|photos|scene|scenes|scène|tile|tiles|tuile|tuiles|chip|"
     r"chips|patch|patchs|patches|pair|paire|plot|parcelle|dalle|extrait|crop|orthophoto|ortho|catalog|catalogue|"
-    r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file|serie|series)\b"
+    r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file|serie|series|png|jpe?g|tiff?|geotiff)\b"
 )
 _RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1)\b")
 _FIRST = re.compile(
@@ -77,6 +77,12 @@ class Link:
 
 def _tokens(text: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", fold(text).lower()) if t]
+
+
+def _id_tokens(item: str) -> set[str]:
+    """The id's tokens and each pair of neighbours joined ("osbs029" for ``neon-OSBS_029``)."""
+    tokens = _tokens(item)
+    return set(tokens) | {a + b for a, b in zip(tokens, tokens[1:], strict=False) if not (a.isdigit() and b.isdigit())}
 
 
 def _item_date(item: str) -> date | None:
@@ -159,7 +165,7 @@ def _scores(
 ) -> dict[str, float]:
     words = _question_tokens(folded)
     words |= _country_words(words)
-    id_tokens = {i: set(_tokens(i)) for i in items}
+    id_tokens = {i: _id_tokens(i) for i in items}
     item_tokens = {i: id_tokens[i] | set(facts[i].words if i in facts else ()) for i in items}
     frequency: dict[str, int] = {}
     for toks in item_tokens.values():
@@ -257,6 +263,9 @@ def link_items(
     # The digits of a date ("du 11/07/2015", "9 sept") are evidence of a date, never of an id token.
     said = " ".join(fold(question[a:b]).lower() for a, b in dates.spans)
     yearless = bool(said) and not re.search(r"\d{4}", said) and not _RELATIVE.search(said)
+    raw = (
+        fold(question).lower().replace("’", "'")
+    )  # ordinals stay visible even where read as a date ("la plus récente")
     folded = fold(blank(question, dates.spans)).lower().replace("’", "'")
     days, day_spans = ([], []) if dates.spans else yearless_days(folded)
     folded = blank(folded, day_spans)
@@ -274,7 +283,7 @@ def link_items(
     tied = [i for i, s in scores.items() if s >= best - 1e-9]
     if change and (pair := _by_period(folded, [i for i, s in scores.items() if s >= best - 1.5], dates)):
         return Link(items=pair)
-    tied = _prefer(folded, tied)
+    tied = _prefer(raw, tied)
     if len(tied) == 1:
         if change and (twin := _pair([i for i, s in scores.items() if s >= best - 1.6])):
             return Link(items=twin)

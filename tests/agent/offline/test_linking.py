@@ -79,3 +79,13 @@ def test_days_without_a_year_and_date_digits():
     assert u.item_refs == ("dota-P1888",) and u.dates.kind == "none"  # not the year 1888
     u = understand("combien de maisons sur sample_geotiff.tif", today=TODAY, known_items=("spacenet-sample_geotiff",))
     assert u.item_refs == ("spacenet-sample_geotiff",)
+
+
+def test_ordinals_read_as_dates_and_joined_stems_still_name_images():
+    naip = ("naip-m_4709963_se_14_1_20090818", "naip-m_4709963_se_14_1_20200831", *ITEMS[:2])
+    q = "végétation sur la tuile naip la plus récente"
+    assert link_items(q, [*naip, *ITEMS], parse_dates(q, today=TODAY), change=False).items == (naip[1],)
+    q = "trees osbs029"
+    assert link_items(q, ["neon-OSBS_029", "neon-SOAP_061"], parse_dates(q, today=TODAY), change=False).items == (
+        "neon-OSBS_029",
+    )
