@@ -6,7 +6,8 @@ and GeoJSON given as text.
 Stands alone: it may import ``geovigie.core`` and the tool framework only.
 """
 
-from geovigie.tools.places.gazetteer import bbox_around, get_gazetteer
+from geovigie.tools.places.extent import bbox_around
+from geovigie.tools.places.gazetteer import get_gazetteer
 from geovigie.tools.places.geocode import geocode, resolve_place
 from geovigie.tools.places.text import STOPWORDS, find_place_in_text, split_qualifier
 

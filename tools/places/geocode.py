@@ -21,6 +21,7 @@ from geovigie.core.domain import BBox, Figure, Provenance, ToolOutput, validate_
 from geovigie.core.errors import AmbiguousPlaceError, ConfigError, ToolInputError, UpstreamError
 from geovigie.tools.base import ToolContext, geo_tool
 from geovigie.tools.places.coordinates import ParsedGeometry, parse_geometry
+from geovigie.tools.places.extent import bbox_around
 from geovigie.tools.places.features import FEATURE_KINDS
 from geovigie.tools.places.gazetteer import (
     MAX_CITY_RADIUS_KM,
@@ -31,7 +32,6 @@ from geovigie.tools.places.gazetteer import (
     Place,
     PlaceKind,
     PlaceOption,
-    bbox_around,
     fold,
     get_gazetteer,
     radius_km_for_population,

@@ -10,7 +10,8 @@ other pairing.
 
 from __future__ import annotations
 
-from geovigie.tools.places.gazetteer import Gazetteer, Place, fold, from_minor, haversine_km
+from geovigie.tools.places.extent import haversine_km
+from geovigie.tools.places.gazetteer import Gazetteer, Place, fold, from_minor
 
 NEAR_KM = 150.0
 """A qualifying place farther than this from every candidate qualifies none of them."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from geovigie.tools.places.gazetteer import bbox_around, fold, get_gazetteer, radius_km_for_population
+from geovigie.tools.places.extent import bbox_around
+from geovigie.tools.places.gazetteer import fold, get_gazetteer, radius_km_for_population
 
 
 def test_fold_strips_accents_case_and_punctuation() -> None:
