@@ -207,7 +207,11 @@ class ChatController:
         key = _session(request)
         with self._lock:
             if examples is not None:
-                self._examples[key] = parse_examples(examples)
+                picked = parse_examples(examples)
+                if picked:
+                    self._examples[key] = picked
+                else:  # cleared on the map: forget the session's entry rather than keep an empty one
+                    self._examples.pop(key, None)
             self._pending.setdefault(key, []).append(text)
             busy = key in self._busy
         return "", self.queue_markdown(key) if busy else ""
