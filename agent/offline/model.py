@@ -98,7 +98,13 @@ class OfflinePlanner(BaseChatModel):
         state = last_state(messages[: humans[-1]])
         turn = len(humans)
         known = self._known_items()
-        fresh = understand(str(current.content), today=self.today(), known_items=known, item_facts=self._item_facts())
+        fresh = understand(
+            str(current.content),
+            today=self.today(),
+            known_items=known,
+            item_facts=self._item_facts(),
+            guess_unknown_place=state.task is None,  # a follow-up's place comes from the dialogue state
+        )
         new_topic = fresh.intent in THEMES and state.task is not None and fresh.intent != state.task.intent
         if not history and fresh.intent != "map_examples" and not new_topic and (kind := artifact_request(fresh)):
             return self._reuse(kind, fresh, state)

@@ -60,7 +60,7 @@ from geovigie.agent.offline.item_facts import ItemFacts
 from geovigie.agent.offline.linking import canonical_refs, link_items
 from geovigie.agent.offline.mentions import Mentions, blank, find_mentions, split_injection
 from geovigie.agent.offline.messages import say
-from geovigie.agent.offline.place_reading import NEAR, PlaceFinder, default_place_finder, read_place
+from geovigie.agent.offline.place_reading import NEAR, PlaceFinder, default_place_finder, read_place, unknown_name
 
 THEMES: tuple[Intent, ...] = (
     "map_examples",
@@ -193,6 +193,7 @@ def understand(
     known_items: Sequence[str] = (),
     place_finder: PlaceFinder | None = None,
     item_facts: Mapping[str, ItemFacts] | None = None,
+    guess_unknown_place: bool = True,
 ) -> Understanding:
     """Read a question into an :class:`Understanding`.
 
@@ -202,6 +203,8 @@ def understand(
         known_items: Item ids of the catalog, recognised when the question names them.
         place_finder: Place-name finder; defaults to :func:`geovigie.tools.places.text.find_place_in_text`.
         item_facts: What the catalog records of its items (place, date, collection), to link images named by them.
+        guess_unknown_place: Take a rare name as the place of a topic question that names none the gazetteer knows
+            (off for the follow-ups of a conversation, whose place comes from the dialogue state).
 
     Returns:
         The understanding; ``clarification`` is set when the planner must ask before doing anything.
@@ -240,6 +243,12 @@ def understand(
             intent = intent if intent != "unknown" else _decide_intent(
                 cues, obj=obj, has_aoi=True, dates=dates, sensor=bool(sensor))  # fmt: skip
         tied = link.tied
+    topic = intent in THEMES or intent == "count_objects"
+    if guess_unknown_place and not (place or refs or tied or has_aoi) and topic:
+        # a topic without a place the gazetteer knows: a name it lacks ("chiquitania clearing since 2019") is
+        # geocoded (online it may exist; offline the answer says it is unknown) rather than asked for again
+        if name := unknown_name(hidden):
+            place, has_aoi = name, True
     mentions = dataclasses.replace(mentions, item_refs=tuple(refs))
     change = _is_change(intent, cues, dates) and (len(mentions.item_refs) != 1 or intent in ALWAYS_CHANGE)
     change = change or (len(mentions.item_refs) == 2 and intent not in NEVER_CHANGE)  # two images: compared

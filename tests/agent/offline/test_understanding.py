@@ -345,3 +345,14 @@ def test_objects_and_water_bodies_in_place_names():
     assert u.intent == "count_objects" and u.object == "ship"
     u = understand("croissance urbaine à Laval (Mayenne) depuis 2015", today=today)
     assert (u.place, u.country) == ("Laval", "FR")
+
+
+def test_a_topic_without_a_known_place_geocodes_the_rare_name_it_gives():
+    today = date(2026, 12, 1)
+    for question, place in (("chiquitania clearing since 2019", "chiquitania"),
+                            ("Mai-Ndombe tree cover loss 2016 vs 2024", "Mai-Ndombe")):  # fmt: skip
+        assert understand(question, today=today).place == place, question
+    for question in ("Combien de navires y a-t-il ?", "how many hectares burned?", "defrestation since 2015"):
+        assert understand(question, today=today).place is None, question  # particles, words and typos
+    follow_up = understand("chiquitania clearing since 2019", today=today, guess_unknown_place=False)
+    assert follow_up.place is None  # a conversation's follow-up takes its place from the dialogue state
