@@ -28,7 +28,7 @@ import numpy as np
 
 from geovigie.core.errors import NoDataError
 from geovigie.tools.models import session
-from geovigie.tools.raster import Execution, Grid, Scene, Tile, dask_client, iter_tiles
+from geovigie.tools.raster import Execution, Grid, Scene, Tile, dask_client, iter_tiles, task_outcome
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -247,11 +247,9 @@ def _submit_all(
         pass
     for future in futures:
         index = pending.pop(str(future.key))
-        if future.status == "finished":
-            place(index, future.result(), "")
-        elif future.status != "cancelled":
-            exc = future.exception()
-            place(index, None, f"{type(exc).__name__}: {exc}")
+        settled = task_outcome(future)
+        if settled is not None:
+            place(index, *settled)
         future.release()  # the tile is in the map: its bytes may leave the worker
         if execution.cancelled():
             run.cancelled = True

@@ -8,7 +8,7 @@ The lowest room of the tool layer: it may import ``geovigie.core`` and the tool 
 
 from geovigie.tools.raster.cost import CostEstimate
 from geovigie.tools.raster.execution import LARGE_RUNS_CONFIRMED, Execution
-from geovigie.tools.raster.executor import close_dask_clients, dask_client
+from geovigie.tools.raster.executor import close_dask_clients, dask_client, task_outcome
 from geovigie.tools.raster.grid import Grid, Tile, iter_tiles
 from geovigie.tools.raster.radiometry import decision_of
 from geovigie.tools.raster.read import DatasetCache, RasterData, open_raster, read_bands, scene_grid
@@ -69,6 +69,7 @@ __all__ = [
     "run_tiled",
     "scene_grid",
     "side_by_side",
+    "task_outcome",
     "to_cog",
     "to_rgb",
     "to_web_map",

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -252,11 +253,9 @@ def _submit_all(
         pass
     for future in futures:
         index = pending.pop(str(future.key))
-        if future.status == "finished":
-            loop.done(index, future.result())
-        elif future.status != "cancelled":
-            exc = future.exception()
-            loop.done(index, None, f"{type(exc).__name__}: {exc}")
+        settled = task_outcome(future)
+        if settled is not None:
+            loop.done(index, *settled)
         stop = execution.cancelled() or (loop.ledger is not None and loop.ledger.cancel_requested())
         if stop:
             loop.result.cancelled = True
@@ -265,6 +264,23 @@ def _submit_all(
             break
         submit_next()
     futures.clear()
+
+
+def task_outcome(future: Any) -> tuple[Any, str] | None:
+    """A finished task's ``(value, "")`` or ``(None, error)``; None when it was cancelled.
+
+    ``as_completed`` can hand over a task whose result was lost since: the worker holding it died after it
+    finished, and the scheduler is computing it again. Its status then reads "lost" or "pending" for a moment,
+    so asking for the result (which waits for the recomputation) is the only reliable test, not the status.
+    """
+    if future.status == "cancelled":
+        return None
+    try:
+        return future.result(), ""
+    except CancelledError:  # distributed's FutureCancelledError is one
+        return None
+    except Exception as exc:  # the task's own error, re-raised here after its retries
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 def _stitch(tile_dir: Path, tiles: list[Tile], grid: Grid, tile_size: int, out_path: Path) -> Path:

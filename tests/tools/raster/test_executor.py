@@ -180,3 +180,27 @@ def test_an_interrupted_run_is_reported_then_resumed(ctx, make_geotiff, register
     np.testing.assert_array_equal(raster, ref_raster)
     with ctx.db.session() as s:
         assert s.get(TiledRun, first.run_id).state == DONE
+
+
+class _Settling:
+    """A future as ``as_completed`` can hand it over: its status says one thing, its result another."""
+
+    def __init__(self, status: str, outcome: object) -> None:
+        self.status, self._outcome = status, outcome
+
+    def result(self) -> object:
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        return self._outcome
+
+
+def test_a_result_lost_with_its_worker_is_waited_for_not_reported_as_failed():
+    from concurrent.futures import CancelledError
+
+    from geovigie.tools.raster import task_outcome
+
+    # The worker holding a finished tile died: the scheduler recomputes it and the status reads "lost".
+    assert task_outcome(_Settling("lost", {1: 5})) == ({1: 5}, "")
+    assert task_outcome(_Settling("error", ValueError("corrupt block"))) == (None, "ValueError: corrupt block")
+    assert task_outcome(_Settling("cancelled", {1: 5})) is None
+    assert task_outcome(_Settling("pending", CancelledError())) is None
