@@ -15,7 +15,13 @@ from typing import Any
 from geovigie.agent.offline.dates import fold
 from geovigie.agent.offline.intents import find_object
 from geovigie.agent.offline.lexicon import common_word
-from geovigie.agent.offline.place_phrase import expand_phrase, expand_place
+from geovigie.agent.offline.place_phrase import (
+    LEADING_TERMS,
+    TRAILING_TERMS,
+    expand_phrase,
+    expand_place,
+    trailing_term,
+)
 
 PlaceFinder = Callable[[str], Sequence[Any]]
 """``text -> matches`` with ``text``, ``start``, ``candidates`` (``name``, ``kind``, ``country_code``),
@@ -42,23 +48,15 @@ _PREP = (
     r"autour d'|sur|dans|de|du|d')\s*(?:l['’])?)"
 )
 _NAME = r"[A-ZÀ-Ý][\w’'-]*(?:\s+(?:(?:de|du|des|la|le|sur|en|of|the)\s+|d'|l')?[A-ZÀ-Ý][\w’'-]*)*"
-_FEATURE = (
-    r"\b(?:[Ll]ac|[Ll]ake|[ÉéEe]tang|[Bb]aie|[Bb]ay|[Ff]or[êe]t|[Ff]orest|[ÎîIi]le|[Ii]sland|[Mm]ont|[Mm]ount|"
-    r"[Gg]olfe)\s+(?:(?:de|du|des|of)\s+|d')?" + _NAME
-)
+_PARTICLE = r"(?i:(?:de la |de l['’]|des |du |de |d['’]|of the |of |del |do |da )?)"
+_FEATURE = r"(?i:\b(?:" + LEADING_TERMS + r"))\s+" + _PARTICLE + _NAME
+"""A named feature the gazetteer may lack: "forêt de Compiègne", "Val d'Orcia", "Wadi As-Sirhan"."""
 _WATER_WORD = (
     r"(?:[Ll]ake|[Ll]ac|[Ll]ago|[Ll]och|[ÉéEe]tang|[Rr][eé]servoir|[Ll]agoon|[Ll]agune|[Bb]ay|[Bb]aie|[Gg]olfe|"
     r"[Gg]ulf)"
 )
 _WATER_BODY = re.compile(r"\b" + _WATER_WORD + r"\s+(?:(?:de|du|des|of|of the)\s+|d['’])?$")
 """A water-body word just before a gazetteer name ("Lake Kariba", "lac d'Annecy"): the place is the water body."""
-_BARE_NAME = re.compile(r"^\s*" + _WATER_WORD + r"\s+(?:(?:de|du|des|of|of the)\s+|d['’])?(?=\S)")
-
-
-def bare_name(place: str) -> str | None:
-    """The name inside a water-body phrase ("Lake Kariba" -> "Kariba"), or None when ``place`` is not one."""
-    m = _BARE_NAME.match(place)
-    return place[m.end() :].strip() or None if m else None
 
 
 _NOT_PLACES = frozenset(
@@ -100,16 +98,31 @@ def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
         return m.group().strip()
     for m in re.finditer(_PREP + "(" + _NAME + ")", text):
         if _is_name(name := m.group(1).strip(" '’")) and fold(name) not in countries:
-            return name
-    for m in re.finditer(r"(?<=[a-zà-ÿ,] )" + _NAME, text):
+            return _with_trailing_term(text, m.start(1), name)
+    for m in re.finditer(r"(?<=[a-zà-ÿ,] )" + _NAME + r"|^" + _NAME + r"(?=\s+(?i:" + TRAILING_TERMS + r")\b)", text):
         if _is_name(name := m.group().strip(" '’")) and not name.isupper() and fold(name) not in countries:
-            return name
+            return _with_trailing_term(text, m.start(), name)
     m = _TRAILING_PLACE.search(text)
     if m and not _CUE_WORDS.search(fold(m.group(1))) and not find_object(fold(m.group(1))):
         words = re.findall(r"[^\W\d_]+", m.group(1).lower())
         if not all(common_word(w) for w in words):  # "à quai", "a été acquis": words, not a place
             return m.group(1).strip()
     return None
+
+
+def _with_trailing_term(text: str, start: int, name: str, *, known: bool = False) -> str:
+    """A name with the generic term that closes it ("Kangaroo Island", "Pinal Airpark").
+
+    For a name the gazetteer knows (``known``), a lower-case term is description ("rhodes island wildfires")
+    unless the gazetteer knows the whole phrase.
+    """
+    from geovigie.tools.places import get_gazetteer
+
+    end = trailing_term(text, start + len(name))
+    term = text[start + len(name) : end].strip()
+    if known and term and not term[:1].isupper() and not get_gazetteer().candidates(fold(text[start:end])).places:
+        end = start + len(name)
+    return text[start:end].strip()
 
 
 def _query_text(match: Any) -> str:
@@ -124,6 +137,44 @@ def _query_text(match: Any) -> str:
     if extra and re.fullmatch(r"(?:le|la|les|l'|the|el|los|las|al|il|lo)", extra):
         return str(best)  # "port du Havre" matched "Havre": the place is "Le Havre" (not "Departement du ...")
     return text
+
+
+_LAND_TERM = re.compile(r"^(?i:for[eê]t|forest|bois|parc|jardin|plaine|pays)\b")
+_BIG_CITY = 100_000
+
+
+def _grown_span(text: str, match: Any) -> tuple[int, int]:
+    """The span of the gazetteer's match grown to the whole phrase (:func:`expand_place`, a closing term).
+
+    A term after the name is kept when it is written with a capital ("Tulare Lake") or when the gazetteer knows
+    the grown phrase ("okavango delta"): "rhodes island wildfires" is about Rhodes. A land term before a big
+    city ("la forêt de Pucallpa") describes its surroundings, unless the gazetteer knows the feature.
+    """
+    from geovigie.tools.places import get_gazetteer
+
+    end = match.start + len(str(match.text))
+    start, grown_end = expand_place(text, match.start, end)
+    closed = trailing_term(text, grown_end)
+    if closed != grown_end and (
+        text[grown_end:closed].strip()[:1].isupper() or get_gazetteer().candidates(fold(text[start:closed])).places
+    ):
+        grown_end = closed
+    if start < match.start and _surroundings(text, start, match, grown_end):
+        start = match.start
+    return start, grown_end
+
+
+def _surroundings(text: str, start: int, match: Any, end: int | None = None) -> bool:
+    """Whether a land term before a big city ("la forêt de Pucallpa") describes the city's surroundings."""
+    from geovigie.tools.places import get_gazetteer
+
+    phrase = text[start : end if end is not None else match.start + len(str(match.text))]
+    if not _LAND_TERM.match(phrase):
+        return False
+    gaz = get_gazetteer()
+    places = gaz.candidates(fold(str(match.text))).places
+    big = bool(places) and places[0].kind == "city" and (places[0].population or 0) >= _BIG_CITY
+    return big and not gaz.candidates(fold(phrase)).places
 
 
 def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -146,8 +197,11 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
         best = max(places, key=lambda m: (after_locative(m.start), strong_locative(m.start), -m.start))
         if feature and after_locative(feature.start()) and not after_locative(best.start):
             return feature.group().strip(), country_hint, ()  # "levels at Lake Mead", not the town "Reservoir"
+        inside = feature and feature.start() <= best.start and best.start + len(str(best.text)) <= feature.end()
+        if feature and inside and not _surroundings(text, feature.start(), best):
+            return feature.group().strip(), country_hint, ()  # "Val d'Orcia", not the town "Wald" in "Val d"
         options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
-        span = expand_place(text, best.start, best.start + len(str(best.text)))
+        span = _grown_span(text, best)
         if not best.country_filter and span != (best.start, best.start + len(str(best.text))):
             grown = re.sub(
                 r"^(?:le|la|les|l['’])\s*(?=[A-ZÀ-Ý])", "", text[span[0] : span[1]].strip()
@@ -211,7 +265,7 @@ def residual_place(text: str) -> str | None:
             if n == 1 and (run[0][2] in common or common_word(run[0][2]) or common_word(name.lower())):
                 continue  # "level", "will", "même": words, not towns
             if len(name) >= 4 and gaz.candidates(fold(name)).places:
-                return name
+                return _with_trailing_term(text, run[0][0], name, known=True)
     # a capitalised name opening the question before a colon or comma ("Zeribania: ...", "chantier NEOM : ...")
     if m := re.match(r"^\s*(?:[a-zà-ÿ]+\s+)?([A-ZÀ-Ý][\w'’-]+(?:\s+[A-ZÀ-Ý][\w'’-]+)*)\s*[:,]", text):
         if not common_word(m.group(1).lower()):

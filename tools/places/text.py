@@ -158,7 +158,12 @@ def _accept(text: str, words: list[str], start: int, key: str, gaz: Gazetteer) -
     if capitalised:  # a capital at the start of a sentence says nothing: want a known or sizeable place
         alternates = [gaz.places[i] for i in gaz.alternate.get(key, [])]
         return bool(official) or any(p.kind == "state" or p.population >= LOWERCASE_MIN_POPULATION for p in alternates)
-    return well_known
+    # several lower-case words that together are a place's official name ("fort myers", "lake mead") are rarely
+    # chance; one of them must be more than a particle or a common word ("le port", "la plage" are not places)
+    parts = [w for w in key.split() if w not in _PARTICLES]
+    named = [w for w in parts if w not in STOPWORDS and w not in _FEATURE_WORDS]
+    feature = len(parts) >= 2 and any(w in _FEATURE_WORDS for w in parts)  # "lake victoria"
+    return well_known or (len(words) >= 2 and bool(official) and (bool(named) or feature))
 
 
 def _minor_mention(text: str, words: list[str], start: int, key: str, gaz: Gazetteer) -> bool:

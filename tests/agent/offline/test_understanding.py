@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from geovigie.agent.offline.place_reading import bare_name
+from geovigie.agent.offline.place_phrase import bare_name
 from geovigie.agent.offline.understanding import understand
 
 TODAY = date(2025, 6, 15)

@@ -1,0 +1,45 @@
+"""Feature phrases: a generic term before or after a name belongs to the place phrase the geocoder gets."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from geovigie.agent.offline.place_phrase import bare_name
+from geovigie.agent.offline.understanding import understand
+
+TODAY = date(2026, 12, 2)
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [
+        ("déboisement en forêt de Tronçais depuis 2018", "forêt de Tronçais"),  # the forest, not a town in it
+        ("occupation du sol du Val d'Aran", "Val d'Aran"),  # not the town the gazetteer finds in "Val d"
+        ("incendie au Cap Ferret en 2022", "Cap Ferret"),
+        ("palm groves along Wadi Hanifa", "Wadi Hanifa"),
+        ("Fraser Island bushfire 2020", "Fraser Island"),  # a capitalised closing term is part of the name
+        ("lake titicaca water level 2021", "lake titicaca"),  # lower case, known whole: no trailing word
+        ("fort lauderdale flooding april 2023", "fort lauderdale"),  # several lower-case words of one name
+        ("combien de navires dans le port de Marseille", "Marseille"),  # a port is a facility, not a feature
+    ],
+)
+def test_the_place_phrase_keeps_its_generic_term(question: str, place: str) -> None:
+    assert understand(question, today=TODAY).place == place
+
+
+def test_a_lower_case_term_after_a_known_town_is_description() -> None:
+    # "rhodes island" is Rhodes; the gazetteer does not know an island of that name
+    assert understand("crete island wildfires july 2023", today=TODAY).place == "crete"
+
+
+def test_a_land_term_before_a_big_city_describes_its_surroundings() -> None:
+    assert understand("la forêt de Manaus a-t-elle reculé depuis 2015 ?", today=TODAY).place == "Manaus"
+
+
+def test_bare_name_drops_the_generic_term_on_either_side() -> None:
+    assert bare_name("forêt de Tronçais") == "Tronçais"
+    assert bare_name("Fraser Island") == "Fraser"
+    assert bare_name("Lake Kariba") == "Kariba"
+    assert bare_name("Orihuela") is None
