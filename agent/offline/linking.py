@@ -29,6 +29,7 @@ from geovigie.agent.offline.dates import DateInfo, fold
 from geovigie.agent.offline.item_facts import ItemFacts
 from geovigie.agent.offline.mentions import blank
 from geovigie.agent.offline.periods import MONTH_PATTERN, MONTHS, Period
+from geovigie.agent.offline.place_reading import NEAR
 from geovigie.tools.places import get_gazetteer
 
 _IMAGE_WORDS = re.compile(
@@ -44,6 +45,8 @@ _SECOND = re.compile(
     r"\b(second|2nd|last|latest|newer|newest|later|deuxieme|2e|2eme|seconde|derniere|dernier|plus recente|after|apres|"
     r"d'apres|recent|more recent|recente|plus recent)\b"
 )
+_EARLIEST = re.compile(r"\b(first|1st|earliest|oldest|premiere|premier|plus ancienne)\b")
+_LATEST = re.compile(r"\b(last|latest|newest|derniere|dernier|plus recente)\b")
 _RELATIVE = re.compile(
     r"\b(last|this|next|past|ago|yesterday|today|dernier|derniere|prochain|prochaine|ce|cet|cette|hier|"
     r"aujourd|depuis|since)\b"
@@ -195,6 +198,25 @@ def _scores(
     return scores
 
 
+def _stem_spelled(words: set[str], years: set[str], item: str) -> bool:
+    """Whether the question spells the item's id without its collection ("pucallpa 1990").
+
+    Every word of the id after the collection is written, and every number is a year the question names (a
+    sensor code may follow it: "taizhou 2000" spells ``landsat-taizhou-2000TM``). ``oscd-rennes-2015-08-21`` is
+    not spelled by "rennes 2015": its month and day are not said.
+    """
+    tokens = _tokens(item)[1:]
+    if not tokens or not any(t.isalpha() for t in tokens):
+        return False
+    for t in tokens:
+        if t.isalpha():
+            if t not in words:
+                return False
+        elif not (m := re.fullmatch(r"((?:19|20)\d{2})[a-z]{0,3}", t)) or m[1] not in years:
+            return False
+    return True
+
+
 def _pair(items: Sequence[str]) -> tuple[str, ...] | None:
     """Two items that are the before and after of one place (A/B twins or two dates), oldest first."""
     if len(items) != 2:
@@ -272,7 +294,11 @@ def link_items(
     datasets = {i.split("-")[0].lower() for i in known_items}
     named = bool(datasets & set(_tokens(folded)))  # "the two OSCD dates", "the landsat pucallpa pics"
     stem = re.search(r"[a-z]+_?\d|\d_\d|[a-z]_[a-z]|\b[a-z]{3,} \d{3,}\b", folded)  # "SJER_477", "sample_geotiff"
-    if not known_items or not (force or named or _IMAGE_WORDS.search(folded) or stem):
+    years = set(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", said))
+    words = set(_tokens(folded))
+    # "around Pucallpa 2000 vs 2020" asks about the surroundings (a place to search), not the catalog's epochs
+    spelled = bool(years) and not NEAR.search(folded) and any(_stem_spelled(words, years, i) for i in known_items)
+    if not known_items or not (force or named or _IMAGE_WORDS.search(folded) or stem or spelled):
         return Link()
     scores = _scores(folded, known_items, dates, facts or {}, yearless, days)
     if not scores:
@@ -283,6 +309,9 @@ def link_items(
     tied = [i for i, s in scores.items() if s >= best - 1e-9]
     if change and (pair := _by_period(folded, [i for i, s in scores.items() if s >= best - 1.5], dates)):
         return Link(items=pair)
+    if change and len(tied) > 2 and _EARLIEST.search(raw) and _LATEST.search(raw):  # "the first and the last images"
+        ordered = sorted(tied, key=lambda i: (_item_date(i) or date.min, i))
+        return Link(items=(ordered[0], ordered[-1]))
     tied = _prefer(raw, tied)
     if len(tied) == 1:
         if change and (twin := _pair([i for i, s in scores.items() if s >= best - 1.6])):

@@ -89,3 +89,21 @@ def test_ordinals_read_as_dates_and_joined_stems_still_name_images():
     assert link_items(q, ["neon-OSBS_029", "neon-SOAP_061"], parse_dates(q, today=TODAY), change=False).items == (
         "neon-OSBS_029",
     )
+
+
+SERIES = ("landsat-ucayali-1988", "landsat-ucayali-1996", "landsat-ucayali-2004", "landsat-ucayali-2012",
+          "oscd-lyon-2016-03-02", "oscd-lyon-2018-09-14")  # fmt: skip
+
+
+def _series(question: str) -> tuple[str, ...]:
+    return link_items(question, SERIES + ITEMS, parse_dates(question, today=TODAY), change=True).items
+
+
+def test_a_place_and_years_that_spell_a_series_id_link_to_its_epochs():
+    assert _series("ucayali 1996 vs 2012 forest loss") == ("landsat-ucayali-1996", "landsat-ucayali-2012")
+    assert _series("clearing between the first and the last ucayali images") == (SERIES[0], SERIES[3])
+
+
+def test_years_alone_do_not_spell_a_dated_id_nor_the_surroundings_of_a_place():
+    assert _series("lyon 2016 vs 2018 new buildings") == ()  # the ids also carry a month and a day
+    assert _series("forest loss around ucayali 1996 vs 2012") == ()  # the surroundings: search, not the epochs
