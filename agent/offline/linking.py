@@ -37,7 +37,9 @@ _IMAGE_WORDS = re.compile(
     r"chips|patch|patchs|patches|pair|paire|plot|parcelle|dalle|extrait|crop|orthophoto|ortho|catalog|catalogue|"
     r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file|serie|series|png|jpe?g|tiff?|geotiff)\b"
 )
-_RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1)\b")
+_RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1|vv|vh|vv/vh|grd)\b")
+_PAIR_WORDS = re.compile(r"\b(pair|paire|both|two|2|deux|les deux|twin|before and after|avant et apres)\b")
+"""Words that ask for the two images of a place together ("la paire bordeaux", "its two sentinel images")."""
 _FIRST = re.compile(
     r"\b(first|1st|earliest|older|oldest|premiere|premier|1re|1ere|plus ancienne|before|avant|d'avant)\b"
 )
@@ -176,15 +178,18 @@ def _scores(
             frequency[t] = frequency.get(t, 0) + 1
     periods = _periods(dates)
     scores: dict[str, float] = {}
+    mmdd = {w for w in words if re.fullmatch(r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])", w)}
     stems = set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", folded))  # "4_4", "test_55": the whole stem, not its digits
     for item, toks in item_tokens.items():
         lowered = item.lower()
         whole = sum(2.0 for st in stems if re.search(r"(?<![a-z0-9])" + re.escape(st) + r"(?![a-z0-9])", lowered))
         hits = [t for t in toks & words if not (t.isdigit() and len(t) == 4 and _item_date(item))]
+        # "slovenia 0820": a month and day written as the id writes them, without the year
+        hits += [t for t in mmdd if any(x.isdigit() and len(x) == 8 and x.endswith(t) for x in id_tokens[item])]
         # a word the id spells ("paris" in oscd-paris-*) outweighs one the catalog infers (Bercy is near Paris)
         score = whole + sum(
             (1.0 if t in id_tokens[item] else FACT_WEIGHT)
-            * (1.0 + math.log(len(items) / frequency[t]) / math.log(len(items) + 1))
+            * (1.0 + math.log(len(items) / frequency.get(t, 1)) / math.log(len(items) + 1))
             for t in hits
         )
         day = facts[item].day if item in facts and facts[item].day else _item_date(item)
@@ -292,7 +297,8 @@ def link_items(
     days, day_spans = ([], []) if dates.spans else yearless_days(folded)
     folded = blank(folded, day_spans)
     datasets = {i.split("-")[0].lower() for i in known_items}
-    named = bool(datasets & set(_tokens(folded)))  # "the two OSCD dates", "the landsat pucallpa pics"
+    # "the two OSCD dates", "the landsat pucallpa pics", "eo-learn" for the eolearn collection
+    named = bool(datasets & _question_tokens(folded))
     stem = re.search(r"[a-z]+_?\d|\d_\d|[a-z]_[a-z]|\b[a-z]{3,} \d{3,}\b", folded)  # "SJER_477", "sample_geotiff"
     years = set(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", said))
     words = set(_tokens(folded))
@@ -317,6 +323,7 @@ def link_items(
         if change and (twin := _pair([i for i, s in scores.items() if s >= best - 1.6])):
             return Link(items=twin)
         return Link(items=(tied[0],))
-    if (pair := _pair(tied)) and (change or "-A-" in pair[0]):  # A/B twins are a before/after pair by nature
+    if (pair := _pair(tied)) and (change or "-A-" in pair[0] or _PAIR_WORDS.search(folded)):
+        # A/B twins are a before/after pair by nature; two dates of a place are one when the question says "pair"
         return Link(items=pair)
     return Link(tied=tuple(sorted(tied)))

@@ -107,3 +107,12 @@ def test_a_place_and_years_that_spell_a_series_id_link_to_its_epochs():
 def test_years_alone_do_not_spell_a_dated_id_nor_the_surroundings_of_a_place():
     assert _series("lyon 2016 vs 2018 new buildings") == ()  # the ids also carry a month and a day
     assert _series("forest loss around ucayali 1996 vs 2012") == ()  # the surroundings: search, not the epochs
+
+
+def test_collection_spellings_radar_polarisations_and_month_days_name_images():
+    eolearn = ("eolearn-slovenia-S2_L1C_20150613", "eolearn-slovenia-S2_L1C_20150904", *ITEMS)
+    assert link_items("ndvi eo-learn 04/09/2015", eolearn, parse_dates("ndvi eo-learn 04/09/2015", today=TODAY),
+                      change=False).items == (eolearn[1],)  # fmt: skip
+    assert link_items("clouds slovenia 0613", eolearn, DateInfo(), change=False).items == (eolearn[0],)
+    assert _link("water on the VV/VH version of the spain chip").items == (ITEMS[11],)
+    assert _link("new buildings on the rennes pair").items == ITEMS[7:9]  # a pair word: both dates
