@@ -49,6 +49,12 @@ _SECOND = re.compile(
 )
 _EARLIEST = re.compile(r"\b(first|1st|earliest|oldest|premiere|premier|plus ancienne)\b")
 _LATEST = re.compile(r"\b(last|latest|newest|derniere|dernier|plus recente)\b")
+_SIDE = re.compile(
+    r"(?:[\d_]\s*[,:]?\s*|\b(?:image|version|side|cote|photo|tile|tuile)\s+)(?:(?P<after>b)|a)(?=\s*(?:$|[^\w\s']))"
+    r"|\b(?:(?P<after2>after|apres|post|later|second)|before|avant|pre|first|premiere)\s+(?:image|version|photo|one)\b"
+    r"|\b(?:image|version|photo)\s+(?:(?P<after3>after|apres|d'apres|post)|before|avant|d'avant)\b"
+)
+"""The side of an A/B pair a one-image question names ("train_36 B", "the after image", "l'image d'avant")."""
 _RELATIVE = re.compile(
     r"\b(last|this|next|past|ago|yesterday|today|dernier|derniere|prochain|prochaine|ce|cet|cette|hier|"
     r"aujourd|depuis|since)\b"
@@ -85,9 +91,33 @@ def _tokens(text: str) -> list[str]:
 
 
 def _id_tokens(item: str) -> set[str]:
-    """The id's tokens and each pair of neighbours joined ("osbs029" for ``neon-OSBS_029``)."""
+    """The id's tokens, each pair of neighbours joined ("osbs029" for ``neon-OSBS_029``), numbers unpadded."""
     tokens = _tokens(item)
-    return set(tokens) | {a + b for a, b in zip(tokens, tokens[1:], strict=False) if not (a.isdigit() and b.isdigit())}
+    unpadded = {t.lstrip("0") for t in tokens if t.isdigit() and t.startswith("0") and t.strip("0")}  # "61"
+    joined = {a + b for a, b in zip(tokens, tokens[1:], strict=False) if not (a.isdigit() and b.isdigit())}
+    return set(tokens) | joined | unpadded
+
+
+def _rare_id_word(words: set[str], known_items: Sequence[str]) -> bool:
+    """Whether the question writes a word only a few ids spell and that is no place ("SJER", "OSBS-029").
+
+    A site code or a dataset's own word names images even without "image" ("count trees in SJER 2018"); a
+    word that is also a place ("paris" of ``oscd-paris-*``) or an everyday word ("train", "test") does not.
+    """
+    from geovigie.agent.offline.lexicon import common_word
+
+    counts: dict[str, int] = {}
+    for item in known_items:
+        for t in set(_tokens(item)):
+            if t.isalpha() and len(t) >= 4:
+                counts[t] = counts.get(t, 0) + 1
+    limit = max(3, len(known_items) // 30)
+    gaz = get_gazetteer()
+    return any(
+        0 < counts.get(w, 0) <= limit and not common_word(w) and not gaz.candidates(w).places
+        for w in words
+        if w not in _STOP
+    )
 
 
 def _item_date(item: str) -> date | None:
@@ -299,12 +329,14 @@ def link_items(
     datasets = {i.split("-")[0].lower() for i in known_items}
     # "the two OSCD dates", "the landsat pucallpa pics", "eo-learn" for the eolearn collection
     named = bool(datasets & _question_tokens(folded))
-    stem = re.search(r"[a-z]+_?\d|\d_\d|[a-z]_[a-z]|\b[a-z]{3,} \d{3,}\b", folded)  # "SJER_477", "sample_geotiff"
+    # "SJER_477", "sample_geotiff", "OSBS-029", "SOAP 61"
+    stem = re.search(r"[a-z]+_?\d|\d_\d|[a-z]_[a-z]|\b[a-z]{3,}[ -]\d{2,}\b", folded)
     years = set(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", said))
     words = set(_tokens(folded))
     # "around Pucallpa 2000 vs 2020" asks about the surroundings (a place to search), not the catalog's epochs
     spelled = bool(years) and not NEAR.search(folded) and any(_stem_spelled(words, years, i) for i in known_items)
-    if not known_items or not (force or named or _IMAGE_WORDS.search(folded) or stem or spelled):
+    cue = force or named or bool(_IMAGE_WORDS.search(folded)) or bool(stem) or spelled
+    if not known_items or not (cue or _rare_id_word(words, known_items)):
         return Link()
     scores = _scores(folded, known_items, dates, facts or {}, yearless, days)
     if not scores:
@@ -313,6 +345,10 @@ def link_items(
     if best < MIN_SCORE:
         return Link()
     tied = [i for i, s in scores.items() if s >= best - 1e-9]
+    twins = _pair([i for i, s in scores.items() if s >= best - 1.6])
+    sides = {bool(m.group("after") or m.group("after2") or m.group("after3")) for m in _SIDE.finditer(raw)}
+    if twins and "-A-" in twins[0] and len(sides) == 1:  # "levir val_27, after image", "test_77 B"; not "A and B"
+        return Link(items=(twins[1] if sides.pop() else twins[0],))
     if change and (pair := _by_period(folded, [i for i, s in scores.items() if s >= best - 1.5], dates)):
         return Link(items=pair)
     if change and len(tied) > 2 and _EARLIEST.search(raw) and _LATEST.search(raw):  # "the first and the last images"
@@ -323,7 +359,8 @@ def link_items(
         if change and (twin := _pair([i for i, s in scores.items() if s >= best - 1.6])):
             return Link(items=twin)
         return Link(items=(tied[0],))
-    if (pair := _pair(tied)) and (change or "-A-" in pair[0] or _PAIR_WORDS.search(folded)):
+    pair = _pair(tied)
+    if pair and (change or "-A-" in pair[0] or _PAIR_WORDS.search(folded)):
         # A/B twins are a before/after pair by nature; two dates of a place are one when the question says "pair"
         return Link(items=pair)
     return Link(tied=tuple(sorted(tied)))

@@ -116,3 +116,17 @@ def test_collection_spellings_radar_polarisations_and_month_days_name_images():
     assert link_items("clouds slovenia 0613", eolearn, DateInfo(), change=False).items == (eolearn[0],)
     assert _link("water on the VV/VH version of the spain chip").items == (ITEMS[11],)
     assert _link("new buildings on the rennes pair").items == ITEMS[7:9]  # a pair word: both dates
+
+
+def test_site_codes_padded_numbers_and_one_side_of_a_pair_name_one_image():
+    sites = ("neon-OSBS_029", "neon-SOAP_061", "neon-2018_SJER_3_252000_4107000_image_477", *ITEMS[3:7])
+    none = DateInfo()
+    assert link_items("arbres sur OSBS-029", sites, none, change=False).items == ("neon-OSBS_029",)
+    assert link_items("dead trees on SOAP 61", sites, none, change=False).items == ("neon-SOAP_061",)
+    assert link_items("tree count SJER", sites, none, change=False).items == (sites[2],)  # a site code alone
+    assert link_items("buildings on levir test_2_0000_0512, after image", sites, none, change=True).items == (
+        "levir-B-test_2_0000_0512",
+    )
+    assert link_items("test_2_0000_0000 A", sites, none, change=False).items == ("levir-A-test_2_0000_0000",)
+    both = link_items("changes between test_2_0000_0000 A and B", sites, none, change=True).items
+    assert both == ("levir-A-test_2_0000_0000", "levir-B-test_2_0000_0000")
