@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from geovigie.agent.offline.dates import fold
-from geovigie.agent.offline.intents import find_object
+from geovigie.agent.offline.intents import find_object, intent_scores
 from geovigie.agent.offline.lexicon import common_word
 from geovigie.agent.offline.place_phrase import (
     LEADING_TERMS,
@@ -177,6 +177,48 @@ def _surroundings(text: str, start: int, match: Any, end: int | None = None) -> 
     return big and not gaz.candidates(fold(phrase)).places
 
 
+_BEFORE_QUALIFIER = re.compile(r"([^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})\s*[,(]\s*$")
+
+
+def _town_beside(text: str, river: Any, countries: Sequence[Any]) -> str | None:
+    """The town a question names besides the river that floods it ("Montereau, crue de la Seine")."""
+    outside = blank_span(text, river.start, river.start + len(str(river.text)))
+    opening = re.match(r"^\s*([A-ZÀ-Ý][\w'’-]+(?:\s+[A-ZÀ-Ý][\w'’-]+)*)\s*[:,(]", outside)
+    town = _fallback_place(outside, [fold(str(m.text)) for m in countries]) or (opening and opening.group(1))
+    return expand_phrase(text, town) if town and not common_word(town.lower()) else None
+
+
+def blank_span(text: str, start: int, end: int) -> str:
+    """``text`` with ``text[start:end]`` replaced by spaces (offsets kept)."""
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def _qualified_name(text: str, matches: Sequence[Any]) -> tuple[str, str, tuple[str, ...]] | None:
+    """A name the gazetteer lacks, qualified by the region or country written after it.
+
+    "Lytton, British Columbia", "the gran chaco, paraguay", "Vernon (Eure)": the region says where, the name says
+    what. Names the gazetteer knows are merged with their qualifier by the place finder already.
+    """
+    for m in matches:
+        if m.candidates[0].kind not in ("region", "state", "country"):
+            continue
+        before = _BEFORE_QUALIFIER.search(text[: m.start])
+        if not before:
+            continue
+        words = before.group(1).split()
+        while words and fold(words[0]).lower() in _FUNCTION_WORDS | _NOT_PLACES:
+            words = words[1:]  # "in the gran chaco," -> "gran chaco"
+        name = " ".join(words)
+        if not name or any(name in str(o.text) or str(o.text) in name for o in matches if o is not m):
+            continue
+        parts = re.split(r"[\s'’-]+", name)
+        if intent_scores(fold(name).lower()) or all(common_word(w.lower()) or fold(w).lower() in _FUNCTION_WORDS
+                                                    for w in parts):  # fmt: skip
+            continue  # "deforestation, Brazil": a topic, not a place
+        return name, str(m.candidates[0].country_code), ()
+    return None
+
+
 def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str | None, tuple[str, ...]]:
     """(place query, country code, ambiguous options) from the blanked question."""
     matches = [m for m in (finder(text) if finder else []) if m.candidates]
@@ -184,6 +226,8 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
     countries = [m for m in matches if m.candidates[0].kind == "country"]
     country_hint = countries[0].candidates[0].country_code if countries else None
     folded = fold(text)
+    if qualified := _qualified_name(text, matches):
+        return qualified
 
     def after_locative(start: int) -> bool:
         return bool(_LOCATIVE.search(folded[max(0, start - 14) : start]))
@@ -194,7 +238,18 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
     feature = re.search(_FEATURE, text)
     if places:
         # "crue de la Seine à Paris": the place after "à"/"in"/"at" is the area, the one after "de"/"of" a feature
-        best = max(places, key=lambda m: (after_locative(m.start), strong_locative(m.start), -m.start))
+        def rank(m: Any) -> tuple[bool, bool, int]:
+            # "Vernon (Eure), crue de la Seine": a river after "de" is what floods, the town is the area
+            river = m.candidates[0].kind == "river" and not strong_locative(m.start)
+            return after_locative(m.start) and not river, strong_locative(m.start), -m.start
+
+        best = max(places, key=rank)
+        if (
+            best.candidates[0].kind == "river"
+            and not strong_locative(best.start)
+            and (town := _town_beside(text, best, countries))
+        ):
+            return town, country_hint, ()
         if feature and after_locative(feature.start()) and not after_locative(best.start):
             return feature.group().strip(), country_hint, ()  # "levels at Lake Mead", not the town "Reservoir"
         inside = feature and feature.start() <= best.start and best.start + len(str(best.text)) <= feature.end()

@@ -43,3 +43,15 @@ def test_bare_name_drops_the_generic_term_on_either_side() -> None:
     assert bare_name("Fraser Island") == "Fraser"
     assert bare_name("Lake Kariba") == "Kariba"
     assert bare_name("Orihuela") is None
+
+
+def test_a_name_the_gazetteer_lacks_is_qualified_by_the_region_after_it() -> None:
+    u = understand("Zeballos, British Columbia wildfire july 2023", today=TODAY)
+    assert (u.place, u.country) == ("Zeballos", "CA")
+    u = understand("clearing in the dry chaco, paraguay, since 2019", today=TODAY)
+    assert (u.place, u.country) == ("dry chaco", "PY")
+    assert understand("deforestation, Brazil, since 2019", today=TODAY).place != "deforestation"
+
+
+def test_a_river_after_de_is_what_floods_not_the_area() -> None:
+    assert understand("Montereau, crue de la Seine en juin 2016", today=TODAY).place == "Montereau"
