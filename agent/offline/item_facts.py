@@ -39,10 +39,18 @@ class ItemFacts:
     """Folded words: place, ``cc:`` + country code, collection, platform, title and keywords."""
 
 
+_PHRASE_GLUE = frozenset(
+    "with and the for from into onto over under not but are principally mainly mostly occupied significant areas "
+    "area land patterns other avec les des pour dans sur".split()
+)
+"""Words that join a class phrase ("land principally occupied by agriculture, with ...") and name nothing."""
+
+
 def _words(text: str) -> set[str]:
     tokens = _WORD.findall(fold(text).lower())
     joined = {a + b for a, b in zip(tokens, tokens[1:], strict=False)}  # "las vegas" -> "lasvegas"
-    return {t for t in tokens if len(t) >= 3} | joined
+    words = {t for t in tokens if len(t) >= 3} | joined
+    return words | {w[:-1] for w in words if len(w) > 4 and w.endswith("s") and not w.endswith("ss")}  # "peatbogs"
 
 
 @lru_cache(maxsize=1)
@@ -113,8 +121,8 @@ def facts_of(
         if isinstance(props.get(key), str):
             words |= _words(props[key])
     keywords = props.get("keywords")
-    if isinstance(keywords, list):
-        words |= {w for k in keywords if isinstance(k, str) for w in _words(k)}
+    if isinstance(keywords, list):  # label classes are phrases: their linking words name nothing
+        words |= {w for k in keywords if isinstance(k, str) for w in _words(k) if w not in _PHRASE_GLUE}
     day = when.date() if isinstance(when, _dt.datetime) else when
     return ItemFacts(item_id, day, frozenset(words))
 

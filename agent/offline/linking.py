@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from geovigie.agent.offline.dates import DateInfo, fold
+from geovigie.agent.offline.intents import OBJECT_SYNONYMS, find_object
 from geovigie.agent.offline.item_facts import ItemFacts
 from geovigie.agent.offline.mentions import blank
 from geovigie.agent.offline.periods import MONTH_PATTERN, MONTHS, Period
@@ -35,7 +36,8 @@ from geovigie.tools.places import get_gazetteer
 _IMAGE_WORDS = re.compile(
     r"\b(image|images|img|picture|pictures|pic|pics|photo|photos|scene|scenes|scène|tile|tiles|tuile|tuiles|chip|"
     r"chips|patch|patchs|patches|pair|paire|plot|parcelle|dalle|extrait|crop|orthophoto|ortho|catalog|catalogue|"
-    r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file|serie|series|png|jpe?g|tiff?|geotiff)\b"
+    r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file|serie|series|png|jpe?g|tiff?|geotiff|shot|"
+    r"snap|snapshot|capture|cliche|vue|view)\b"
 )
 _RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1|vv|vh|vv/vh|grd)\b")
 _PAIR_WORDS = re.compile(r"\b(pair|paire|both|two|2|deux|les deux|twin|before and after|avant et apres)\b")
@@ -183,11 +185,27 @@ def _country_words(words: set[str]) -> set[str]:
     return {f"cc:{code.lower()}" for w in words if len(w) >= 4 and (code := gaz.country_code(w))}
 
 
+_MEASURE = re.compile(r"\d+[.,]\d+|\b\d+\s*(?:m|cm|km|ha|m2|km2|%|px|pixels?)\b")
+"""Numbers that measure ("the 0.5 m shot", "10 %"): never id tokens."""
+
+
+def _asked_words(folded: str) -> set[str]:
+    """The tokens of the object the question asks about ("water bodies" -> water, bodies, waterbodies, ...)."""
+    obj = find_object(folded)
+    if obj is None:
+        return set()
+    m = re.search(r"\b(?:" + OBJECT_SYNONYMS[obj] + r")\b", folded)
+    words = _tokens(m.group()) if m else []
+    return set(words) | {"".join(words), obj, obj.replace("_", "")}
+
+
 def _question_tokens(folded: str) -> set[str]:
-    words = _tokens(folded)
+    words = _tokens(_MEASURE.sub(" ", folded))
     joined = {a + b for a, b in zip(words, words[1:], strict=False)}  # "hong kong" -> "hongkong"
     kept = {_ALIASES.get(w, w) for w in words if w not in _STOP and (len(w) >= 3 or any(c.isdigit() for c in w))}
-    return kept | joined
+    # the object asked about, by its class name: "navires" meets the keyword "ship" of a labelled image
+    obj = find_object(folded)
+    return kept | joined | ({obj, obj.replace("_", "")} if obj else set())
 
 
 def _scores(
@@ -208,6 +226,7 @@ def _scores(
             frequency[t] = frequency.get(t, 0) + 1
     periods = _periods(dates)
     scores: dict[str, float] = {}
+    asked = _asked_words(folded)
     mmdd = {w for w in words if re.fullmatch(r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])", w)}
     stems = set(re.findall(r"[a-z0-9]+(?:_[a-z0-9]+)+", folded))  # "4_4", "test_55": the whole stem, not its digits
     for item, toks in item_tokens.items():
@@ -217,11 +236,14 @@ def _scores(
         # "slovenia 0820": a month and day written as the id writes them, without the year
         hits += [t for t in mmdd if any(x.isdigit() and len(x) == 8 and x.endswith(t) for x in id_tokens[item])]
         # a word the id spells ("paris" in oscd-paris-*) outweighs one the catalog infers (Bercy is near Paris)
-        score = whole + sum(
-            (1.0 if t in id_tokens[item] else FACT_WEIGHT)
-            * (1.0 + math.log(len(items) / frequency.get(t, 1)) / math.log(len(items) + 1))
-            for t in hits
-        )
+        weight = {t: 1.0 + math.log(len(items) / frequency.get(t, 1)) / math.log(len(items) + 1) for t in hits}
+        inferred = sorted(
+            (weight[t] * (0.5 if t in asked else 1.0) for t in hits if t not in id_tokens[item]), reverse=True
+        )  # what is asked about ("water bodies") is a weak hint of which image: half the weight
+        # the words of one phrase ("water bodies", "waterbodies") are one piece of evidence, not three: past the
+        # best, the catalog's inferred words count a quarter each
+        score = whole + sum(weight[t] for t in hits if t in id_tokens[item])
+        score += FACT_WEIGHT * (sum(inferred[:1]) + 0.25 * sum(inferred[1:]))
         day = facts[item].day if item in facts and facts[item].day else _item_date(item)
         year_only = item not in facts and re.search(r"\d{8}|\d{4}-\d{2}", item) is None
         if any(_in(day, p, year_only, yearless=yearless) for p in periods) or (

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from geovigie.core.db.store import Database
 from geovigie.core.errors import ToolInputError
 from geovigie.tools.catalog.items import ItemMeta, open_quiet, raster_item
+from geovigie.tools.catalog.label_keywords import keywords_from_labels
 from geovigie.tools.catalog.layouts import (
     IMAGE_EXTENSIONS,
     SIDECAR_DIR_NAME,
@@ -339,6 +340,8 @@ def _build_single(
     labels = find_labels(path)
     if labels:
         extra["geovigie:labels"] = labels
+    if keywords := keywords_from_labels(labels, path.stem):
+        extra["keywords"] = keywords  # what the labels say the image shows: "the dota harbour picture"
     if rule is not None and path.parent.name in rule.pair_roles:
         extra["geovigie:pair_role"] = rule.pair_roles[path.parent.name]
         extra["geovigie:pair"] = f"{rule.id_prefix}-{slug(path.stem)}"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from geovigie.tools.catalog.items import ItemMeta, band_product_item
+from geovigie.tools.catalog.label_keywords import keywords_from_labels
 from geovigie.tools.catalog.layouts import UNKNOWN_DATE, DateInfo, date_from_name, parse_date_text
 
 
@@ -77,7 +78,10 @@ def _bigearthnet_unit(folder: Path, bands: dict[str, Path], ben_json: Path) -> I
     raw_date = str(info.get("acquisition_date") or info.get("acquisition_time") or "")
     date = parse_date_text(raw_date, source=ben_json.name) or date_from_name(folder.name) or UNKNOWN_DATE
     s1 = "VV" in bands or "VH" in bands
-    extra: dict[str, Any] = {"geovigie:labels": [str(ben_json)], "geovigie:classes": list(info.get("labels", []))}
+    classes = [str(c) for c in info.get("labels", [])] if isinstance(info.get("labels"), list) else []
+    extra: dict[str, Any] = {"geovigie:labels": [str(ben_json)], "geovigie:classes": classes}
+    if keywords := keywords_from_labels([], folder.name, classes):
+        extra["keywords"] = keywords  # "the peat bog patch": CORINE classes name the patch
     meta = partial(_meta, collection="bigearthnet-s1-grd" if s1 else "bigearthnet-s2-l2a", date=date,
                    platform="sentinel-1" if s1 else "sentinel-2", level=None if s1 else "L2A",
                    scale=None if s1 else 1e-4, extra=extra, mtime=ben_json.stat().st_mtime)  # fmt: skip

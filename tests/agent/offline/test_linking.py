@@ -130,3 +130,22 @@ def test_site_codes_padded_numbers_and_one_side_of_a_pair_name_one_image():
     assert link_items("test_2_0000_0000 A", sites, none, change=False).items == ("levir-A-test_2_0000_0000",)
     both = link_items("changes between test_2_0000_0000 A and B", sites, none, change=True).items
     assert both == ("levir-A-test_2_0000_0000", "levir-B-test_2_0000_0000")
+
+
+def test_images_are_named_by_what_their_labels_say_they_show():
+    ships = facts_of("dota-P0706", collection="dota", properties={"keywords": ["ship", "harbor", "harbour", "port"]})
+    cars = facts_of("dota-P1888", collection="dota", properties={"keywords": ["small-vehicle", "vehicle", "car"]})
+    bog = facts_of("ben-x_1", collection="ben", properties={"keywords": ["peatbogs", "water bodies"]})
+    facts = {f.id: f for f in (ships, cars, bog)}
+    items = (*facts, *ITEMS)
+    none = DateInfo()
+    assert link_items("bateaux sur l'image dota du port", items, none, change=False, facts=facts).items == (
+        "dota-P0706",
+    )
+    assert link_items("cars in the dota parking picture", items, none, change=False, facts=facts).items == (
+        "dota-P1888",
+    )
+    assert link_items("the peat bog patch", items, none, change=False, facts=facts).items == ("ben-x_1",)
+    # a class phrase's words count once: "water bodies" does not outweigh the chip the question names
+    named = link_items("how many water bodies in the Spain flood chip", items, none, change=False, facts=facts)
+    assert named.items == (ITEMS[12],)
