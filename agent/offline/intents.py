@@ -102,6 +102,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\boverflow\w*", 3), (r"\bburst (?:its|their|the) banks\b", 4), (r"\bsorti\w* de (?:son|leur) lit\b", 4),
         (r"\bhigh water\b", 3), (r"\bwater\b", 2), (r"\beau\b", 2), (r"\b(?:m?ndwi)\b", 3), (r"\breservoir\b", 2),
         (r"\blakes?\b", 1), (r"\blac\b", 1), (r"\brivers?\b", 1), (r"\bshr[iu]nk\w*", 1), (r"\bretreci\w*", 1),
+        (r"\b(?:superficie|surface|area|extent|size|niveau|level)\b.{0,25}\b(?:etangs?|lacs?|lakes?|reservoirs?|"
+         r"lagoons?|lagunes?|marais|wetlands?|retenues?)\b", 3),
         (r"\bunder ?water\b|\bsous l'eau\b|\bsous les eaux\b|\bnoye\w*|\bwaterlogged\b", 4),
         (r"\b(?:drained|dr(?:y|ied|ies|ying) up|r[au]n dry|asseche\w*|assechement|vidange\w*|a sec)\b", 2),
     ],
@@ -129,7 +131,12 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bmines?\b|\bmining\b|\bminier\w*|\bopen[- ]pit\b|\bquarr(?:y|ies)\b|\bcarrieres?\b", 3),
         (r"\b(?:lng|gnl|oil|gas|petroleum|petrolier|methanier)\b.{0,15}\b(?:terminal|terminaux|depot|plant)\b", 3),
         (r"\bterminal\b|\bterminaux\b", 2), (r"\btermina(?:l|ux) (?:methanier|petrolier|gazier|charbonnier)s?\b", 3),
-        (r"\bports?\b|\bharbou?rs?\b|\bdocks?\b", 1), (r"\bca bouge\b|\bbusy\b|\bmovement\w*|\bmouvements?\b", 2),
+        (r"\b\w*raffiner\w*|\b\w*refiner(?:y|ies)\b|\btourne-t-(?:il|elle)\b", 3),
+        (r"\bports?\b|\bharbou?rs?\b|\bdocks?\b", 1),
+        (r"\b(?:ports?|harbou?rs?|zone portuaire|docks?|terminal|quais?)\b.{0,40}\b(?:expan\w*|agrandi\w*|grow\w*|grew|"
+         r"chang\w*|extension|s'(?:est )?etend\w*|evolu\w*)", 3),
+        (r"\b(?:expan\w*|agrandi\w*|extension|chang\w*|evolution)\b.{0,30}\b(?:ports?|harbou?rs?|zone portuaire)\b", 3),
+        (r"\bzone portuaire\b|\bportuaires?\b", 2), (r"\bca bouge\b|\bbusy\b|\bmovement\w*|\bmouvements?\b", 2),
         (r"\bsteel ?works\b|\bsteel (?:mill|plant)\b|\bacierie\w*", 3),
         (r"\bsmelter\w*|\bfonderie\w*|\bpower (?:plant|station)\b|\bcentrale (?:thermique|electrique)\b", 3),
         (r"\bsmoke\b|\bfumees?\b|\bpanaches?\b", 2),
@@ -139,6 +146,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(?:plant|usine|site)\b.{0,30}\b(?:running|operat\w*|fonctionne|tourne)\b", 2),
     ],
     "land_cover": [
+        (r"\bcartes? d(?:es|u) (?:sols?|terres|terrains|milieux)\b|\bcartographie d(?:es|u) (?:sols?|milieux)\b", 4),
         (r"\bland[- ]?(?:cover|use)\b", 4), (r"\boccupation d(?:u|es) sols?\b", 4),
         (r"\busages? d(?:u|es) sols?\b", 4), (r"\butilisation d(?:u|es) sols?\b", 4), (r"\btypes? de sols?\b", 4),
         (r"\bclassif\w*", 3), (r"\blulc\b", 4),
@@ -155,7 +163,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bbonne sante\b", 1), (r"\btree (?:cover|canopy)\b|\bcanopy\b|\bcanopee\b|\bcouv\w* arbore\w*", 2),
     ],
     "cloud": [
-        (r"\bcloudy\b", 4), (r"\bcloudiness\b|\bovercast\b|\bennuag\w*", 4),
+        (r"\bcloudy\b", 4), (r"\bciel (?:couvert|voile|bouche|gris)\b|\bcouvert de nuages\b", 4), (r"\bcloudiness\b|\bovercast\b|\bennuag\w*", 4),
         (r"\bnuageu\w*", 4), (r"\bnebulosite\b", 4), (r"\bcloud (?:cover|mask)\b", 4),
         (r"\bcouverture nuageuse\b", 4), (r"\bmasque de nuages\b", 4), (r"\bclouds?\b", 1), (r"\bnuages?\b", 1),
         (r"\b(?:percentage|percent|fraction|share|proportion|amount|part|pourcentage|taux|quantite) (?:of|de|d')\s?"
@@ -182,7 +190,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
     "find_imagery": [
         (r"\bfind\b", 2), (r"\bsearch\w*", 2), (r"\blist\b", 2), (r"\bavailable\b", 2), (r"\bpics\b", 2),
         (r"\bimages? do you have\b", 3), (r"\bimages avez-vous\b", 3), (r"\btrouve\w*", 2), (r"\bcherche\w*", 2),
-        (r"\bliste\w*", 2), (r"\bdisponibles?\b", 2), (r"\bwhen was\b.{0,40}\b(?:image|scene)", 3),
+        (r"\bliste\w*", 2), (r"\bdisponibles?\b|\bdispos?\b", 2),
+        (r"\b(?:tout|toute|all|whole|entire|full)\s+(?:le |la |the |your |ton |votre )?(?:catalog\w*|archive)\b", 3), (r"\bwhen was\b.{0,40}\b(?:image|scene)", 3),
         (r"\bquand a ete prise\b", 3), (r"\b(?:any|des) (?:images|imagery|scenes|pics)\b", 2),
         (r"\b(?:got|have|has) any\b|\bdo (?:you|we) have\b|\bavez-vous\b|\bas-tu\b"
          r"|\b(?:is there|are there|y a-t-il|y a t il) (?:any |des |une )?"

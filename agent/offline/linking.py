@@ -196,7 +196,7 @@ def _asked_words(folded: str) -> set[str]:
         return set()
     m = re.search(r"\b(?:" + OBJECT_SYNONYMS[obj] + r")\b", folded)
     words = _tokens(m.group()) if m else []
-    return set(words) | {"".join(words), obj, obj.replace("_", "")}
+    return set(words) | {_ALIASES.get(w, w) for w in words} | {"".join(words), obj, obj.replace("_", "")}
 
 
 def _question_tokens(folded: str) -> set[str]:

@@ -141,6 +141,10 @@ def _decide_intent(folded: str, *, obj: ObjectClass | None, has_aoi: bool, dates
     """Weighted cues decide; counting needs an object class; a theme beats "show"/"find"."""
     scores = intent_scores(folded)
     changing = dates.kind in ("compare", "since")
+    if obj == "storage_tank" and changing and not _HOW_MANY.search(folded):
+        # "plus de cuves à Frontignan 2017 vs 2025 ? compte-les": a tank farm's activity, counted; "combien de
+        # cuves en 2018 et en 2025" asks the two counts
+        return "industrial_activity"
     if obj in ("storage_tank", "ship") and changing and scores.get("industrial_activity", 0) >= 2:
         return "industrial_activity"  # "did the tank farm grow 2018 vs 2025? count the tanks": activity, counted
     if obj == "building" and NEW_BUILDINGS.search(folded):
@@ -170,6 +174,10 @@ def _decide_intent(folded: str, *, obj: ObjectClass | None, has_aoi: bool, dates
     return "unknown"
 
 
+_HOW_MANY = re.compile(r"\b(?:how many|combien|nombre de|nombre d'|number of|nb de|nb d')")
+_SHARE = re.compile(r"\b(?:taux|share|proportion|percentage|pourcentage|fraction|ratio|part)\b")
+
+
 def _is_change(intent: Intent, folded: str, dates: DateInfo) -> bool:
     if intent in ALWAYS_CHANGE:
         return True
@@ -182,6 +190,8 @@ def _is_change(intent: Intent, folded: str, dates: DateInfo) -> bool:
     if dates.kind == "single":  # one date: "compare the vegetation of Lyon and Marseille" compares places, not times
         folded = re.sub(r"\bcompar\w*", " ", folded)
     if intent == "urban_growth":
+        if dates.kind in ("single", "none", "latest") and _SHARE.search(folded):
+            return False  # "taux d'urbanisation de Cayenne en 2025": a share at one date, not a growth
         return bool(GROWTH_CUES.search(folded) or re.search(r"\bchang\w*|\bcompar\w*|\bevolu\w*", folded))
     return bool(CHANGE_CUES.search(folded))
 

@@ -356,3 +356,24 @@ def test_a_topic_without_a_known_place_geocodes_the_rare_name_it_gives():
         assert understand(question, today=today).place is None, question  # particles, words and typos
     follow_up = understand("chiquitania clearing since 2019", today=today, guess_unknown_place=False)
     assert follow_up.place is None  # a conversation's follow-up takes its place from the dialogue state
+
+
+def test_intent_classes_read_from_fresh_phrasings():
+    today = date(2026, 12, 2)
+
+    def intent(q: str) -> str:
+        return understand(q, today=today).intent
+
+    assert intent("plus de cuves à Lavera qu'en 2016 ? compte-les") == "industrial_activity"  # a tank farm compared
+    assert intent("combien de cuves à Lavera en 2016 et en 2024") == "count_objects"  # the two counts asked
+    assert intent("le port de Sagunto a-t-il changé depuis 2015 ?") == "industrial_activity"
+    assert intent("has the harbour of Sohar expanded since 2014") == "industrial_activity"
+    assert intent("carte des sols du Vexin en 2023") == "land_cover"
+    assert intent("ciel voilé sur Annecy hier ?") == "cloud"
+    assert intent("superficie du lac du Der en 2024") == "water_flood"
+    assert intent("montre-moi tout ton catalogue") == "find_imagery"
+
+
+def test_a_share_of_built_up_land_at_one_date_is_not_a_growth():
+    u = understand("taux d'urbanisation de Saint-Laurent-du-Maroni en 2024", today=date(2026, 12, 2))
+    assert u.intent == "urban_growth" and not u.change
