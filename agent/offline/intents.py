@@ -163,7 +163,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bbonne sante\b", 1), (r"\btree (?:cover|canopy)\b|\bcanopy\b|\bcanopee\b|\bcouv\w* arbore\w*", 2),
     ],
     "cloud": [
-        (r"\bcloudy\b", 4), (r"\bciel (?:couvert|voile|bouche|gris)\b|\bcouvert de nuages\b", 4), (r"\bcloudiness\b|\bovercast\b|\bennuag\w*", 4),
+        (r"\bcloudy\b", 4), (r"\bciel (?:couvert|voile|bouche|gris)\b|\bcouvert de nuages\b", 4),
+        (r"\bcloudiness\b|\bovercast\b|\bennuag\w*", 4),
         (r"\bnuageu\w*", 4), (r"\bnebulosite\b", 4), (r"\bcloud (?:cover|mask)\b", 4),
         (r"\bcouverture nuageuse\b", 4), (r"\bmasque de nuages\b", 4), (r"\bclouds?\b", 1), (r"\bnuages?\b", 1),
         (r"\b(?:percentage|percent|fraction|share|proportion|amount|part|pourcentage|taux|quantite) (?:of|de|d')\s?"
@@ -191,7 +192,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bfind\b", 2), (r"\bsearch\w*", 2), (r"\blist\b", 2), (r"\bavailable\b", 2), (r"\bpics\b", 2),
         (r"\bimages? do you have\b", 3), (r"\bimages avez-vous\b", 3), (r"\btrouve\w*", 2), (r"\bcherche\w*", 2),
         (r"\bliste\w*", 2), (r"\bdisponibles?\b|\bdispos?\b", 2),
-        (r"\b(?:tout|toute|all|whole|entire|full)\s+(?:le |la |the |your |ton |votre )?(?:catalog\w*|archive)\b", 3), (r"\bwhen was\b.{0,40}\b(?:image|scene)", 3),
+        (r"\b(?:tout|toute|all|whole|entire|full)\s+(?:le |la |the |your |ton |votre )?(?:catalog\w*|archive)\b", 3),
+        (r"\bwhen was\b.{0,40}\b(?:image|scene)", 3),
         (r"\bquand a ete prise\b", 3), (r"\b(?:any|des) (?:images|imagery|scenes|pics)\b", 2),
         (r"\b(?:got|have|has) any\b|\bdo (?:you|we) have\b|\bavez-vous\b|\bas-tu\b"
          r"|\b(?:is there|are there|y a-t-il|y a t il) (?:any |des |une )?"
