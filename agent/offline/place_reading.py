@@ -98,7 +98,7 @@ def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
         return m.group().strip()
     for m in re.finditer(_PREP + "(" + _NAME + ")", text):
         if _is_name(name := m.group(1).strip(" '’")) and fold(name) not in countries:
-            return _with_trailing_term(text, m.start(1), name)
+            return _plural_article(text[m.start() : m.start(1)]) + _with_trailing_term(text, m.start(1), name)
     for m in re.finditer(r"(?<=[a-zà-ÿ,] )" + _NAME + r"|^" + _NAME + r"(?=\s+(?i:" + TRAILING_TERMS + r")\b)", text):
         if _is_name(name := m.group().strip(" '’")) and not name.isupper() and fold(name) not in countries:
             return _with_trailing_term(text, m.start(), name)
@@ -108,6 +108,35 @@ def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
         if not all(common_word(w) for w in words):  # "à quai", "a été acquis": words, not a place
             return m.group(1).strip()
     return None
+
+
+def _preposition_before(text: str, start: int) -> str:
+    m = re.search(r"(?i:\b(au|du|aux))\s+$", text[:start])
+    return m.group(1) if m else ""
+
+
+def _known(name: str) -> bool:
+    from geovigie.tools.places import get_gazetteer
+
+    return bool(get_gazetteer().candidates(fold(name).lower()).places)
+
+
+def _contracted_article(preposition: str) -> str:
+    """The article a French contraction holds: "au Luc" is at Le Luc, "aux Pennes-Mirabeau" at Les Pennes-Mirabeau.
+
+    Only for names the gazetteer lacks (it restores the article of the names it knows itself).
+    """
+    word = fold(preposition).strip().lower()
+    return "Le " if word in ("au", "du") else "Les " if word == "aux" else ""
+
+
+def _plural_article(preposition: str) -> str:
+    """The article "Les " for a name the gazetteer lacks after "aux" ("aux Pennes-Mirabeau").
+
+    A singular "au/du" says less: "du Larzac" is the Larzac, "du Tréport" Le Tréport, and only the gazetteer knows
+    which (:func:`_known`).
+    """
+    return "Les " if fold(preposition).strip().lower() == "aux" else ""
 
 
 def _with_trailing_term(text: str, start: int, name: str, *, known: bool = False) -> str:
@@ -206,17 +235,35 @@ def _qualified_name(text: str, matches: Sequence[Any]) -> tuple[str, str, tuple[
         if not before:
             continue
         words = before.group(1).split()
-        while words and fold(words[0]).lower() in _FUNCTION_WORDS | _NOT_PLACES:
+        while words and fold(words[0]).lower() in FUNCTION_WORDS | _NOT_PLACES:
             words = words[1:]  # "in the gran chaco," -> "gran chaco"
         name = " ".join(words)
         if not name or any(name in str(o.text) or str(o.text) in name for o in matches if o is not m):
             continue
         parts = re.split(r"[\s'’-]+", name)
-        if intent_scores(fold(name).lower()) or all(common_word(w.lower()) or fold(w).lower() in _FUNCTION_WORDS
+        if intent_scores(fold(name).lower()) or all(common_word(w.lower()) or fold(w).lower() in FUNCTION_WORDS
                                                     for w in parts):  # fmt: skip
             continue  # "deforestation, Brazil": a topic, not a place
         return name, str(m.candidates[0].country_code), ()
     return None
+
+
+def _from_match(text: str, best: Any, country_hint: str | None) -> tuple[str, str | None, tuple[str, ...]]:
+    """The place phrase around the gazetteer's chosen match: grown, a water body, an article restored, or as is."""
+    options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
+    span = _grown_span(text, best)
+    if not best.country_filter and span != (best.start, best.start + len(str(best.text))):
+        grown = re.sub(r"^(?:le|la|les|l['’])\s*(?=[A-ZÀ-Ý])", "", text[span[0] : span[1]].strip())  # "le Puy de Dôme"
+        # "Bussy-Saint-Georges": not the gazetteer's
+        return _plural_article(_preposition_before(text, span[0])) + grown, country_hint, ()
+    if not best.country_filter and (water := _WATER_BODY.search(text[: best.start])):
+        # "Lake Kariba" is the lake, not the town it is named after: geocode the whole name (plan_run retries
+        # with the bare name when the offline gazetteer lacks it)
+        return text[water.start() : best.start + len(best.text)].strip(), country_hint, ()
+    article = _contracted_article(_preposition_before(text, best.start))
+    if article and not best.country_filter and _known(article + str(best.text)):
+        return article + str(best.text), country_hint, ()  # "au Luc" is Le Luc, not the "Luc" of Łódź
+    return _query_text(best), best.country_filter or country_hint, options
 
 
 def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -255,18 +302,7 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
         inside = feature and feature.start() <= best.start and best.start + len(str(best.text)) <= feature.end()
         if feature and inside and not _surroundings(text, feature.start(), best):
             return feature.group().strip(), country_hint, ()  # "Val d'Orcia", not the town "Wald" in "Val d"
-        options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
-        span = _grown_span(text, best)
-        if not best.country_filter and span != (best.start, best.start + len(str(best.text))):
-            grown = re.sub(
-                r"^(?:le|la|les|l['’])\s*(?=[A-ZÀ-Ý])", "", text[span[0] : span[1]].strip()
-            )  # "le Puy de Dôme"
-            return grown, country_hint, ()  # "Bussy-Saint-Georges": not the gazetteer's
-        if not best.country_filter and (water := _WATER_BODY.search(text[: best.start])):
-            # "Lake Kariba" is the lake, not the town it is named after: geocode the whole name (plan_run retries
-            # with the bare name when the offline gazetteer lacks it)
-            return text[water.start() : best.start + len(best.text)].strip(), country_hint, ()
-        return _query_text(best), best.country_filter or country_hint, options
+        return _from_match(text, best, country_hint)
     if fallback := _fallback_place(text, [fold(str(m.text)) for m in countries]):
         return expand_phrase(text, fallback), country_hint, ()
     if countries:  # "saint-martin-vesubie" is a village, not the country Saint Martin
@@ -276,7 +312,7 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
     return None, None, ()
 
 
-_FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = frozenset(
     "the a an of in on at for to from by with and or is are was were has have had it its this that there how what "
     "which when where did does do many much any some all my our your le la les l de du des d un une et ou en au aux "
     "a dans sur pour par avec est sont il elle ce cet cette y quel quelle combien qu que quoi ca son sa ses".split()
@@ -307,14 +343,14 @@ def residual_place(text: str) -> str | None:
     for pattern in cues:
         folded = re.sub(pattern, lambda m: " " * len(m.group()), folded)  # same length: spans stay valid
     tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[a-z][a-z'-]*", folded)]
-    common = _FUNCTION_WORDS | _EN_WORDS | _FR_WORDS | STOPWORDS
+    common = FUNCTION_WORDS | _EN_WORDS | _FR_WORDS | STOPWORDS
     gaz = get_gazetteer()
     for n in (4, 3, 2, 1):
         for i in range(len(tokens) - n + 1):
             run = tokens[i : i + n]
             if any(folded[x[1] : y[0]].strip() for x, y in zip(run, run[1:], strict=False)):
                 continue  # a removed cue word sits between them
-            if run[0][2] in _FUNCTION_WORDS or run[-1][2] in _FUNCTION_WORDS:
+            if run[0][2] in FUNCTION_WORDS or run[-1][2] in FUNCTION_WORDS:
                 continue
             name = text[run[0][0] : run[-1][1]].strip()
             if n == 1 and (run[0][2] in common or common_word(run[0][2]) or common_word(name.lower())):
@@ -326,50 +362,3 @@ def residual_place(text: str) -> str | None:
         if not common_word(m.group(1).lower()):
             return m.group(1)
     return None
-
-
-_DOMAIN_WORDS = frozenset(
-    "pixel pixels polygon polygons geojson shapefile raster rasters ndvi ndwi mndwi nbr dnbr ndbi quicklook "
-    "landcover overlay overlays mask masks cog tif tiff png jpg jpeg bbox lat lon km km2 ha hectares sentinel "
-    "landsat naip spot pleiades modis planet worldview sar radar optique optical csv pdf kml json api geotiff "
-    "dota levir oscd dsifn neon spacenet bigearthnet eolearn sen1floods11 aid chip chips patch tile tiles "
-    "stp svp pls plz merci thanks thx ok okay".split()
-)
-"""Words of the trade and of politeness: never a place, however rare in everyday English or French."""
-
-
-def unknown_name(text: str) -> str | None:
-    """The longest run (1-3 words) that is neither a topic word nor an everyday English or French word.
-
-    Only asked for when a topic question names no place the gazetteer knows ("chiquitania clearing since 2019",
-    "Mai-Ndombe tree cover loss"): the name goes to the geocoder rather than a question asking for a place.
-    """
-    from geovigie.agent.offline.intents import INTENT_CUES, OBJECT_SYNONYMS, fix_typos
-
-    folded = fold(text).lower()
-    for pattern in [p for patterns in INTENT_CUES.values() for p, _ in patterns] + list(OBJECT_SYNONYMS.values()):
-        folded = re.sub(pattern, lambda m: " " * len(m.group()), folded)
-    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"[a-z][a-z'-]*", folded)]
-
-    def rare_part(part: str) -> bool:
-        if len(part) < 3 or part in _FUNCTION_WORDS or part in _DOMAIN_WORDS or common_word(part):
-            return False
-        return fix_typos(part) == part  # "defrestation" is a typo of a topic word, not a place
-
-    def rare(word: str) -> bool:  # "Mai-Ndombe" has a rare part; "a-t-il", "là-dessus" have none
-        return word not in _FUNCTION_WORDS and any(rare_part(p) for p in re.split(r"[-']", word))
-
-    best: tuple[int, int] | None = None
-    i = 0
-    while i < len(tokens):
-        j = i
-        while (
-            j < len(tokens) and rare(tokens[j][2]) and (j == i or not folded[tokens[j - 1][1] : tokens[j][0]].strip())
-        ):
-            j += 1
-        if j > i and (best is None or j - i > best[1] - best[0]):
-            best = (i, j)
-        i = max(j, i + 1)
-    if best is None or best[1] - best[0] > 3:
-        return None
-    return text[tokens[best[0]][0] : tokens[best[1] - 1][1]].strip()

@@ -60,7 +60,8 @@ from geovigie.agent.offline.item_facts import ItemFacts
 from geovigie.agent.offline.linking import canonical_refs, link_items
 from geovigie.agent.offline.mentions import Mentions, blank, find_mentions, split_injection
 from geovigie.agent.offline.messages import say
-from geovigie.agent.offline.place_reading import NEAR, PlaceFinder, default_place_finder, read_place, unknown_name
+from geovigie.agent.offline.place_reading import NEAR, PlaceFinder, default_place_finder, read_place
+from geovigie.agent.offline.unknown_names import unknown_name
 
 THEMES: tuple[Intent, ...] = (
     "map_examples",

@@ -55,3 +55,9 @@ def test_a_name_the_gazetteer_lacks_is_qualified_by_the_region_after_it() -> Non
 
 def test_a_river_after_de_is_what_floods_not_the_area() -> None:
     assert understand("Montereau, crue de la Seine en juin 2016", today=TODAY).place == "Montereau"
+
+
+def test_a_contracted_article_is_restored_only_where_the_gazetteer_knows_the_name() -> None:
+    assert understand("incendie au Luc en 2021", today=TODAY).place == "Le Luc"  # not the "Luc" of Łódź
+    assert understand("verdure du Larzac en juin", today=TODAY).place == "Larzac"  # the region takes no article
+    assert understand("feu aux Pennes-Mirabeau en 2016", today=TODAY).place == "Les Pennes-Mirabeau"
