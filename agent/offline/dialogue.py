@@ -26,7 +26,7 @@ from geovigie.agent.offline.periods import Period
 from geovigie.agent.offline.understanding import Understanding
 
 STATE_KEY = "dialogue"
-_TUPLES = ("place_options", "item_refs")
+_TUPLES = ("place_options", "item_refs", "tied_items")
 _OPTIONAL_TUPLES = ("bbox", "point")
 
 

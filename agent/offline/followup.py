@@ -20,6 +20,7 @@ from geovigie.agent.offline.dates import DateInfo, fold
 from geovigie.agent.offline.dialogue import DialogueState
 from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
 from geovigie.agent.offline.item_facts import ItemFacts
+from geovigie.agent.offline.linking import FIRST_WORDS, SECOND_WORDS, item_date
 from geovigie.agent.offline.periods import Period
 from geovigie.agent.offline.references import refer, relink
 from geovigie.agent.offline.understanding import ALWAYS_CHANGE, Understanding
@@ -39,7 +40,8 @@ _DEMONYMS = {
     "VE": r"venezuela\w*|venezuelien\w*", "AR": r"argentin\w*", "NI": r"nicaragua\w*", "PH": r"philippin\w*",
     "IN": r"india|indian|inde|indien\w*", "PK": r"pakistan\w*", "CO": r"colombi\w*", "CL": r"chile|chilean|chili\w*",
     "CR": r"costa rica\w*|costaric\w*", "AU": r"australia\w*|australien\w*",
-    "GB": r"uk|united kingdom|british|england|angleterre|britannique\w*|royaume-uni", "RE": r"reunion|la reunion",
+    "GB": r"uk|united kingdom|british|england|english|scotland|scottish|scots|wales|welsh|angleterre|anglais\w*|"
+          r"ecosse|ecossais\w*|pays de galles|gallois\w*|britannique\w*|royaume-uni", "RE": r"reunion|la reunion",
     "CN": r"china|chinese|chine|chinois\w*", "IT": r"italy|italian|italie|italien\w*", "PT": r"portugal|portugu\w*",
     "PE": r"peru|peruvian|perou|peruvien\w*", "BR": r"brazil\w*|bresil\w*",
     "DE": r"germany|german|allemagne|allemand\w*",
@@ -76,10 +78,58 @@ def _pick_option(reply: Understanding, state: DialogueState, place: str) -> tupl
     options = [(m[1].strip(), m[2]) for o in state.options if (m := re.match(r"(.+?)\s*\(([A-Z]{2})\)\s*$", o))]
     named = [o for o in options if fold(o[0]) in fold(reply.question) and fold(o[0]) != fold(place)]
     chosen = named[0] if len(named) == 1 else next((o for o in options if o[1] == code), None)
+    if chosen is None and code is None and (by_region := _by_region(reply.question, place, options)):
+        return by_region  # "celle du Jura": the region the homonym lies in
     if chosen is None:
         return (place, code) if code else None
     name = chosen[0] if fold(chosen[0]) == fold(place) else place  # "Mérida" keeps its accent, "León" stays León
     return name, chosen[1]
+
+
+_ORDINAL_DAY = re.compile(r"\b(?:le |the |du |celle du |celui du )?(\d{1,2})(?:st|nd|rd|th|er)?\b")
+
+
+def choose_offered(reply: str, offered: Sequence[str]) -> tuple[str, ...]:
+    """The offered image a reply to "which image?" picks, or nothing when it picks none or several.
+
+    By rank ("la première", "the latest") or by day ("the 31st", "celle du 20").
+    """
+    ordered = sorted(offered, key=lambda i: (item_date(i) or date.min, i))
+    if len(ordered) < 2:
+        return ()
+    folded = fold(reply).lower()
+    first, last = FIRST_WORDS.search(folded), SECOND_WORDS.search(folded)
+    if bool(first) != bool(last):
+        return (ordered[0],) if first else (ordered[-1],)
+    days = {int(m.group(1)) for m in _ORDINAL_DAY.finditer(folded) if 1 <= int(m.group(1)) <= 31}
+    picked = [i for i in ordered if (d := item_date(i)) and d.day in days]
+    return (picked[0],) if len(picked) == 1 else ()
+
+
+def _by_region(reply: str, place: str, options: list[tuple[str, str]]) -> tuple[str, str | None] | None:
+    """(place, country) when the reply names a region.
+
+    The region is one the gazetteer places the homonym in, or one whose country is that of exactly one option.
+    """
+    try:
+        from geovigie.tools.places import get_gazetteer, qualifier_countries, settle
+    except ImportError:
+        return None
+    gaz = get_gazetteer()
+    words = [w for w in re.findall(r"[^\W\d_][\w'-]*", fold(reply).lower()) if w not in _REPLY_GLUE]
+    grams = [" ".join(words[i : i + n]) for n in (3, 2, 1) for i in range(len(words) - n + 1)]
+    for gram in grams:
+        if len(gram) >= 3 and (found := settle(gaz, fold(place).lower(), gram)):
+            return place, found.country_code
+    offered = {code for _, code in options}
+    for gram in grams:
+        codes = qualifier_countries(gaz, gram) & offered if len(gram) >= 3 else set()
+        if len(codes) == 1:
+            return place, codes.pop()
+    return None
+
+
+_REPLY_GLUE = frozenset("the one in of that celle celui du de la le les des d l in en au aux dans i mean meant".split())
 
 
 def _aoi(u: Understanding) -> dict[str, Any]:
@@ -152,8 +202,8 @@ def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Un
         changes = _aoi(reply) | _dates(task, reply)
     elif state.asks == "date" and reply.dates.kind != "none":
         changes = _dates(task, reply)
-    elif state.asks == "image" and reply.item_refs:
-        changes = {"item_refs": reply.item_refs, "place": None, "country": None}
+    elif state.asks == "image" and (refs := reply.item_refs or choose_offered(reply.question, state.options)):
+        changes = {"item_refs": refs, "place": None, "country": None}
     elif state.asks == "topic" and reply.intent not in _GENERIC:
         aoi = {} if reply.has_aoi or reply.item_refs else _aoi(task)
         return dataclasses.replace(reply, **aoi, clarification=None, asks=None)

@@ -30,4 +30,7 @@ def frequency(word: str, lang: str) -> float:
 
 def common_word(word: str) -> bool:
     """Whether a word is frequent in English or French ("level", "will", "même"; not "Paiporta")."""
-    return any(frequency(word, lang) > COMMON_FREQUENCY for lang in ("en", "fr"))
+    forms = [word]
+    if word.endswith(("és", "ée", "ées")):  # French participles agree: "détectés", "inondées" are "détecté"
+        forms.append(word[: word.rindex("é") + 1])
+    return any(frequency(form, lang) > COMMON_FREQUENCY for form in forms for lang in ("en", "fr"))

@@ -42,10 +42,10 @@ _IMAGE_WORDS = re.compile(
 _RADAR = re.compile(r"\b(radar|sar|s1|sentinel-1|sentinel 1|vv|vh|vv/vh|grd)\b")
 _PAIR_WORDS = re.compile(r"\b(pair|paire|both|two|2|deux|les deux|twin|before and after|avant et apres)\b")
 """Words that ask for the two images of a place together ("la paire bordeaux", "its two sentinel images")."""
-_FIRST = re.compile(
+FIRST_WORDS = re.compile(
     r"\b(first|1st|earliest|older|oldest|premiere|premier|1re|1ere|plus ancienne|before|avant|d'avant)\b"
 )
-_SECOND = re.compile(
+SECOND_WORDS = re.compile(
     r"\b(second|2nd|last|latest|newer|newest|later|deuxieme|2e|2eme|seconde|derniere|dernier|plus recente|after|apres|"
     r"d'apres|recent|more recent|recente|plus recent)\b"
 )
@@ -122,7 +122,8 @@ def _rare_id_word(words: set[str], known_items: Sequence[str]) -> bool:
     )
 
 
-def _item_date(item: str) -> date | None:
+def item_date(item: str) -> date | None:
+    """The date an id spells (``oscd-rennes-2015-08-21``, ``..._20150820``), or mid-year of the year it names."""
     if m := re.search(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)", item):
         try:
             return date(int(m[1]), int(m[2]), int(m[3]))
@@ -232,7 +233,7 @@ def _scores(
     for item, toks in item_tokens.items():
         lowered = item.lower()
         whole = sum(2.0 for st in stems if re.search(r"(?<![a-z0-9])" + re.escape(st) + r"(?![a-z0-9])", lowered))
-        hits = [t for t in toks & words if not (t.isdigit() and len(t) == 4 and _item_date(item))]
+        hits = [t for t in toks & words if not (t.isdigit() and len(t) == 4 and item_date(item))]
         # "slovenia 0820": a month and day written as the id writes them, without the year
         hits += [t for t in mmdd if any(x.isdigit() and len(x) == 8 and x.endswith(t) for x in id_tokens[item])]
         # a word the id spells ("paris" in oscd-paris-*) outweighs one the catalog infers (Bercy is near Paris)
@@ -244,7 +245,7 @@ def _scores(
         # best, the catalog's inferred words count a quarter each
         score = whole + sum(weight[t] for t in hits if t in id_tokens[item])
         score += FACT_WEIGHT * (sum(inferred[:1]) + 0.25 * sum(inferred[1:]))
-        day = facts[item].day if item in facts and facts[item].day else _item_date(item)
+        day = facts[item].day if item in facts and facts[item].day else item_date(item)
         year_only = item not in facts and re.search(r"\d{8}|\d{4}-\d{2}", item) is None
         if any(_in(day, p, year_only, yearless=yearless) for p in periods) or (
             day and any(day.month == m and d in (None, day.day) for m, d in days)
@@ -278,9 +279,9 @@ def _pair(items: Sequence[str]) -> tuple[str, ...] | None:
     """Two items that are the before and after of one place (A/B twins or two dates), oldest first."""
     if len(items) != 2:
         return None
-    a, b = sorted(items, key=lambda i: (_item_date(i) or date.min, i))
+    a, b = sorted(items, key=lambda i: (item_date(i) or date.min, i))
     twins = re.sub(r"-[AB]-", "-X-", a) == re.sub(r"-[AB]-", "-X-", b) and "-A-" in a
-    same_place = a.rsplit("-", 3)[0] == b.rsplit("-", 3)[0] and _item_date(a) != _item_date(b)
+    same_place = a.rsplit("-", 3)[0] == b.rsplit("-", 3)[0] and item_date(a) != item_date(b)
     return (a, b) if twins or same_place else None
 
 
@@ -290,7 +291,7 @@ def _by_period(folded: str, candidates: Sequence[str], dates: DateInfo) -> tuple
         return None
     chosen = []
     for period in (dates.before, dates.after):
-        inside = [i for i in candidates if _in(_item_date(i), period, year_only=True)]
+        inside = [i for i in candidates if _in(item_date(i), period, year_only=True)]
         if len(inside) != 1:
             return None
         chosen.append(inside[0])
@@ -304,9 +305,9 @@ def _prefer(folded: str, tied: list[str]) -> list[str]:
     if len(twins) == len(tied) and len(tied) > 1:
         kept = [i for i in tied if ("S1" in i) == radar]
         tied = kept or tied
-    if len(tied) > 1 and (_FIRST.search(folded) or _SECOND.search(folded)):
-        ordered = sorted(tied, key=lambda i: (_item_date(i) or date.min, i))
-        tied = [ordered[0]] if _FIRST.search(folded) else [ordered[-1]]
+    if len(tied) > 1 and (FIRST_WORDS.search(folded) or SECOND_WORDS.search(folded)):
+        ordered = sorted(tied, key=lambda i: (item_date(i) or date.min, i))
+        tied = [ordered[0]] if FIRST_WORDS.search(folded) else [ordered[-1]]
     return tied
 
 
@@ -374,7 +375,7 @@ def link_items(
     if change and (pair := _by_period(folded, [i for i, s in scores.items() if s >= best - 1.5], dates)):
         return Link(items=pair)
     if change and len(tied) > 2 and _EARLIEST.search(raw) and _LATEST.search(raw):  # "the first and the last images"
-        ordered = sorted(tied, key=lambda i: (_item_date(i) or date.min, i))
+        ordered = sorted(tied, key=lambda i: (item_date(i) or date.min, i))
         return Link(items=(ordered[0], ordered[-1]))
     tied = _prefer(raw, tied)
     if len(tied) == 1:

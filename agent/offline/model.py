@@ -124,7 +124,8 @@ class OfflinePlanner(BaseChatModel):
                               earlier_dates=earlier)  # fmt: skip
         if isinstance(decision, Clarify):
             asks = u.asks if u.clarification else ("place" if decision.options else u.asks)
-            after = dataclasses.replace(after, asks=asks or "place", options=decision.options)
+            offered = decision.options or (u.tied_items if asks == "image" else ())  # the images it may mean
+            after = dataclasses.replace(after, asks=asks or "place", options=offered)
             return self._final(u.language, "clarify", decision.question, state=after)
         if isinstance(decision, Abstain):
             text = f"{decision.reason} {decision.suggestion}".strip()

@@ -34,6 +34,11 @@ def nearest_items(
 ) -> tuple[list[dict[str, Any]], date | None]:
     """The items of the date nearest to ``period`` on ``side`` ("before"/"after") of ``other``, and that date."""
     dated = [(i, d) for i in items if (d := item_day(i)) is not None]
+    if side == "before" and dated:
+        # the before side leaves a later date for the after side: "2017 vs 2019" on a catalog of 2016-01-20 and
+        # 2018-03-28 compares those two, not 2018-03-28 with nothing
+        latest = max(d for _, d in dated)
+        dated = [(i, d) for i, d in dated if d < latest]
     if other is not None:
         dated = [(i, d) for i, d in dated if (d < other.start if side == "before" else d > other.end)]
     if not dated:

@@ -26,7 +26,7 @@ from geovigie.agent.offline.examples import example_args
 from geovigie.agent.offline.intents import OBJECT_MAX_GSD_M, ObjectClass
 from geovigie.agent.offline.messages import object_name, say
 from geovigie.agent.offline.methods import method_text
-from geovigie.agent.offline.nearest import nearest_items
+from geovigie.agent.offline.nearest import item_day, nearest_items
 from geovigie.agent.offline.replay import _describe_item, _drop_none, _option, _ref_date, _Replay, _Stop
 from geovigie.agent.offline.scene_choice import Choice, Policy, choose, choose_across, choose_pair, coverage, normalise
 from geovigie.agent.offline.templates import Playbook, Step
@@ -221,7 +221,10 @@ class _Plan:
             if after_items:
                 self.notes.append(say("since_latest", self.lang, start=after.start, end=after.end))
         if not after_items:
-            after_items = self.nearest(aoi, after, before, side="after")
+            # never the reference's own date again: the after side starts after the scene chosen for before
+            ref_day = item_day(reference.items[0]) if not reference.problem and reference.items else None
+            bound = Period(ref_day, ref_day) if ref_day is not None else before
+            after_items = self.nearest(aoi, after, bound, side="after")
         policies = (self.policy("before"), self.policy("after"))
         choice = choose_across(before_items, after_items, policies=policies, max_cloud=max_cloud, max_gsd=max_gsd)
         if choice.problem and self.pb.fallback and choice.detail.get("side") != 1.0:

@@ -14,11 +14,19 @@ from geovigie.agent.offline.understanding import Understanding
 _KINDS = (
     ("polygons", r"polygon\w*|polygone\w*|geojson|contours?|shapes?|shapefile|vecteurs?|vectors?|outlines?|masks?|"
                  r"masques?|boxes|boites|detections?|bounding boxes|zones?|patches|areas? (?:that|which) changed|"
-                 r"areas? found"),
+                 r"areas? found|"
+                 # what the analysis found, named by its result: "the changed areas", "les bateaux détectés"
+                 r"(?:changed|detected|found|flooded|burn(?:ed|t)|cleared|new) (?:areas?|zones?|objects?|pixels?|"
+                 r"ships?|boats?|vehicles?|cars?|trees?|buildings?|tanks?|planes?|fields?)|"
+                 r"(?:bateaux|navires|objets|zones|surfaces|arbres|batiments|vehicules|voitures|cuves|avions|"
+                 r"champs|parcelles|pixels) (?:detecte|trouve|repere|compte|change|inonde|brule|defriche)e?s?"),
     ("report", r"reports?|rapports?|pdf|summary|resume|synthese"),
     ("figures", r"numbers?|figures?|chiffres?|tables?|tableau\w*|stats?|statisti\w*|values?|valeurs?|results?|"
                 r"resultats?|csv|(?:hectares?|ha|km2|surface|area)\b.{0,30}\b(?:again|remind|rappel\w*|deja)|"
-                r"(?:remind|rappelle)\w*.{0,30}\b(?:hectares?|surface|area|total)"),
+                r"(?:remind|rappelle)\w*.{0,30}\b(?:hectares?|surface|area|total)|"
+                # "tu me donnes les surfaces ?", "give me the areas": the measured figures again
+                r"(?:give|tell|send|donne|dis|envoie)\w*(?: me| moi|-moi)?\b.{0,20}\b(?:surfaces?|areas?|hectares|"
+                r"totals?|counts?|comptes?|superficies?)"),
     ("map", r"maps?|cartes?|overlays?|layers?|couches?|cartographi\w*|on the map|sur la carte"),
 )  # fmt: skip
 

@@ -124,6 +124,8 @@ class Understanding:
     """The slot ``clarification`` asks for: ``place``, ``date``, ``image`` or ``topic`` (None: nothing to fill)."""
     examples: tuple[Example, ...] = ()
     """Labelled places for ``map_from_examples`` (:mod:`geovigie.agent.offline.examples`)."""
+    tied_items: tuple[str, ...] = ()
+    """Catalog images the question may mean, equally well (``asks`` = ``image``: the reply picks one of them)."""
 
     @property
     def has_aoi(self) -> bool:
@@ -307,4 +309,5 @@ def understand(
         today=today,
         asks=SLOT_ASKED.get(asks or ""),
         examples=given.examples,
+        tied_items=tied if asks == "which_image" else (),
     )

@@ -41,16 +41,17 @@ def unknown_name(text: str) -> str | None:
             return False
         return fix_typos(part) == part  # "defrestation" is a typo of a topic word, not a place
 
-    def rare(word: str) -> bool:  # "Mai-Ndombe" has a rare part; "a-t-il", "là-dessus" have none
+    def rare(token: tuple[int, int, str]) -> bool:  # "Mai-Ndombe" has a rare part; "a-t-il", "là-dessus" none
+        word = token[2]
+        if common_word(text[token[0] : token[1]].lower()):  # as written: "détectés" is a word, "detectes" is not
+            return False
         return word not in FUNCTION_WORDS and any(rare_part(p) for p in re.split(r"[-']", word))
 
     best: tuple[int, int] | None = None
     i = 0
     while i < len(tokens):
         j = i
-        while (
-            j < len(tokens) and rare(tokens[j][2]) and (j == i or not folded[tokens[j - 1][1] : tokens[j][0]].strip())
-        ):
+        while j < len(tokens) and rare(tokens[j]) and (j == i or not folded[tokens[j - 1][1] : tokens[j][0]].strip()):
             j += 1
         if j > i and (best is None or j - i > best[1] - best[0]):
             best = (i, j)

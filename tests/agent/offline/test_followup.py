@@ -41,3 +41,33 @@ def test_dates_alone_pick_the_series_images_at_those_dates():
 def test_a_place_follow_up_after_a_place_question_stays_a_place():
     u = _turns("urban growth in Nantes since 2016", "et à Rennes ?")
     assert u.place == "Rennes" and not u.item_refs
+
+
+def test_a_reply_to_which_image_picks_by_rank_or_day():
+    from geovigie.agent.offline.followup import choose_offered
+
+    offered = ("eolearn-slovenia-S2_L1C_20150820", "eolearn-slovenia-S2_L1C_20150830")
+    assert choose_offered("la première", offered) == (offered[0],)
+    assert choose_offered("the later one", offered) == (offered[1],)
+    assert choose_offered("celle du 30", offered) == (offered[1],)
+    assert choose_offered("the 20th please", offered) == (offered[0],)
+    assert choose_offered("the one from June", offered) == ()  # names neither
+
+
+def test_a_reply_naming_a_nation_or_region_settles_a_homonym():
+    state = DialogueState(task=understand("floods in Perth last winter", today=TODAY), asks="place",
+                          options=("Perth (AU)", "Perth (GB)"))  # fmt: skip
+    u = combine(understand("the scottish one", today=TODAY), state, ())
+    assert (u.place, u.country) == ("Perth", "GB")
+
+
+def test_the_result_of_the_last_analysis_is_asked_for_by_what_it_found():
+    from geovigie.agent.offline.reuse import artifact_request
+
+    def kind(q: str) -> str | None:
+        return artifact_request(understand(q, today=TODAY))
+
+    assert kind("export the flooded areas") == "polygons"
+    assert kind("montre les navires détectés") == "polygons"
+    assert kind("tu me donnes les superficies ?") == "figures"
+    assert kind("et tu comptes combien de voitures ?") is None  # a new count, not a result
