@@ -31,6 +31,8 @@ _CORRECTION = re.compile(
 )
 """A reply that corrects the last question rather than asking a new one."""
 _COMPARE_WITH = re.compile(r"\b(?:compar\w*|versus|vs)\b")
+_AGAINST = re.compile(r"\b(?:compar\w*|versus|vs|chang\w*|since|depuis|difference\w*|evolu\w*|against|par rapport)\b")
+"""A follow-up that sets the current image against another one."""
 _SAME = re.compile(r"^\s*(?:and |et )?(?:same|the same|idem|pareil|meme chose|la meme chose|de meme)\b")
 """A reply that asks for the task again elsewhere or at other dates."""
 _DEMONYMS = {
@@ -227,6 +229,18 @@ def _images(
     return refer(reply, task, known) or relink(reply, task, known, facts)
 
 
+def _against(task: Understanding, reply: Understanding, refs: tuple[str, ...]) -> tuple[str, ...]:
+    """Both images when the reply sets the current one against another ("compare-la avec celle de 2016")."""
+    if (
+        len(refs) == 1
+        and len(task.item_refs) == 1
+        and refs != task.item_refs
+        and _AGAINST.search(fold(reply.question).lower())
+    ):
+        return tuple(sorted((*task.item_refs, *refs), key=lambda i: (item_date(i) or date.min, i)))
+    return refs
+
+
 def _merge(
     task: Understanding,
     reply: Understanding,
@@ -249,6 +263,7 @@ def _merge(
     if code and task.place:  # "and the one in Mexico?": same name, another country
         changes.update(country=code, place_options=())
     elif refs:
+        refs = _against(task, reply, refs)
         changes.update(item_refs=refs, place=None, country=None, bbox=None, point=None, place_options=())
         changes["change"] = changes.get("change", task.change) or len(refs) >= 2
     elif reply.has_aoi:

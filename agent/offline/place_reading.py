@@ -104,8 +104,8 @@ def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
             return _with_trailing_term(text, m.start(), name)
     m = _TRAILING_PLACE.search(text)
     if m and not _CUE_WORDS.search(fold(m.group(1))) and not find_object(fold(m.group(1))):
-        words = re.findall(r"[^\W\d_]+", m.group(1).lower())
-        if not all(common_word(w) for w in words):  # "à quai", "a été acquis": words, not a place
+        words = [w for w in re.findall(r"[^\W\d_]+", m.group(1).lower()) if len(w) > 1 and w not in FUNCTION_WORDS]
+        if words and not all(common_word(w) for w in words):  # "à quai", "sur combien d'hectares": not a place
             return m.group(1).strip()
     return None
 
@@ -168,7 +168,7 @@ def _query_text(match: Any) -> str:
     return text
 
 
-_LAND_TERM = re.compile(r"^(?i:for[eê]t|forest|bois|parc|jardin|plaine|pays)\b")
+_LAND_TERM = re.compile(r"^(?i:for[eê]t|forest|plaine|pays)\b")  # "bois de Boulogne", "parc de Sceaux" are named
 _BIG_CITY = 100_000
 
 

@@ -71,3 +71,8 @@ def test_the_result_of_the_last_analysis_is_asked_for_by_what_it_found():
     assert kind("montre les navires détectés") == "polygons"
     assert kind("tu me donnes les superficies ?") == "figures"
     assert kind("et tu comptes combien de voitures ?") is None  # a new count, not a result
+
+
+def test_a_follow_up_setting_the_image_against_another_compares_the_two():
+    u = _turns("describe landsat-pucallpa-2010", "compare it with the 2000 one")
+    assert u.item_refs == ("landsat-pucallpa-2000", "landsat-pucallpa-2010") and u.change

@@ -61,3 +61,8 @@ def test_a_contracted_article_is_restored_only_where_the_gazetteer_knows_the_nam
     assert understand("incendie au Luc en 2021", today=TODAY).place == "Le Luc"  # not the "Luc" of Łódź
     assert understand("verdure du Larzac en juin", today=TODAY).place == "Larzac"  # the region takes no article
     assert understand("feu aux Pennes-Mirabeau en 2016", today=TODAY).place == "Les Pennes-Mirabeau"
+
+
+def test_named_woods_and_parks_keep_their_term_and_a_question_tail_is_no_place() -> None:
+    assert understand("combien d'arbres au bois de Vincennes", today=TODAY).place == "bois de Vincennes"
+    assert understand("et ça a brûlé sur combien d'hectares au total ?", today=TODAY).place is None
