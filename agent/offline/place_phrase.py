@@ -33,7 +33,7 @@ LEADING_TERMS = (
 TRAILING_TERMS = (
     "island|islands|isle|lake|lagoon|bay|delta|forest|park|national park|airpark|valley|canal|sea|river|"
     "reservoir|dam|peninsula|desert|mountains|range|marsh|marshes|wetlands|gardens?|estuary|strait|"
-    "gulf|glacier|atoll|reef|basin|plateau|hills"
+    "gulf|glacier|atoll|reef|basin|plateau|hills|wetlands?|gap|swamp|falls|archipelago"
 )
 """Generic terms that close a feature's name in English ("Kangaroo Island", "Okavango Delta")."""
 

@@ -326,6 +326,12 @@ _LOWER_FEATURE = re.compile(
 """A named feature written in lower case (capitalised ones are read by :func:`_fallback_place`)."""
 
 
+_LOWER_NAMED = re.compile(
+    r"\b((?:[a-zà-ÿ][\w'’-]{2,}\s+)?[a-zà-ÿ][\w'’-]{2,})\s+(?:" + TRAILING_TERMS + r")\b(?!\s+(?:of|de|du)\b)"
+)
+"""A lower-case name closed by a generic term; one of its words must be rare ("the river" is no place)."""
+
+
 def residual_place(text: str) -> str | None:
     """A place named without a preposition or capital ("paiporta flooding", "Lahaina fire", "Crau: land cover").
 
@@ -338,6 +344,10 @@ def residual_place(text: str) -> str | None:
 
     if m := _LOWER_FEATURE.search(text):  # "lac de serre-poncon", "lake annecy": the geocoder decides
         return m.group().strip()
+    for m in _LOWER_NAMED.finditer(text):  # "bouvet island", "mar chiquita lagoon": rare words closed by a term
+        rare = any(not common_word(w) for w in m.group(1).lower().split())
+        if rare and not get_gazetteer().candidates(fold(m.group(1)).lower()).places:  # "rhodes island" is Rhodes
+            return m.group().strip()
     folded = fold(text).lower()
     cues = [p for patterns in INTENT_CUES.values() for p, _ in patterns] + list(OBJECT_SYNONYMS.values())
     for pattern in cues:

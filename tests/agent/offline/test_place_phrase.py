@@ -66,3 +66,9 @@ def test_a_contracted_article_is_restored_only_where_the_gazetteer_knows_the_nam
 def test_named_woods_and_parks_keep_their_term_and_a_question_tail_is_no_place() -> None:
     assert understand("combien d'arbres au bois de Vincennes", today=TODAY).place == "bois de Vincennes"
     assert understand("et ça a brûlé sur combien d'hectares au total ?", today=TODAY).place is None
+
+
+def test_a_lower_case_rare_name_closed_by_a_generic_term_is_the_place() -> None:
+    assert understand("show me tromelin island", today=TODAY).place == "tromelin island"
+    assert understand("water in the okefenokee swamp in 2024", today=TODAY).place == "okefenokee swamp"
+    assert understand("flooding along the river in 2024", today=TODAY).place is None  # no rare word: no place
