@@ -345,9 +345,13 @@ def residual_place(text: str) -> str | None:
     if m := _LOWER_FEATURE.search(text):  # "lac de serre-poncon", "lake annecy": the geocoder decides
         return m.group().strip()
     for m in _LOWER_NAMED.finditer(text):  # "bouvet island", "mar chiquita lagoon": rare words closed by a term
-        rare = any(not common_word(w) for w in m.group(1).lower().split())
-        if rare and not get_gazetteer().candidates(fold(m.group(1)).lower()).places:  # "rhodes island" is Rhodes
-            return m.group().strip()
+        words = m.group(1).split()
+        while words and fold(words[0]).lower() in FUNCTION_WORDS:  # "the okefenokee swamp"
+            words = words[1:]
+        name = " ".join(words)
+        rare = any(not common_word(w.lower()) for w in words)
+        if rare and not get_gazetteer().candidates(fold(name).lower()).places:  # "rhodes island" is Rhodes
+            return text[m.start(1) + m.group(1).index(name) : m.end()].strip()
     folded = fold(text).lower()
     cues = [p for patterns in INTENT_CUES.values() for p, _ in patterns] + list(OBJECT_SYNONYMS.values())
     for pattern in cues:
