@@ -52,3 +52,13 @@ def settle(gaz: Gazetteer, name_key: str, qualifier_key: str) -> Place | None:
     if best[0] > NEAR_KM or runner[0] <= max(2 * best[0], 30.0):
         return None
     return best[2]
+
+
+def qualifier_countries(gaz: Gazetteer, qualifier_key: str) -> set[str]:
+    """The countries of the regions, states or countries a qualifier may name ("jura" -> CH and FR).
+
+    For a reply that picks a homonym among offered options by its region ("celle du Jura") when the gazetteer
+    cannot place the candidates inside it.
+    """
+    kinds = ("region", "state", "country")
+    return {p.country_code for p in _qualifier_places(gaz, qualifier_key) if p.kind in kinds}
