@@ -19,8 +19,9 @@ from typing import Any
 from geovigie.agent.offline.dates import DateInfo, fold
 from geovigie.agent.offline.dialogue import DialogueState
 from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
+from geovigie.agent.offline.item_dates import item_date
 from geovigie.agent.offline.item_facts import ItemFacts
-from geovigie.agent.offline.linking import FIRST_WORDS, SECOND_WORDS, item_date
+from geovigie.agent.offline.linking import FIRST_WORDS, SECOND_WORDS
 from geovigie.agent.offline.periods import Period
 from geovigie.agent.offline.references import refer, relink
 from geovigie.agent.offline.understanding import ALWAYS_CHANGE, Understanding

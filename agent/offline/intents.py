@@ -96,6 +96,10 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bperte (?:de|du) (?:couvert (?:arbore|vegetal)|canopee|foret\w*|surface forestiere)\b", 4),
         (r"\b(?:trees?|woods?|woodland)\b.{0,20}\b(?:cut down|felled|cleared|removed|logged)\b", 4),
         (r"\b(?:clear[- ]?cut\w*|coupes? rases?|arbres?\b.{0,20}\b(?:abattus|coupes|rases))\b", 4),
+        # what will be left of a forest ("how much of the amazon will be left", "il en restera combien")
+        (r"\b(?:forest|foret|rainforest|jungle|amazon\w*)\b.{0,40}\b(?:left|remain\w*|restera\w*|reste\w*|lose|"
+         r"loses|losing|perdra\w*)(?!\w)|\b(?:left|remain\w*|restera\w*|reste\w*|lose|perdra\w*)\b.{0,30}"
+         r"\b(?:forest|foret|rainforest|jungle|amazon\w*)\b", 4),
     ],
     "water_flood": [
         (r"\bflood\w*", 4), (r"\binn?ond\w*", 4), (r"\bcrues?\b", 4), (r"\bsubmerg\w*", 3), (r"\bdeborde\w*", 3),

@@ -27,13 +27,13 @@ from datetime import date
 
 from geovigie.agent.offline.dates import DateInfo, fold
 from geovigie.agent.offline.intents import OBJECT_SYNONYMS, find_object
+from geovigie.agent.offline.item_dates import in_period, item_date, periods_of, yearless_days
 from geovigie.agent.offline.item_facts import ItemFacts
 from geovigie.agent.offline.mentions import blank
-from geovigie.agent.offline.periods import MONTH_PATTERN, MONTHS, Period
 from geovigie.agent.offline.place_reading import NEAR
 from geovigie.tools.places import get_gazetteer
 
-_IMAGE_WORDS = re.compile(
+IMAGE_WORDS = re.compile(
     r"\b(image|images|img|picture|pictures|pic|pics|photo|photos|scene|scenes|scène|tile|tiles|tuile|tuiles|chip|"
     r"chips|patch|patchs|patches|pair|paire|plot|parcelle|dalle|extrait|crop|orthophoto|ortho|catalog|catalogue|"
     r"version|sample|echantillon|one|ones|celle|celui|site|fichier|file|serie|series|png|jpe?g|tiff?|geotiff|shot|"
@@ -122,64 +122,6 @@ def _rare_id_word(words: set[str], known_items: Sequence[str]) -> bool:
     )
 
 
-def item_date(item: str) -> date | None:
-    """The date an id spells (``oscd-rennes-2015-08-21``, ``..._20150820``), or mid-year of the year it names."""
-    if m := re.search(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)", item):
-        try:
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            return None
-    if m := re.search(r"(?<!\d)((?:19|20)\d{2})(?!\d)", item):
-        return date(int(m[1]), 7, 1)
-    return None
-
-
-def _periods(dates: DateInfo) -> list[Period]:
-    return [p for p in (dates.before, dates.after) if p] or ([dates.period] if dates.period else [])
-
-
-def _in(day: date | None, period: Period, year_only: bool, *, yearless: bool = False) -> bool:
-    if day is None:
-        return False
-    if yearless:  # "the 9 sept scene", "l'image de décembre": the day or month of any year
-        if period.start == period.end:
-            return (day.month, day.day) == (period.start.month, period.start.day)
-        return period.start.month == period.end.month and day.month == period.start.month
-    return period.start.year <= day.year <= period.end.year if year_only else period.start <= day <= period.end
-
-
-_DAY_MONTH = re.compile(
-    r"\b(\d{1,2})(?:er|st|nd|rd|th)?\s+("
-    + MONTH_PATTERN
-    + r")(?!\s*\d)|\b("
-    + MONTH_PATTERN
-    + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b(?!\s*,?\s*\d)"
-)
-_BARE_MONTH = re.compile(r"\b(" + MONTH_PATTERN + r")\b(?!\s*\d)")
-_AMBIGUOUS_MONTHS = frozenset({"may", "mai", "sept", "mar", "jun", "jul", "dec"})
-"""Month words that are also common words ("may", "sept" = 7): taken alone only beside a day number."""
-
-
-def yearless_days(folded: str) -> tuple[list[tuple[int, int | None]], list[tuple[int, int]]]:
-    """Days and months named without a year ("9 sept", "31 juillet", "the december patch") and their spans.
-
-    Returns:
-        ((month, day or None) pairs, character spans).
-    """
-    found: list[tuple[int, int | None]] = []
-    spans: list[tuple[int, int]] = []
-    for m in _DAY_MONTH.finditer(folded):
-        day, month = (m[1], m[2]) if m[1] else (m[4], m[3])
-        if 1 <= int(day) <= 31:
-            found.append((MONTHS[month.rstrip(".")], int(day)))
-            spans.append(m.span())
-    for m in _BARE_MONTH.finditer(folded):
-        if m[1].rstrip(".") not in _AMBIGUOUS_MONTHS and all(m.end() <= a or m.start() >= b for a, b in spans):
-            found.append((MONTHS[m[1].rstrip(".")], None))
-            spans.append(m.span())
-    return found, spans
-
-
 def _country_words(words: set[str]) -> set[str]:
     """``cc:xx`` for the country names among the words ("slovenie", "spain"); never for 2-3 letter codes."""
     gaz = get_gazetteer()
@@ -225,7 +167,7 @@ def _scores(
     for toks in item_tokens.values():
         for t in toks:
             frequency[t] = frequency.get(t, 0) + 1
-    periods = _periods(dates)
+    periods = periods_of(dates)
     scores: dict[str, float] = {}
     asked = _asked_words(folded)
     mmdd = {w for w in words if re.fullmatch(r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])", w)}
@@ -247,13 +189,30 @@ def _scores(
         score += FACT_WEIGHT * (sum(inferred[:1]) + 0.25 * sum(inferred[1:]))
         day = facts[item].day if item in facts and facts[item].day else item_date(item)
         year_only = item not in facts and re.search(r"\d{8}|\d{4}-\d{2}", item) is None
-        if any(_in(day, p, year_only, yearless=yearless) for p in periods) or (
+        if any(in_period(day, p, year_only, yearless=yearless) for p in periods) or (
             day and any(day.month == m and d in (None, day.day) for m, d in days)
         ):
             score += 1.5
         if score:
             scores[item] = score
     return scores
+
+
+def _same_day(folded: str, dates: DateInfo, items: Sequence[str], facts: Mapping[str, ItemFacts]) -> bool:
+    """Whether the question names a day and a place of one of the catalog's images ("slovenia 11 july 2015")."""
+    day = dates.period.start if dates.period and dates.period.start == dates.period.end else None
+    if day is None or dates.before:
+        return False
+    words = _question_tokens(folded)
+    words |= _country_words(words)
+    return any(f.day == day and words & set(f.words) for i in items if (f := facts.get(i)))
+
+
+def _official_name(place: str | None) -> str:
+    """The gazetteer's name of a place written another way ("Abou Dabi" -> " abu dhabi"), else ""."""
+    found = get_gazetteer().candidates(fold(place)).places if place else []
+    name = fold(found[0].name).lower() if found else ""
+    return " " + name if name and name != fold(place or "").lower() else ""
 
 
 def _stem_spelled(words: set[str], years: set[str], item: str) -> bool:
@@ -291,7 +250,7 @@ def _by_period(folded: str, candidates: Sequence[str], dates: DateInfo) -> tuple
         return None
     chosen = []
     for period in (dates.before, dates.after):
-        inside = [i for i in candidates if _in(item_date(i), period, year_only=True)]
+        inside = [i for i in candidates if in_period(item_date(i), period, year_only=True)]
         if len(inside) != 1:
             return None
         chosen.append(inside[0])
@@ -329,6 +288,7 @@ def link_items(
     change: bool,
     facts: Mapping[str, ItemFacts] | None = None,
     force: bool = False,
+    place: str | None = None,
 ) -> Link:
     """The catalog items the question names without their full id.
 
@@ -339,6 +299,8 @@ def link_items(
         change: Whether the question compares two dates (a tied before/after pair is then the answer).
         facts: What the catalog records of each item (place, date, collection), by id.
         force: Link without an image word (a follow-up in a conversation about images: "and on OSBS?").
+        place: The place the question names; its name in the gazetteer also names images ("Abou Dabi" is the
+            ``abudhabi`` of an id).
     """
     # The digits of a date ("du 11/07/2015", "9 sept") are evidence of a date, never of an id token.
     said = " ".join(fold(question[a:b]).lower() for a, b in dates.spans)
@@ -358,10 +320,11 @@ def link_items(
     words = set(_tokens(folded))
     # "around Pucallpa 2000 vs 2020" asks about the surroundings (a place to search), not the catalog's epochs
     spelled = bool(years) and not NEAR.search(folded) and any(_stem_spelled(words, years, i) for i in known_items)
-    cue = force or named or bool(_IMAGE_WORDS.search(folded)) or bool(stem) or spelled
+    cue = force or named or bool(IMAGE_WORDS.search(folded)) or bool(stem) or spelled
+    cue = cue or _same_day(folded, dates, known_items, facts or {})
     if not known_items or not (cue or _rare_id_word(words, known_items)):
         return Link()
-    scores = _scores(folded, known_items, dates, facts or {}, yearless, days)
+    scores = _scores(folded + _official_name(place), known_items, dates, facts or {}, yearless, days)
     if not scores:
         return Link()
     best = max(scores.values())

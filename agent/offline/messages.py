@@ -192,10 +192,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "fr": "Zone analysée : jusqu'à {radius:g} km du centre de {place} (la question porte sur ses environs).",
     },
     "water_body_town": {
-        "en": "'{place}' is not in the offline gazetteer: the area analysed is around {town}, named after it; give a "
-        "bbox to cover the whole water body.",
-        "fr": "« {place} » n'est pas dans le gazetteer hors ligne : la zone analysée entoure {town}, qui porte son "
-        "nom ; donnez une bbox pour couvrir toute l'étendue d'eau.",
+        "en": "'{place}' is not in the offline gazetteer: the area analysed is around {town}, whose name it bears; "
+        "give a bbox to cover all of it.",
+        "fr": "« {place} » n'est pas dans le gazetteer hors ligne : la zone analysée entoure {town}, dont il porte le "
+        "nom ; donnez une bbox pour le couvrir en entier.",
     },
     "found": {
         "en": "{n} image(s) found: {items}.",

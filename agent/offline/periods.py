@@ -78,6 +78,12 @@ for _num, _names in enumerate(
 ):
     for _name in _names.split():
         _MONTHS[_name] = _num
+_FULL_MONTHS = frozenset(
+    "january february march april may june july august september october november december janvier fevrier mars "
+    "avril mai juin juillet aout septembre octobre novembre decembre".split()
+)
+_NAME_AFTER = re.compile(r"\s+(?!(?:last|this|next|of|de|d'|dernier|derniere|prochain|passe|ago)\b)[a-z]")
+"""Month names written whole; an abbreviation ("mar", "jun") alone before a word is more often a name."""
 _MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 MONTHS = _MONTHS
 """Month number by folded English/French name and abbreviation."""
@@ -223,6 +229,35 @@ def _season_and_month_atoms(text: str, today: date) -> list[Atom]:
     for m in re.finditer(r"\b(" + _MONTH + r")(?: of| de)? (" + _YEAR + r")\b", text):
         period = month_period(int(m.group(2)), _MONTHS[m.group(1).rstrip(".")])
         found.append(Atom(m.start(), m.end(), period, "month"))
+    found.extend(_relative_month_atoms(text, today))
+    return found
+
+
+_YEAR_SHIFT = {
+    "last year": -1, "l'an dernier": -1, "l'annee derniere": -1, "l'an passe": -1, "l'annee passee": -1,
+    "this year": 0, "cette annee": 0, "next year": 1, "l'an prochain": 1, "l'annee prochaine": 1,
+}  # fmt: skip
+
+
+def _relative_month_atoms(text: str, today: date) -> list[Atom]:
+    """Months placed by a relative word: "last September", "septembre dernier", "in May last year", "mai prochain"."""
+    found: list[Atom] = []
+    shifts = "|".join(_YEAR_SHIFT)
+    for m in re.finditer(
+        r"\b(?:(?:the |l')?(?P<last>last|past) (?P<m1>" + _MONTH + r")|(?P<m2>" + _MONTH + r") (?P<last2>dernier|passe)"
+        r"|(?:the |l')?(?P<next>next|coming) (?P<m3>" + _MONTH + r")|(?P<m4>" + _MONTH + r") (?P<next2>prochain)"
+        r"|(?P<m5>" + _MONTH + r")(?: of| de)? (?P<shift>" + shifts + r"))\b",
+        text,
+    ):
+        word = (m["m1"] or m["m2"] or m["m3"] or m["m4"] or m["m5"]).rstrip(".")
+        month = _MONTHS[word]
+        if m["shift"]:
+            year = today.year + _YEAR_SHIFT[m["shift"]]
+        elif m["last"] or m["last2"]:  # the latest completed one ("last December" in December is a year ago)
+            year = today.year if month < today.month else today.year - 1
+        else:
+            year = today.year if month > today.month else today.year + 1
+        found.append(Atom(m.start(), m.end(), month_period(year, month), "month"))
     return found
 
 
@@ -277,6 +312,9 @@ def _add_bare_months(text: str, today: date, add: Callable[[Atom | None], None])
         month = _MONTHS[m.group(1).rstrip(".")]
         add(Atom(m.start(1), m.end(1), month_period(today.year, month), "month", month_only=month))
     for m in re.finditer(r"\b(?:in|en|during|pendant|au mois de|au mois d')\s+(" + _MONTH + r")\b(?!\s*\d)", text):
-        month = _MONTHS[m.group(1).rstrip(".")]
+        word = m.group(1).rstrip(".")
+        if word not in _FULL_MONTHS and not m.group(1).endswith(".") and _NAME_AFTER.match(text[m.end(1) :]):
+            continue  # "in mar chiquita lagoon", "in jun ..." : an abbreviation before a word is a name, not March
+        month = _MONTHS[word]
         year = today.year if month <= today.month else today.year - 1
         add(Atom(m.start(1), m.end(1), month_period(year, month), "month"))

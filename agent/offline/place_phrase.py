@@ -15,6 +15,7 @@ is about Rhodes): :func:`trailing_term_is_name` keeps it only when the bare name
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _WORD = r"[^\W\d_][\w'’]*"
 _CONTINUATION = re.compile(
@@ -90,3 +91,49 @@ def bare_name(place: str) -> str | None:
     if m := _BARE_TRAILING.search(place):
         return place[: m.start()].strip() or None
     return None
+
+
+_CAPITAL_WORD = re.compile(r"(?<![\w'’-])([A-ZÀ-Ý][\w'’]*)(\s+)$")
+_ARTICLES = frozenset({"La", "Le", "Les"})
+_SENTENCE_END = ".!?:;\n"
+
+
+def capitalised_run(text: str, start: int, *, stop: Callable[[str], bool] = lambda word: False) -> int:
+    """Where the run of capitalised words just before ``text[start:]`` begins, else ``start``.
+
+    The gazetteer may know only the last word of a name it lacks ("New Administrative |Capital", "de La |Mède"):
+    mid-sentence capitals before it are part of the name. The first word of a sentence is capitalised anyway
+    and joins only when it is a French article ("La Mède"); words ``stop`` accepts (sensors, months, other
+    places) never join, and a
+    question written in title case tells nothing, so nothing grows there.
+    """
+    words = re.findall(r"[^\W\d_][\w'’-]*", text)
+    if len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.6 * len(words):
+        return start
+    begin = start
+    while (m := _CAPITAL_WORD.search(text[:begin])) and len(m.group(2)) == 1:
+        word = m.group(1)
+        if stop(word) or word.endswith(("'s", "’s")) or (len(word) > 1 and word.isupper()):
+            break
+        before = text[: m.start()].rstrip()
+        if (not before or before[-1] in _SENTENCE_END) and word not in _ARTICLES:
+            break
+        begin = m.start()
+    return begin
+
+
+_NEXT_CAPITAL = re.compile(r"^ ([A-ZÀ-Ý][\w'’]*)(?![\w'’-])")
+
+
+def capitalised_tail(text: str, end: int, *, stop: Callable[[str], bool] = lambda word: False) -> int:
+    """Where the run of capitalised words just after ``text[:end]`` ends ("Konza| Technopolis"), else ``end``.
+
+    The counterpart of :func:`capitalised_run` for names the gazetteer knows by their first word only;
+    acronyms ("OSCD", "NDVI") and ``stop`` words end the run.
+    """
+    words = re.findall(r"[^\W\d_][\w'’-]*", text)
+    if len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.6 * len(words):
+        return end
+    while (m := _NEXT_CAPITAL.match(text[end:])) and not stop(m.group(1)) and not m.group(1).isupper():
+        end += m.end()
+    return end

@@ -13,11 +13,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from geovigie.agent.offline.dates import fold
-from geovigie.agent.offline.intents import find_object, intent_scores
+from geovigie.agent.offline.intents import find_object, find_sensor, intent_scores
 from geovigie.agent.offline.lexicon import common_word
+from geovigie.agent.offline.periods import MONTH_PATTERN
 from geovigie.agent.offline.place_phrase import (
     LEADING_TERMS,
     TRAILING_TERMS,
+    capitalised_run,
+    capitalised_tail,
     expand_phrase,
     expand_place,
     trailing_term,
@@ -83,7 +86,10 @@ _CUE_WORDS = re.compile(
 
 
 def _is_name(name: str) -> bool:
-    return fold(name.split()[0]) not in _NOT_PLACES
+    words = name.split()
+    if len(words) > 1 and words[0] in ("La", "Le", "Les"):  # "de La Mède": a capital article opens the name
+        return fold(words[1]) not in _NOT_PLACES
+    return fold(words[0]) not in _NOT_PLACES
 
 
 def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
@@ -190,7 +196,59 @@ def _grown_span(text: str, match: Any) -> tuple[int, int]:
         grown_end = closed
     if start < match.start and _surroundings(text, start, match, grown_end):
         start = match.start
+    places = match.candidates
+    if start == match.start and not (places and _big_city(places[0])):
+        start = capitalised_run(text, start, stop=_not_in_name)  # "Greater Cairo" is Cairo; "New Admin. Capital" not
+        if grown_end == end:
+            grown_end = capitalised_tail(text, grown_end, stop=_not_in_name)  # "Eko Atlantic City"
     return start, grown_end
+
+
+_IMAGERY_WORDS = frozenset(
+    "sentinel landsat spot pleiades naip planet planetscope maxar worldview modis sar image images scene".split()
+)
+
+
+def known_part(place: str) -> str | None:
+    """The longest part of a multi-word name that the gazetteer knows ("Konza Technopolis" -> "Konza"), else None.
+
+    The geocoder's second try for a name grown around a known word. A name opened by an article is another place
+    than its bare word ("La Mède" is not the Mede of Italy), so it has none.
+    """
+    from geovigie.tools.places import get_gazetteer
+
+    words = place.split()
+    if len(words) < 2 or fold(words[0]).lower() in ("la", "le", "les", "l'", "el", "al", "the"):
+        return None
+    gaz = get_gazetteer()
+    for size in range(len(words) - 1, 0, -1):
+        for at in range(len(words) - size + 1):
+            part = " ".join(words[at : at + size])
+            if fold(part).lower() not in FUNCTION_WORDS and gaz.candidates(fold(part)).places:
+                return part
+    return None
+
+
+def _not_in_name(word: str) -> bool:
+    """Capitalised words that never open a longer name: sensors, months, days, function words, other places."""
+    from geovigie.tools.places import get_gazetteer
+
+    folded = fold(word).lower()
+    if (
+        folded in _IMAGERY_WORDS
+        or (folded in FUNCTION_WORDS and folded not in ("la", "le", "les"))
+        or find_sensor(folded)
+        or re.fullmatch(MONTH_PATTERN, folded)
+    ):
+        return True
+    if folded in ("la", "le", "les"):
+        return False
+    places = get_gazetteer().candidates(folded).places  # "Gonfaron Var": the Var is a region, not more name
+    return any(p.kind != "city" or _big_city(p) for p in places)
+
+
+def _big_city(place: Any) -> bool:
+    return place.kind == "city" and (getattr(place, "population", 0) or 0) >= _BIG_CITY
 
 
 def _surroundings(text: str, start: int, match: Any, end: int | None = None) -> bool:

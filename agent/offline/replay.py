@@ -18,6 +18,7 @@ from geovigie.agent.offline.decisions import (
 )
 from geovigie.agent.offline.messages import say
 from geovigie.agent.offline.place_phrase import bare_name
+from geovigie.agent.offline.place_reading import known_part
 from geovigie.agent.offline.understanding import Understanding
 
 _TERMINAL_CODES = {"ResolutionTooCoarseError": "too_coarse", "TooCloudyError": "too_cloudy", "NoDataError": "no_data"}
@@ -94,9 +95,10 @@ class _Replay:
                     return Clarify(say("which_place", lang))
                 text = say("ambiguous_place", lang, place=self.u.place or "", options=readable_options(options, lang))
                 return Clarify(text, options)
-            if (bare := bare_name(self.u.place or "")) and len(attempts) == 1:
+            bare = bare_name(self.u.place or "") or known_part(self.u.place or "")
+            if bare and len(attempts) == 1:
                 args = {**dict(last.get("args") or {}), "query": bare}
-                return ToolCall(tool, args, "the gazetteer lacks the water body: locate the place named after it")
+                return ToolCall(tool, args, "the gazetteer lacks the feature or site: locate the place named after it")
             return Clarify(say("place_not_found", lang, place=self.u.place or ""))
         if is_fixable(last) and len(attempts) == 1:
             fixed = repair_args(dict(last.get("args") or {}), error)

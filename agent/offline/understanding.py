@@ -57,7 +57,7 @@ from geovigie.agent.offline.intents import (
     intent_scores,
 )
 from geovigie.agent.offline.item_facts import ItemFacts
-from geovigie.agent.offline.linking import canonical_refs, link_items
+from geovigie.agent.offline.linking import IMAGE_WORDS, canonical_refs, link_items
 from geovigie.agent.offline.mentions import Mentions, blank, find_mentions, split_injection
 from geovigie.agent.offline.messages import say
 from geovigie.agent.offline.place_reading import NEAR, PlaceFinder, default_place_finder, read_place
@@ -177,6 +177,14 @@ def _decide_intent(folded: str, *, obj: ObjectClass | None, has_aoi: bool, dates
     return "unknown"
 
 
+_DEFINITE = re.compile(r"\b(?:the|this|that|l'|cette|cet|ce)\s*(?:[\w-]+\s+){0,3}$")
+
+
+def _one_image(cues: str) -> bool:
+    """Whether the question names one image with a definite article ("the X image", "l'image de X")."""
+    return any(_DEFINITE.search(cues[: m.start()]) for m in IMAGE_WORDS.finditer(cues) if not m.group().endswith("s"))
+
+
 _HOW_MANY = re.compile(r"\b(?:how many|combien|nombre de|nombre d'|number of|nb de|nb d')")
 _SHARE = re.compile(r"\b(?:taux|share|proportion|percentage|pourcentage|fraction|ratio|part)\b")
 
@@ -249,7 +257,9 @@ def understand(
     # a listing links images only when it names no place ("images of Rennes" searches; "sur l'image YELL" names one)
     listing = intent == "find_imagery" and (has_aoi or dates.kind != "none")
     if known_items and not listing and not set(refs) & set(known_items):
-        link = link_items(clean, known_items, dates, change=_is_change(intent, cues, dates), facts=item_facts)
+        link = link_items(
+            clean, known_items, dates, change=_is_change(intent, cues, dates), facts=item_facts, place=place
+        )
         if link.items:  # "the SJER_477 plot", "the Taizhou Landsat pair": the images, not the place
             refs, place, country, options = link.items, None, None, ()
             has_aoi = bool(mentions.bbox or mentions.point)
@@ -280,7 +290,8 @@ def understand(
         intent=intent, change=change, refs=mentions.item_refs, has_aoi=has_aoi, dates=dates, flags=flags,
         empty=not clean.strip(),
     )  # fmt: skip
-    if tied and not mentions.item_refs and not has_aoi:
+    # "describe the paris sentinel image", "l'image de Bercy": one image of a place the catalog holds twice
+    if tied and not mentions.item_refs and (not has_aoi or (place and _one_image(cues))):
         asks = "which_image"
     clarification = say(asks, lang, place=place or say("where_aoi", lang), options=" / ".join(tied[:4]),
                         item=(mentions.item_refs or ("",))[0]) if asks else None  # fmt: skip

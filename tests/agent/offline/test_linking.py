@@ -149,3 +149,26 @@ def test_images_are_named_by_what_their_labels_say_they_show():
     # a class phrase's words count once: "water bodies" does not outweigh the chip the question names
     named = link_items("how many water bodies in the Spain flood chip", items, none, change=False, facts=facts)
     assert named.items == (ITEMS[12],)
+
+
+def test_one_image_of_a_place_held_twice_is_asked_back_and_exonyms_name_ids():
+    cities = ("oscd-lyon-2016-03-01", "oscd-lyon-2018-09-14", "oscd-london-2016-05-02", "oscd-london-2019-04-30")
+    items = (*ITEMS, *cities)
+    u = understand("what does the lyon image show?", today=TODAY, known_items=items)
+    assert u.asks == "image" and "oscd-lyon-2016-03-01" in (u.clarification or "")
+    assert understand("urban growth in Lyon since 2016", today=TODAY, known_items=items).asks is None
+    # "Londres" is London to the gazetteer, and London is what the ids spell
+    u = understand("les deux images de Londres : nouveaux bâtiments ?", today=TODAY, known_items=items)
+    assert u.item_refs == ("oscd-london-2016-05-02", "oscd-london-2019-04-30")
+
+
+def test_a_place_and_the_day_of_an_image_name_it_without_an_image_word():
+    day = facts_of("eolearn-x-S2_20190612", collection="eolearn", when=date(2019, 6, 12), bbox=(14.4, 46.0, 14.6, 46.1))
+    other = facts_of(
+        "eolearn-x-S2_20190701", collection="eolearn", when=date(2019, 7, 1), bbox=(14.4, 46.0, 14.6, 46.1)
+    )
+    facts = {f.id: f for f in (day, other)}
+    u = understand("ndvi slovénie 12 juin 2019", today=TODAY, known_items=tuple(facts), item_facts=facts)
+    assert u.item_refs == ("eolearn-x-S2_20190612",)
+    u = understand("ndvi slovénie en juin 2019", today=TODAY, known_items=tuple(facts), item_facts=facts)
+    assert u.item_refs == () and u.place  # a month is a window to search, not one image's day

@@ -37,3 +37,23 @@ def test_period_helpers():
     p = Period(date(2024, 2, 1), date(2024, 2, 29))
     assert p.days == 29 and p.iso() == ("2024-02-01", "2024-02-29")
     assert month_period(2024, 2) == p
+
+
+def _periods(text: str, today: date) -> list[Period]:
+    return [a.period for a in find_atoms(fold(text), today)]
+
+
+def test_months_placed_by_a_relative_word():
+    today = date(2026, 12, 2)
+    assert _periods("burn scars from last August", today) == [month_period(2026, 8)]
+    assert _periods("la crue de décembre dernier", today) == [month_period(2025, 12)]  # December is not over
+    assert _periods("clouds in April last year", today) == [month_period(2025, 4)]
+    assert _periods("inondations en mars de l'an dernier", today)[-1] == month_period(2025, 3)
+    assert _periods("feux en juillet prochain", today) == [month_period(2027, 7)]
+
+
+def test_a_month_abbreviation_before_a_word_is_a_name():
+    today = date(2026, 12, 2)
+    assert _periods("water level in mar menor lagoon", today) == []
+    assert _periods("floods in feb?", today) == [month_period(2026, 2)]
+    assert _periods("crue en mars", today) == [month_period(2026, 3)]

@@ -23,6 +23,11 @@ TODAY = date(2026, 12, 2)
         ("lake titicaca water level 2021", "lake titicaca"),  # lower case, known whole: no trailing word
         ("fort lauderdale flooding april 2023", "fort lauderdale"),  # several lower-case words of one name
         ("combien de navires dans le port de Marseille", "Marseille"),  # a port is a facility, not a feature
+        ("growth in the Konza Technopolis since 2015", "Konza Technopolis"),  # capitals after a small town's name
+        ("combien de cuves au port de La Pallice ?", "La Pallice"),  # a capital article opens the name
+        ("sprawl of Greater Cairo since 2000", "Cairo"),  # a big city keeps its own name
+        ("feux à Gonfaron Var en 2021", "Gonfaron"),  # the Var is the département, not more of the name
+        ("the Sentinel Lyon scene, clouds?", "Lyon"),  # a sensor never opens a name
     ],
 )
 def test_the_place_phrase_keeps_its_generic_term(question: str, place: str) -> None:

@@ -306,3 +306,16 @@ def test_water_body_unknown_to_the_gazetteer_falls_back_on_its_town():
     assert isinstance(final, Clarify) and "Lake Chad" in final.question
     _, final = drive(u, [unknown, unknown])
     assert isinstance(final, Clarify)
+
+
+def test_a_site_named_after_a_town_falls_back_on_the_town_but_an_article_makes_another_place():
+    u = read("new buildings in the Lekki Free Zone since 2018")
+    assert u.place == "Lekki Free Zone"  # the capitals after the town's name are the site's name
+    unknown = ("ToolInputError", "Unknown place 'Lekki Free Zone' in the offline gazetteer.")
+    town = {**GEOCODED, "name": "Lekki", "kind": "city"}
+    calls, final = drive(u, [unknown, town])
+    assert [c.args.get("query") for c in calls[:2]] == ["Lekki Free Zone", "Lekki"]
+    u = read("les cuves de La Mède ont-elles changé depuis 2019 ?")
+    assert u.place == "La Mède"  # not the Italian town the gazetteer knows as "Mede"
+    _, final = drive(u, [unknown])
+    assert isinstance(final, Clarify)

@@ -377,3 +377,15 @@ def test_intent_classes_read_from_fresh_phrasings():
 def test_a_share_of_built_up_land_at_one_date_is_not_a_growth():
     u = understand("taux d'urbanisation de Saint-Laurent-du-Maroni en 2024", today=date(2026, 12, 2))
     assert u.intent == "urban_growth" and not u.change
+
+
+def test_what_will_be_left_of_a_forest_is_deforestation_in_the_future():
+    for question in (
+        "how much rainforest will Sumatra lose by 2045?",
+        "que restera-t-il de la forêt du Mayombe en 2060 ?",
+    ):
+        u = understand(question, today=date(2026, 12, 2))
+        assert u.intent == "deforestation" and "future" in u.flags, question
+    assert (
+        understand("how much water is left in the reservoir in 2022", today=date(2026, 12, 2)).intent == "water_flood"
+    )
