@@ -119,14 +119,17 @@ def _by_region(reply: str, place: str, options: list[tuple[str, str]]) -> tuple[
     except ImportError:
         return None
     gaz = get_gazetteer()
-    words = [w for w in re.findall(r"[^\W\d_][\w'-]*", fold(reply).lower()) if w not in _REPLY_GLUE]
-    grams = [" ".join(words[i : i + n]) for n in (3, 2, 1) for i in range(len(words) - n + 1)]
+    grams: list[str] = []
+    for text, glue in ((fold(reply).lower(), _REPLY_GLUE), (fold(reply).lower().replace("-", " "), frozenset())):
+        words = [w for w in re.findall(r"[^\W\d_][\w'-]*", text) if w not in glue]  # "Puy-de-Dôme" = puy de dome
+        grams += [" ".join(words[i : i + n]) for n in (3, 2, 1) for i in range(len(words) - n + 1)]
+    grams = [g for g in dict.fromkeys(grams) if len(g) >= 3 and g.split()[0] not in _REPLY_GLUE]
     for gram in grams:
-        if len(gram) >= 3 and (found := settle(gaz, fold(place).lower(), gram)):
+        if found := settle(gaz, fold(place).lower(), gram):
             return place, found.country_code
     offered = {code for _, code in options}
-    for gram in grams:
-        codes = qualifier_countries(gaz, gram) & offered if len(gram) >= 3 else set()
+    by_gram = [qualifier_countries(gaz, gram) for gram in grams]
+    for codes in [c & offered for c in by_gram] + by_gram:  # an offered country first, else the region's one
         if len(codes) == 1:
             return place, codes.pop()
     return None

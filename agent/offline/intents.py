@@ -263,7 +263,8 @@ OBJECT_SYNONYMS: dict[ObjectClass, str] = {
     "storage_tank": r"storage tanks?|oil tanks?|tanks?|cuves?(?: de stockage)?|reservoirs",
     "water_body": r"water bod(?:y|ies)|plans? d'eau|lakes?|lacs?|ponds?|etangs?",
     "ship": r"ships?|boats?|vessels?|navires?|bateaux|bateau|tankers?|cargos?|porte-conteneurs",
-    "vehicle": r"cars?|vehicles?|trucks?|voitures?|vehicules?|camions?|autos?",
+    "vehicle": r"cars?|vehicles?|trucks?|lorr(?:y|ies)|voitures?|vehicules?|camions?|camionnettes?|autos?|bagnoles?|"
+    r"tutures?|caisses garees",
     "tree": r"trees?(?! cover| canopy)|arbres?|crowns?|tree crowns?|houppiers?",
     "building": r"buildings?|batiments?|maisons?|houses?|immeubles?",
     "field": r"fields?|parcelles?(?: agricoles)?|champs|crop fields?|plots?|parcels?",

@@ -90,8 +90,9 @@ MONTHS = _MONTHS
 MONTH_PATTERN = _MONTH
 _SEASONS = {
     "spring": 3, "printemps": 3, "summer": 6, "ete": 6, "autumn": 9, "fall": 9, "automne": 9,
-    "winter": 12, "hiver": 12,
+    "winter": 12, "hiver": 12, "monsoon": 6, "mousson": 6,
 }  # fmt: skip
+# the South Asian monsoon is read as June-August: its three wettest months, an approximation for other monsoons
 _SEASON = r"(?:" + "|".join(_SEASONS) + r")"
 _YEAR = r"(?:1[89]\d\d|20\d\d)"
 """Years 1800-2099: older ones are still read (and get an honest "no imagery that old"), not dropped."""
@@ -226,6 +227,8 @@ def _season_and_month_atoms(text: str, today: date) -> list[Atom]:
         found.append(Atom(m.start(), m.end(), _season_period(today.year, _SEASONS[m.group(1)]), "season"))
     for m in re.finditer(r"\b(" + _SEASON + r")(?: of| de| d')? (" + _YEAR + r")\b", text):
         found.append(Atom(m.start(), m.end(), _season_period(int(m.group(2)), _SEASONS[m.group(1)]), "season"))
+    for m in re.finditer(r"\b(" + _YEAR + r") (" + _SEASON + r")\b", text):  # "the 2022 monsoon"
+        found.append(Atom(m.start(), m.end(), _season_period(int(m.group(1)), _SEASONS[m.group(2)]), "season"))
     for m in re.finditer(r"\b(" + _MONTH + r")(?: of| de)? (" + _YEAR + r")\b", text):
         period = month_period(int(m.group(2)), _MONTHS[m.group(1).rstrip(".")])
         found.append(Atom(m.start(), m.end(), period, "month"))

@@ -13,18 +13,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from geovigie.agent.offline.dates import fold
-from geovigie.agent.offline.intents import find_object, find_sensor, intent_scores
+from geovigie.agent.offline.intents import find_object, intent_scores
 from geovigie.agent.offline.lexicon import common_word
-from geovigie.agent.offline.periods import MONTH_PATTERN
 from geovigie.agent.offline.place_phrase import (
     LEADING_TERMS,
     TRAILING_TERMS,
-    capitalised_run,
-    capitalised_tail,
     expand_phrase,
-    expand_place,
     trailing_term,
 )
+from geovigie.agent.offline.place_span import FUNCTION_WORDS, grown_span, surroundings
 
 PlaceFinder = Callable[[str], Sequence[Any]]
 """``text -> matches`` with ``text``, ``start``, ``candidates`` (``name``, ``kind``, ``country_code``),
@@ -174,96 +171,6 @@ def _query_text(match: Any) -> str:
     return text
 
 
-_LAND_TERM = re.compile(r"^(?i:for[eê]t|forest|plaine|pays)\b")  # "bois de Boulogne", "parc de Sceaux" are named
-_BIG_CITY = 100_000
-
-
-def _grown_span(text: str, match: Any) -> tuple[int, int]:
-    """The span of the gazetteer's match grown to the whole phrase (:func:`expand_place`, a closing term).
-
-    A term after the name is kept when it is written with a capital ("Tulare Lake") or when the gazetteer knows
-    the grown phrase ("okavango delta"): "rhodes island wildfires" is about Rhodes. A land term before a big
-    city ("la forêt de Pucallpa") describes its surroundings, unless the gazetteer knows the feature.
-    """
-    from geovigie.tools.places import get_gazetteer
-
-    end = match.start + len(str(match.text))
-    start, grown_end = expand_place(text, match.start, end)
-    closed = trailing_term(text, grown_end)
-    if closed != grown_end and (
-        text[grown_end:closed].strip()[:1].isupper() or get_gazetteer().candidates(fold(text[start:closed])).places
-    ):
-        grown_end = closed
-    if start < match.start and _surroundings(text, start, match, grown_end):
-        start = match.start
-    places = match.candidates
-    if start == match.start and not (places and _big_city(places[0])):
-        start = capitalised_run(text, start, stop=_not_in_name)  # "Greater Cairo" is Cairo; "New Admin. Capital" not
-        if grown_end == end:
-            grown_end = capitalised_tail(text, grown_end, stop=_not_in_name)  # "Eko Atlantic City"
-    return start, grown_end
-
-
-_IMAGERY_WORDS = frozenset(
-    "sentinel landsat spot pleiades naip planet planetscope maxar worldview modis sar image images scene".split()
-)
-
-
-def known_part(place: str) -> str | None:
-    """The longest part of a multi-word name that the gazetteer knows ("Konza Technopolis" -> "Konza"), else None.
-
-    The geocoder's second try for a name grown around a known word. A name opened by an article is another place
-    than its bare word ("La Mède" is not the Mede of Italy), so it has none.
-    """
-    from geovigie.tools.places import get_gazetteer
-
-    words = place.split()
-    if len(words) < 2 or fold(words[0]).lower() in ("la", "le", "les", "l'", "el", "al", "the"):
-        return None
-    gaz = get_gazetteer()
-    for size in range(len(words) - 1, 0, -1):
-        for at in range(len(words) - size + 1):
-            part = " ".join(words[at : at + size])
-            if fold(part).lower() not in FUNCTION_WORDS and gaz.candidates(fold(part)).places:
-                return part
-    return None
-
-
-def _not_in_name(word: str) -> bool:
-    """Capitalised words that never open a longer name: sensors, months, days, function words, other places."""
-    from geovigie.tools.places import get_gazetteer
-
-    folded = fold(word).lower()
-    if (
-        folded in _IMAGERY_WORDS
-        or (folded in FUNCTION_WORDS and folded not in ("la", "le", "les"))
-        or find_sensor(folded)
-        or re.fullmatch(MONTH_PATTERN, folded)
-    ):
-        return True
-    if folded in ("la", "le", "les"):
-        return False
-    places = get_gazetteer().candidates(folded).places  # "Gonfaron Var": the Var is a region, not more name
-    return any(p.kind != "city" or _big_city(p) for p in places)
-
-
-def _big_city(place: Any) -> bool:
-    return place.kind == "city" and (getattr(place, "population", 0) or 0) >= _BIG_CITY
-
-
-def _surroundings(text: str, start: int, match: Any, end: int | None = None) -> bool:
-    """Whether a land term before a big city ("la forêt de Pucallpa") describes the city's surroundings."""
-    from geovigie.tools.places import get_gazetteer
-
-    phrase = text[start : end if end is not None else match.start + len(str(match.text))]
-    if not _LAND_TERM.match(phrase):
-        return False
-    gaz = get_gazetteer()
-    places = gaz.candidates(fold(str(match.text))).places
-    big = bool(places) and places[0].kind == "city" and (places[0].population or 0) >= _BIG_CITY
-    return big and not gaz.candidates(fold(phrase)).places
-
-
 _BEFORE_QUALIFIER = re.compile(r"([^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})\s*[,(]\s*$")
 
 
@@ -309,7 +216,7 @@ def _qualified_name(text: str, matches: Sequence[Any]) -> tuple[str, str, tuple[
 def _from_match(text: str, best: Any, country_hint: str | None) -> tuple[str, str | None, tuple[str, ...]]:
     """The place phrase around the gazetteer's chosen match: grown, a water body, an article restored, or as is."""
     options = tuple(f"{c.name} ({c.country_code})" for c in best.candidates) if best.ambiguous else ()
-    span = _grown_span(text, best)
+    span = grown_span(text, best)
     if not best.country_filter and span != (best.start, best.start + len(str(best.text))):
         grown = re.sub(r"^(?:le|la|les|l['’])\s*(?=[A-ZÀ-Ý])", "", text[span[0] : span[1]].strip())  # "le Puy de Dôme"
         # "Bussy-Saint-Georges": not the gazetteer's
@@ -358,7 +265,7 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
         if feature and after_locative(feature.start()) and not after_locative(best.start):
             return feature.group().strip(), country_hint, ()  # "levels at Lake Mead", not the town "Reservoir"
         inside = feature and feature.start() <= best.start and best.start + len(str(best.text)) <= feature.end()
-        if feature and inside and not _surroundings(text, feature.start(), best):
+        if feature and inside and not surroundings(text, feature.start(), best):
             return feature.group().strip(), country_hint, ()  # "Val d'Orcia", not the town "Wald" in "Val d"
         return _from_match(text, best, country_hint)
     if fallback := _fallback_place(text, [fold(str(m.text)) for m in countries]):
@@ -368,13 +275,6 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
     if residual := residual_place(text):
         return residual, None, ()
     return None, None, ()
-
-
-FUNCTION_WORDS = frozenset(
-    "the a an of in on at for to from by with and or is are was were has have had it its this that there how what "
-    "which when where did does do many much any some all my our your le la les l de du des d un une et ou en au aux "
-    "a dans sur pour par avec est sont il elle ce cet cette y quel quelle combien qu que quoi ca son sa ses".split()
-)
 
 
 _LOWER_FEATURE = re.compile(

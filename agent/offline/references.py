@@ -31,12 +31,16 @@ _SECOND = re.compile(
     r"\b(second|2nd|deuxieme|seconde|latest|newer|later|after|d'apres|apres|recent|plus recente?)\b|"
     r"\b(?:the )?b (?:image|one|tile)\b|\bimage b\b"
 )
+_ONE_OF_TWO = re.compile(r"\b(?:of the|des|d'entre les|parmi les) (?:two|2|deux)\b")
+"""One image picked among two ("the older tile of the two"), not both."""
 _RADAR = re.compile(r"\b(radar|sar|s1)\b")
 _OPTICAL = re.compile(r"\b(optique|optical|s2)\b")
 _POINTER = re.compile(
     r"\b(it|that image|this image|that picture|cette image|cette photo|celle-la|dessus|on it|same image|"
     r"one|ones|image|picture|photo|scene|tile|chip|patch|pic)\b"
 )
+_WITH_CURRENT = re.compile(r"\b(it|compar\w*|chang\w*|since|depuis|vs|versus|against|par rapport)\b")
+"""A date reference that sets the current image against another ("compare it with 2015", "since the 2000 one")."""
 _DATE = re.compile(r"\d{4}-?\d{2}-?\d{2}|(?<!\d)(?:19|20)\d{2}(?:TM)?(?!\d)")
 
 
@@ -77,16 +81,18 @@ def refer(reply: Understanding, task: Understanding, known: Sequence[str]) -> tu
     family = _family(task, known)
     current = list(task.item_refs)
     cues = (_POINTER, _OTHER, _BOTH, _FIRST, _SECOND, _LATTER)
-    if not family or not any(c.search(text) for c in cues):
+    if not family:
         return None
-    if _LATTER.search(text) and current:
-        return (current[-1],)
-    if _RADAR.search(text) or _OPTICAL.search(text):
+    if _RADAR.search(text) or _OPTICAL.search(text):  # "et sur le radar ?": the other sensor's twin
         twins = [i for i in family if re.search(r"S[12]Hand|S1A|S2[AB]", i)]
         pick = [i for i in twins if ("S1" in i) == bool(_RADAR.search(text))]
         if len(pick) == 1:
             return (pick[0],)
-    if _BOTH.search(text) and len(family) == 2:
+    if not any(c.search(text) for c in cues):
+        return None
+    if _LATTER.search(text) and current:
+        return (current[-1],)
+    if _BOTH.search(text) and len(family) == 2 and not _ONE_OF_TWO.search(text):
         return tuple(family)
     if _OTHER.search(text):
         others = [i for i in family if i not in current]
@@ -101,11 +107,17 @@ def _by_position(
     text: str, reply: Understanding, task: Understanding, family: list[str], current: list[str]
 ) -> tuple[str, ...] | None:
     """A reference by date ("the 2018 one"), ordinal ("la deuxième") or pronoun ("it", "that image")."""
-    periods = [p for p in (reply.dates.before, reply.dates.after, reply.dates.period) if p]
+    periods = [p for p in (reply.dates.before, reply.dates.after) if p] or [p for p in (reply.dates.period,) if p]
+    each = [[i for i in family if p.start.year <= _day(i).year <= p.end.year] for p in periods]
+    if len(each) == 2 and all(len(e) == 1 for e in each) and each[0] != each[1]:
+        return (each[0][0], each[1][0])  # "redo it with 2005 → 2020": one image per date named
     if periods:
-        inside = [i for i in family if any(p.start.year <= _day(i).year <= p.end.year for p in periods[-1:])]
+        # "since the 2000 one": the year named may be either side; one image in any of them, else in the last
+        inside = [i for i in family if any(p.start.year <= _day(i).year <= p.end.year for p in periods)]
+        if len(inside) != 1:
+            inside = [i for i in family if any(p.start.year <= _day(i).year <= p.end.year for p in periods[-1:])]
         if len(inside) == 1:
-            keep = [c for c in current if c != inside[0]] if re.search(r"\b(compare|it|compar\w*)\b", text) else []
+            keep = [c for c in current if c != inside[0]] if _WITH_CURRENT.search(text) else []
             return tuple(_ordered([*keep[:1], inside[0]]))
     if _FIRST.search(text) and len(family) >= 2:
         return (family[0],)

@@ -18,7 +18,7 @@ from geovigie.agent.offline.decisions import (
 )
 from geovigie.agent.offline.messages import say
 from geovigie.agent.offline.place_phrase import bare_name
-from geovigie.agent.offline.place_reading import known_part
+from geovigie.agent.offline.place_span import known_part
 from geovigie.agent.offline.understanding import Understanding
 
 _TERMINAL_CODES = {"ResolutionTooCoarseError": "too_coarse", "TooCloudyError": "too_cloudy", "NoDataError": "no_data"}

@@ -266,6 +266,8 @@ def understand(
             intent = intent if intent != "unknown" else _decide_intent(
                 cues, obj=obj, has_aoi=True, dates=dates, sensor=bool(sensor))  # fmt: skip
         tied = link.tied
+        if tied and intent == "find_imagery" and not has_aoi:  # "what naip tiles do you have": list them all
+            refs, tied = tied, ()
     topic = intent in THEMES or intent == "count_objects"
     if guess_unknown_place and not (place or refs or tied or has_aoi) and topic:
         # a topic without a place the gazetteer knows: a name it lacks ("chiquitania clearing since 2019") is

@@ -11,7 +11,7 @@ import re
 
 from geovigie.agent.offline.dates import fold
 from geovigie.agent.offline.lexicon import common_word
-from geovigie.agent.offline.place_reading import FUNCTION_WORDS
+from geovigie.agent.offline.place_span import FUNCTION_WORDS
 
 _DOMAIN_WORDS = frozenset(
     "pixel pixels polygon polygons geojson shapefile raster rasters ndvi ndwi mndwi nbr dnbr ndbi quicklook "

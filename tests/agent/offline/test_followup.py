@@ -76,3 +76,28 @@ def test_the_result_of_the_last_analysis_is_asked_for_by_what_it_found():
 def test_a_follow_up_setting_the_image_against_another_compares_the_two():
     u = _turns("describe landsat-pucallpa-2010", "compare it with the 2000 one")
     assert u.item_refs == ("landsat-pucallpa-2000", "landsat-pucallpa-2010") and u.change
+
+
+def test_one_of_two_dates_after_an_image_and_one_image_per_named_date():
+    u = _turns("describe landsat-pucallpa-2020", "what changed since the 1985 one?")
+    assert u.item_refs == ("landsat-pucallpa-1985", "landsat-pucallpa-2020") and u.change
+    u = _turns("forest loss on the pucallpa images 1985 vs 2000", "do it again for 2010 to 2020")
+    assert u.item_refs == ("landsat-pucallpa-2010", "landsat-pucallpa-2020")
+
+
+def test_the_other_sensor_of_a_chip_and_one_of_two_images():
+    known = ("sen1floods11-Bolivia_103757_S1Hand", "sen1floods11-Bolivia_103757_S2Hand", *KNOWN)
+    state = DialogueState(
+        task=understand("water on sen1floods11-Bolivia_103757_S2Hand", today=TODAY, known_items=known)
+    )
+    u = combine(understand("and with the sar?", today=TODAY, known_items=known), state, known)
+    assert u.item_refs == ("sen1floods11-Bolivia_103757_S1Hand",) and u.intent == "water_flood"
+    u = _turns("describe the rennes images", "the newer of the two, count buildings")
+    assert u.item_refs == ("oscd-rennes-2017-06-21",)
+
+
+def test_a_reply_naming_a_department_settles_a_homonym_the_options_missed():
+    state = DialogueState(task=understand("land cover at Beaumont", today=TODAY), asks="place",
+                          options=("Beaumont (US)", "Beaumont (BE)"))  # fmt: skip
+    u = combine(understand("celle du Puy-de-Dôme", today=TODAY), state, ())
+    assert (u.place, u.country) == ("Beaumont", "FR")

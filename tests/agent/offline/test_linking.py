@@ -172,3 +172,8 @@ def test_a_place_and_the_day_of_an_image_name_it_without_an_image_word():
     assert u.item_refs == ("eolearn-x-S2_20190612",)
     u = understand("ndvi slovénie en juin 2019", today=TODAY, known_items=tuple(facts), item_facts=facts)
     assert u.item_refs == () and u.place  # a month is a window to search, not one image's day
+
+
+def test_a_listing_of_a_dataset_lists_every_image_it_names():
+    u = understand("got any naip tiles?", today=TODAY, known_items=ITEMS)
+    assert u.intent == "find_imagery" and u.asks is None and u.item_refs == ITEMS[9:11]

@@ -57,3 +57,9 @@ def test_a_month_abbreviation_before_a_word_is_a_name():
     assert _periods("water level in mar menor lagoon", today) == []
     assert _periods("floods in feb?", today) == [month_period(2026, 2)]
     assert _periods("crue en mars", today) == [month_period(2026, 3)]
+
+
+def test_the_monsoon_is_a_season():
+    today = date(2026, 12, 2)
+    assert _periods("floods during the 2023 monsoon", today) == [Period(date(2023, 6, 1), date(2023, 8, 31))]
+    assert _periods("crues à la mousson prochaine", today) == [Period(date(2027, 6, 1), date(2027, 8, 31))]
