@@ -106,7 +106,14 @@ class OfflinePlanner(BaseChatModel):
             guess_unknown_place=state.task is None,  # a follow-up's place comes from the dialogue state
         )
         new_topic = fresh.intent in THEMES and state.task is not None and fresh.intent != state.task.intent
-        if not history and fresh.intent != "map_examples" and not new_topic and (kind := artifact_request(fresh)):
+        asked = " ".join(str(m.content) for m in messages[: humans[-1]] if isinstance(m, HumanMessage))
+        asked = asked if state.task is not None else ""
+        if (
+            not history
+            and fresh.intent != "map_examples"
+            and not new_topic
+            and (kind := artifact_request(fresh, asked))
+        ):
             return self._reuse(kind, fresh, state)
         u = self._understand(fresh, state)
         covers = footprint_check(self.ctx.db) if self.ctx is not None else None

@@ -20,8 +20,13 @@ _KINDS = (
                  r"ships?|boats?|vehicles?|cars?|trees?|buildings?|tanks?|planes?|fields?)|"
                  r"(?:bateaux|navires|objets|zones|surfaces|arbres|batiments|vehicules|voitures|cuves|avions|"
                  r"champs|parcelles|pixels) (?:detecte|trouve|repere|compte|change|inonde|brule|defriche)e?s?"),
-    ("report", r"reports?|rapports?|pdf|summary|resume|synthese"),
-    ("figures", r"numbers?|figures?|chiffres?|tables?|tableau\w*|stats?|statisti\w*|values?|valeurs?|results?|"
+    ("polygons", r"(?:export|download|draw|outline|exporte|telecharge|dessine|trace)\w*\b.{0,25}\b(?:crowns?|"
+                 r"houppiers?|trees?|ships?|boats?|vehicles?|cars?|buildings?|tanks?|planes?|water|eau|burn\w*|scars?|"
+                 r"arbres|bateaux|navires|voitures|batiments|cuves|avions|cicatrices?)|"
+                 r"highlight\w* where|surligne\w*"),  # "export the crowns"
+    ("report", r"reports?|rapports?|pdf|summary|resume|synthese|comptes?[- ]rendus?"),
+    ("figures", r"numbers?|figures?|percentages?|pourcentages?|chiffres?|tables?|tableau\w*|stats?|statisti\w*|"
+                r"values?|valeurs?|results?|"
                 r"resultats?|csv|(?:hectares?|ha|km2|surface|area)\b.{0,30}\b(?:again|remind|rappel\w*|deja)|"
                 r"(?:remind|rappelle)\w*.{0,30}\b(?:hectares?|surface|area|total)|"
                 # "tu me donnes les surfaces ?", "give me the areas": the measured figures again
@@ -48,19 +53,30 @@ _TEXTS = {
 }  # fmt: skip
 
 
-def artifact_request(u: Understanding) -> str | None:
+def _said_before(u: Understanding, earlier: str) -> bool:
+    """Whether the place, images and dates a turn names were all named earlier in the thread."""
+    if u.bbox or u.point or not earlier:
+        return False
+    said = fold(earlier).lower()
+    named = [u.place or "", *u.item_refs, *(u.question[a:b] for a, b in u.dates.spans)]
+    return all(fold(n).lower().strip() in said for n in named if n.strip())
+
+
+def artifact_request(u: Understanding, earlier: str = "") -> str | None:
     """The kind of earlier result a turn asks for (``polygons``, ``map``, ``report``, ``figures``), or None.
 
-    Only a turn that names no place, image or date of its own qualifies: "the map of Nantes in 2020" is a new
-    question.
+    A turn naming a place, image or date of its own is a new question ("the map of Nantes in 2020"), unless the
+    thread named them already (``earlier``: its previous questions): "draw the flooded polygons for cartago",
+    "rennes numbers next to bordeaux numbers" ask for what the thread measured.
     """
-    if u.bbox or u.point or u.item_refs or u.dates.kind != "none":
+    if (u.bbox or u.point or u.item_refs or u.dates.kind != "none") and not _said_before(u, earlier):
         return None
     folded = fold(u.question).lower()
     for kind, pattern in _KINDS:
         if re.search(rf"\b(?:{pattern})\b", folded):
             # "the numbers as a table": "table" is not a place; "the map of Nantes" names one
-            if u.place and not re.search(rf"\b(?:{pattern}|{_ALL})\b", fold(u.place).lower()):
+            named = u.place and not re.search(rf"\b(?:{pattern}|{_ALL})\b", fold(u.place).lower())
+            if named and not _said_before(u, earlier):
                 return None
             return kind
     return None

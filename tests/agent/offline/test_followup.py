@@ -101,3 +101,19 @@ def test_a_reply_naming_a_department_settles_a_homonym_the_options_missed():
                           options=("Beaumont (US)", "Beaumont (BE)"))  # fmt: skip
     u = combine(understand("celle du Puy-de-Dôme", today=TODAY), state, ())
     assert (u.place, u.country) == ("Beaumont", "FR")
+
+
+def test_a_result_asked_for_with_the_thread_s_own_place_or_dates_is_reused():
+    from geovigie.agent.offline.reuse import artifact_request
+
+    def kind(q: str, earlier: str = "") -> str | None:
+        return artifact_request(understand(q, today=TODAY), earlier)
+
+    earlier = "burn scars near Chamonix in August 2023 ? and what about Megève"
+    assert kind("outline the burn scars for chamonix", earlier) == "polygons"
+    assert kind("megève figures next to chamonix figures", earlier) == "figures"
+    assert kind("the map for August 2023 please", earlier) == "map"
+    assert kind("the map of Annecy", earlier) is None  # a place the thread never named: a new question
+    assert kind("the map of Annecy") is None
+    assert kind("fais-moi un compte rendu", earlier) == "report"
+    assert kind("et le pourcentage ?", earlier) == "figures"
