@@ -137,3 +137,22 @@ def capitalised_tail(text: str, end: int, *, stop: Callable[[str], bool] = lambd
     while (m := _NEXT_CAPITAL.match(text[end:])) and not stop(m.group(1)) and not m.group(1).isupper():
         end += m.end()
     return end
+
+
+_CORRECTION = re.compile(
+    r"(?:\.{2,}|…|,|;|-)\s*(?i:sorry|no|nope|non|pardon|i mean|je veux dire|enfin|plut[oô]t|actually|euh|oups|"
+    r"oops)\b\s*,?\s*"
+)
+_SAID_WRONG = re.compile(r"(?:[A-ZÀ-Ý][\w'’-]*\s+){0,2}[A-ZÀ-Ý][\w'’-]*\s*$")
+
+
+def corrected(text: str) -> str:
+    """The question with a name the user took back removed ("the Bekaa... sorry, Jezreel valley" -> the valley).
+
+    Only a capitalised name just before the correction word goes; the rest of the sentence (topic, dates) stays.
+    """
+    for m in reversed(list(_CORRECTION.finditer(text))):
+        wrong = _SAID_WRONG.search(text[: m.start()])
+        if wrong and wrong.start() > 0:
+            text = text[: wrong.start()] + " " * (m.end() - wrong.start()) + text[m.end() :]
+    return text

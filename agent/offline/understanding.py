@@ -60,6 +60,7 @@ from geovigie.agent.offline.item_facts import ItemFacts
 from geovigie.agent.offline.linking import IMAGE_WORDS, canonical_refs, link_items
 from geovigie.agent.offline.mentions import Mentions, blank, find_mentions, split_injection
 from geovigie.agent.offline.messages import say
+from geovigie.agent.offline.place_phrase import corrected
 from geovigie.agent.offline.place_reading import NEAR, PlaceFinder, default_place_finder, read_place
 from geovigie.agent.offline.unknown_names import unknown_name
 
@@ -231,6 +232,7 @@ def understand(
         The understanding; ``clarification`` is set when the planner must ask before doing anything.
     """
     clean, injected = split_injection(question or "")
+    clean = corrected(clean)  # "Marmaris... no, Datça": the name taken back is not the place
     given = read_examples(clean)  # "water at 43.52,4.98; land at 43.60,5.10": examples, not the AOI
     folded = fold(blank(clean, given.spans)).replace("’", "'")
     mentions: Mentions = find_mentions(blank(clean, given.spans), folded, known_items)

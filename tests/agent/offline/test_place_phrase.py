@@ -77,3 +77,10 @@ def test_a_lower_case_rare_name_closed_by_a_generic_term_is_the_place() -> None:
     assert understand("show me tromelin island", today=TODAY).place == "tromelin island"
     assert understand("water in the okefenokee swamp in 2024", today=TODAY).place == "okefenokee swamp"
     assert understand("flooding along the river in 2024", today=TODAY).place is None  # no rare word: no place
+
+
+def test_a_name_taken_back_is_not_the_place() -> None:
+    u = understand("burn scars near Bodrum... sorry, Fethiye, summer 2023", today=TODAY)
+    assert u.place == "Fethiye" and u.intent == "burn"
+    assert understand("inondations à Tours, non, à Blois en 2024", today=TODAY).place == "Blois"
+    assert understand("burn scars in Var, 2022", today=TODAY).place == "Var"  # a comma alone takes nothing back
