@@ -72,6 +72,13 @@ _SINCE_OPENER = re.compile(
     r"\bque en)\s*(?:the |le |l'|la |in |en )?$"
 )
 """Openers of a single date compared with now: "since 2016", "compared to 2018", "plus verte qu'en 2015"."""
+_COMPARE_TAIL = re.compile(
+    r"(?:/|\b(?:then|puis|ensuite|vs\.?|versus|compare[sd]?|comparee?s?|compared (?:to|with)|against|contre|"
+    r"avec|with)\b)\s*(?:a |au |to |the |l'|le |la |en |in |et |and |celle de |that of |one )*$"
+)
+"""A gap that ends on a comparison word: "2010 and then 2023", "2011 / 2024", "sous l'eau ? compare avec"."""
+_SHORT_GAP = re.compile(r"^[\s,;]*(?:[^\W\d_][\w']*[\s,;]+){0,2}$")
+"""At most two words between two dates of the same kind: "2014 puis en 2024", "2012 comparé à 2024"."""
 _LATEST = re.compile(
     r"\b(today|now|right now|currently|at present|latest|most recent|newest|aujourd'hui|maintenant|"
     r"actuellement|en ce moment|derniere image|dernieres images|plus recente?s?)\b"
@@ -124,6 +131,10 @@ def _combine(text: str, atoms: list[Atom], today: date) -> DateInfo:
         if _AND_GAP.match(gap):
             return _pair(first, atoms[1], "compare", set())
         if not gap.strip() and first.unit == atoms[1].unit == "year":  # "sprawl Ouagadougou 2016 2024"
+            return _pair(first, atoms[1], "compare", set())
+        if _COMPARE_TAIL.search(gap) or (
+            first.unit == atoms[1].unit and first.unit in ("year", "month", "season") and _SHORT_GAP.match(gap)
+        ):
             return _pair(first, atoms[1], "compare", set())
     span = ((first.start, first.end),)
     if _SINCE_OPENER.search(opener) and first.unit != "span":

@@ -309,7 +309,7 @@ def with_examples(
     changes: dict[str, Any] = {"point": None, "radius_km": None}
     own_box = fresh.bbox if fresh.bbox is not None and fresh.bbox != examples_bbox(fresh.examples) else None
     if own_box is None:
-        changes.update(bbox=examples_bbox(examples), place=None, country=None, place_options=())
+        changes.update(bbox=examples_bbox(examples), place=None, country=None, place_options=(), region=None)
     if u.asks == "place":
         changes.update(clarification=None, asks=None)
     inner = examples_bbox(examples, pad_km=0.0)

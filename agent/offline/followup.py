@@ -140,7 +140,7 @@ _REPLY_GLUE = frozenset("the one in of that celle celui du de la le les des d l 
 
 def _aoi(u: Understanding) -> dict[str, Any]:
     return {"place": u.place, "country": u.country, "bbox": u.bbox, "point": u.point, "radius_km": u.radius_km,
-            "place_options": u.place_options, "item_refs": u.item_refs}  # fmt: skip
+            "place_options": u.place_options, "item_refs": u.item_refs, "region": u.region}  # fmt: skip
 
 
 _BOTH_DATES = re.compile(r"\b(compar\w*|difference|evolution|change\w*)\b.*\b(deux|two|both|2)\b|\b(les deux|both)\b")
@@ -201,7 +201,8 @@ def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Un
     if state.asks == "place" and task.place:
         picked = _pick_option(reply, state, task.place)
         if picked:
-            changes = {"place": picked[0], "country": picked[1], "place_options": ()} | _dates(task, reply)
+            changes = {"place": picked[0], "country": picked[1], "place_options": (), "region": reply.region}
+            changes |= _dates(task, reply)
         elif reply.has_aoi and reply.intent in _GENERIC:
             changes = _aoi(reply)
     elif state.asks == "place" and (reply.has_aoi or reply.item_refs):
@@ -209,7 +210,7 @@ def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Un
     elif state.asks == "date" and reply.dates.kind != "none":
         changes = _dates(task, reply)
     elif state.asks == "image" and (refs := reply.item_refs or choose_offered(reply.question, state.options)):
-        changes = {"item_refs": refs, "place": None, "country": None}
+        changes = {"item_refs": refs, "place": None, "country": None, "region": None}
     elif state.asks == "topic" and reply.intent not in _GENERIC:
         aoi = {} if reply.has_aoi or reply.item_refs else _aoi(task)
         return dataclasses.replace(reply, **aoi, clarification=None, asks=None)
@@ -268,7 +269,7 @@ def _merge(
         changes.update(country=code, place_options=())
     elif refs:
         refs = _against(task, reply, refs)
-        changes.update(item_refs=refs, place=None, country=None, bbox=None, point=None, place_options=())
+        changes.update(item_refs=refs, place=None, country=None, bbox=None, point=None, place_options=(), region=None)
         changes["change"] = changes.get("change", task.change) or len(refs) >= 2
     elif reply.has_aoi:
         changes.update(_aoi(reply), item_refs=())

@@ -266,7 +266,8 @@ OBJECT_SYNONYMS: dict[ObjectClass, str] = {
     "vehicle": r"cars?|vehicles?|trucks?|lorr(?:y|ies)|voitures?|vehicules?|camions?|camionnettes?|autos?|bagnoles?|"
     r"tutures?|caisses garees",
     "tree": r"trees?(?! cover| canopy)|arbres?|crowns?|tree crowns?|houppiers?",
-    "building": r"buildings?|batiments?|maisons?|houses?|immeubles?",
+    "building": r"buildings?|batiments?|maisons?|houses?|immeubles?|roofs?|rooftops?|toits?|toitures?|"
+    r"greenhouses?|serres?(?![-\w])|warehouses?|entrepots?|hangars?|sheds?|homes?|habitations?",
     "field": r"fields?|parcelles?(?: agricoles)?|champs|crop fields?|plots?|parcels?",
     "plane": r"planes?|aircraft|airplanes?|airliners?|avions?|aeronefs?",
 }
@@ -304,11 +305,19 @@ INJECTION = re.compile(
 """Sentences matching this are dropped from the question before it is read (they never reach a tool)."""
 
 OUT_OF_SCOPE = re.compile(
-    r"\b(?:weather|meteo|forecast|prevision\w*|temperature|population|habitants|inhabitants|stock|bourse|rain|rains|"
-    r"raining|pleuvoir|pleut|pluie|neiger|neige|snow|snowing|snowfall|"
-    r"recipe|recette|news|actualites?|restaurants?|hotels?|traffic jam|bouchons|quel temps|weather like)\b"
+    # weather and forecasts
+    r"\b(?:weather|meteo|forecast|prevision\w*|temperature|rain|rains|raining|pleuvoir|pleut|pluie|neiger|neige|"
+    r"snow|snowing|snowfall|will it (?:pour|rain|snow|be sunny)|pouring|fera(?:-t-il)? (?:beau|chaud|froid)|"
+    r"beau temps|quel temps|weather like|humidity|humidite|"
+    # people and the economy: not seen from above
+    r"population|habitants|inhabitants|residents|people (?:live|living)|personnes (?:qui )?(?:y )?vivent|"
+    r"how many people|combien de personnes|demograph\w*|gdp|pib|inflation|unemployment|chomage|salaire|salary|"
+    r"stock|bourse|cours (?:du |de la |de l'|des )(?:petrole|baril|brent|or|bourse|action\w*|dollar|euro)|"
+    r"(?:oil|gas|gold|house|housing|fuel) prices?|prix (?:du |de la |de l'|des )(?:petrole|baril|essence|gaz|"
+    r"immobilier|logements?|maisons?)|"
+    r"recipe|recette|news|actualites?|restaurants?|hotels?|traffic jam|bouchons|elections?|president)\b"
 )
-"""Topics GeoVigie does not answer from imagery."""
+"""Topics GeoVigie does not answer from imagery: weather, people and the economy, news and services."""
 
 _TYPO_VOCABULARY = (
     "deforestation flooding inondation urbanisation urbanization vegetation construction industrial industriel "

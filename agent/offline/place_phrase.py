@@ -19,34 +19,41 @@ from collections.abc import Callable
 
 _WORD = r"[^\W\d_][\w'’]*"
 _CONTINUATION = re.compile(
-    r"^\s+(?:del|de la|de las|de los|do|da|dos|das|de|du|des)\s+[A-ZÀ-Ý]\w*(?:[-\s][A-ZÀ-Ý]\w*)?|^\s+d['’][A-ZÀ-Ý]\w*"
+    r"^\s+(?:del|de la|de las|de los|do|da|dos|das|de|du|des|di|della|of the|of)\s+[A-ZÀ-Ý]\w*(?:[-\s][A-ZÀ-Ý]\w*)?"
+    r"|^\s+d['’][A-ZÀ-Ý]\w*"
 )
-"""A name continued by a particle and a capitalised word: "Vega Baja del Segura", "Puy de Dôme"."""
+"""A name continued by a particle and a capitalised word: "Vega Baja del Segura", "Puy de Dôme", "Mall of the
+Emirates"."""
 
 LEADING_TERMS = (
     "lake|lac|lago|loch|etang|étang|reservoir|réservoir|lagoon|lagune|laguna|bay|baie|bahia|bahía|golfe|gulf|"
     "foret|forêt|forest|bois|ile|île|iles|îles|isle|isla|island|mont|monts|mount|monte|montagne|montagnes|massif|"
     "plateau|causse|marais|val|vallee|vallée|valley|cap|cape|cabo|pointe|presqu'ile|presqu'île|wadi|oued|ras|"
     "jebel|djebel|jabal|sierra|parc|jardin|delta|estuaire|gorges|plaine|pays|col|pic|glacier|desert|désert|"
-    "bassin|chaine|chaîne|cirque|cote|côte|canal|rio|río|ribeira|serra|ilha|praia"
+    "bassin|chaine|chaîne|cirque|cote|côte|canal|rio|río|ribeira|serra|ilha|praia|dune|dunes"
 )
 """Generic terms that open a feature's name, in the languages users write them in."""
+NAMING_TERMS = "valley|depression|panhandle|oblast|krai|canyon|gorge|highlands|lowlands|rift"
+"""Closing terms that always name a region, never describe a town ("Beqaa valley", "Kherson oblast"): unlike
+"rhodes island wildfires", "X valley" is never about the town X alone."""
 TRAILING_TERMS = (
     "island|islands|isle|lake|lagoon|bay|delta|forest|park|national park|airpark|valley|canal|sea|river|"
     "reservoir|dam|peninsula|desert|mountains|range|marsh|marshes|wetlands|gardens?|estuary|strait|"
-    "gulf|glacier|atoll|reef|basin|plateau|hills|wetlands?|gap|swamp|falls|archipelago"
+    "gulf|glacier|atoll|reef|basin|plateau|hills|wetlands?|gap|swamp|falls|archipelago|" + NAMING_TERMS
 )
 """Generic terms that close a feature's name in English ("Kangaroo Island", "Okavango Delta")."""
 
-_LEADING = re.compile(
-    r"(?i:\b(?:" + LEADING_TERMS + r"))\s+(?i:(?:de la |de l['’]|des |du |de |d['’]|of the |of |del |do |da )?)$"
+PARTICLE = r"(?i:(?:de la |de l['’]|des |du |de |d['’]|of the |of |del |della |dei |delle |di |do |da )?)"
+"""The particle between a generic term and the name ("lac de", "Val di", "Bay of")."""
+ADJECTIVE = (
+    r"(?:(?!(?:pr[eè]s|proche|autour|loin|lors|around|north|south|east|west|nord|sud|est|ouest|near|close|"
+    r"inside|outside)\b)[a-zà-ÿ]{4,}\s+(?=(?:de|du|des|d['’]|of|di|del)\b))?"
 )
+"""One adjective between a term and its particle ("delta intérieur du Niger", "forêt domaniale de Chaux")."""
+_LEADING = re.compile(r"(?i:\b(?:" + LEADING_TERMS + r"))\s+" + ADJECTIVE + PARTICLE + r"$")
 _LEADING_ELIDED = re.compile(r"(?i:\b(?:val|ile|île|bois|lac|foret|forêt|etang|étang|cap)\s+d['’])$")
 _TRAILING = re.compile(r"^\s+(?i:" + TRAILING_TERMS + r")\b")
-_BARE = re.compile(
-    r"^\s*(?i:(?:" + LEADING_TERMS + r"))\s+(?i:(?:de la |de l['’]|des |du |de |d['’]|of the |of |del |do |da )?)"
-    r"(?=\S)"
-)
+_BARE = re.compile(r"^\s*(?i:(?:" + LEADING_TERMS + r"))\s+" + ADJECTIVE + PARTICLE + r"(?=\S)")
 _BARE_TRAILING = re.compile(r"(?<=\S)\s+(?i:" + TRAILING_TERMS + r")\s*$")
 
 
@@ -62,6 +69,11 @@ def trailing_term(text: str, end: int) -> int:
     """Where the generic term written just after ``text[:end]`` ends ("Jurong| Island"), else ``end``."""
     m = _TRAILING.match(text[end:])
     return end + m.end() if m else end
+
+
+def naming_term(term: str) -> bool:
+    """Whether a closing term always belongs to the name before it ("valley", "oblast"; see NAMING_TERMS)."""
+    return bool(re.fullmatch(r"(?i:" + NAMING_TERMS + r")", term.strip()))
 
 
 def expand_place(text: str, start: int, end: int) -> tuple[int, int]:

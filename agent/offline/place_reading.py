@@ -13,15 +13,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from geovigie.agent.offline.dates import fold
-from geovigie.agent.offline.intents import find_object, intent_scores
+from geovigie.agent.offline.intents import find_object
 from geovigie.agent.offline.lexicon import common_word
 from geovigie.agent.offline.place_phrase import (
+    ADJECTIVE,
     LEADING_TERMS,
+    PARTICLE,
     TRAILING_TERMS,
     expand_phrase,
+    naming_term,
     trailing_term,
 )
-from geovigie.agent.offline.place_span import FUNCTION_WORDS, grown_span, surroundings
+from geovigie.agent.offline.place_qualifier import before_country, qualified_name, region_beside
+from geovigie.agent.offline.place_span import FUNCTION_WORDS, NOT_PLACES, grown_span, surroundings
 
 PlaceFinder = Callable[[str], Sequence[Any]]
 """``text -> matches`` with ``text``, ``start``, ``candidates`` (``name``, ``kind``, ``country_code``),
@@ -48,8 +52,7 @@ _PREP = (
     r"autour d'|sur|dans|de|du|d')\s*(?:l['’])?)"
 )
 _NAME = r"[A-ZÀ-Ý][\w’'-]*(?:\s+(?:(?:de|du|des|la|le|sur|en|of|the)\s+|d'|l')?[A-ZÀ-Ý][\w’'-]*)*"
-_PARTICLE = r"(?i:(?:de la |de l['’]|des |du |de |d['’]|of the |of |del |do |da )?)"
-_FEATURE = r"(?i:\b(?:" + LEADING_TERMS + r"))\s+" + _PARTICLE + _NAME
+_FEATURE = r"(?i:\b(?:" + LEADING_TERMS + r"))\s+" + ADJECTIVE + PARTICLE + _NAME
 """A named feature the gazetteer may lack: "forêt de Compiègne", "Val d'Orcia", "Wadi As-Sirhan"."""
 _WATER_WORD = (
     r"(?:[Ll]ake|[Ll]ac|[Ll]ago|[Ll]och|[ÉéEe]tang|[Rr][eé]servoir|[Ll]agoon|[Ll]agune|[Bb]ay|[Bb]aie|[Gg]olfe|"
@@ -59,18 +62,15 @@ _WATER_BODY = re.compile(r"\b" + _WATER_WORD + r"\s+(?:(?:de|du|des|of|of the)\s
 """A water-body word just before a gazetteer name ("Lake Kariba", "lac d'Annecy"): the place is the water body."""
 
 
-_NOT_PLACES = frozenset(
-    "i sentinel landsat spot pleiades ndvi ndwi nbr dnbr images image imagery system systeme svp stp please "
-    "compare comparer carte map the le la les ce quelle quel combien how what which ok okay alors then instead "
-    "plutot sinon donc table tableau".split()
-)
 _LOCATIVE = re.compile(
-    r"(?:\b(?:in|at|near|around|over|of|for|a|au|aux|en|pres de|pres d'|autour de|autour d'|sur|dans|de|du|"
-    r"d')\s*)$"
+    r"(?:\b(?:in|at|near|around|over|towards?|of|for|a|au|aux|en|pres de|pres d'|autour de|autour d'|sur|dans|de|"
+    r"du|d'|vers)\s*)$"
 )
 
 
-_STRONG_LOCATIVE = re.compile(r"(?:\b(?:in|at|near|around|over|a|au|aux|en|pres de|autour de|sur|dans)\s*)$")
+_STRONG_LOCATIVE = re.compile(
+    r"(?:\b(?:in|at|near|around|over|towards?|a|au|aux|en|pres de|autour de|sur|dans|vers)\s*)$"
+)
 _TRAILING_PLACE = re.compile(
     r"(?i:\b(?:at|in|near|around|a|à|au|en|pres de|près de|autour de|sur|dans)\s+)"
     r"([a-zà-ÿ][\w'’-]*(?:[\s-]+[a-zà-ÿ][\w'’-]*){0,3})\s*[?!.]*\s*$"
@@ -85,8 +85,8 @@ _CUE_WORDS = re.compile(
 def _is_name(name: str) -> bool:
     words = name.split()
     if len(words) > 1 and words[0] in ("La", "Le", "Les"):  # "de La Mède": a capital article opens the name
-        return fold(words[1]) not in _NOT_PLACES
-    return fold(words[0]) not in _NOT_PLACES
+        return fold(words[1]) not in NOT_PLACES
+    return fold(words[0]) not in NOT_PLACES
 
 
 def _fallback_place(text: str, countries: Sequence[str] = ()) -> str | None:
@@ -152,7 +152,13 @@ def _with_trailing_term(text: str, start: int, name: str, *, known: bool = False
 
     end = trailing_term(text, start + len(name))
     term = text[start + len(name) : end].strip()
-    if known and term and not term[:1].isupper() and not get_gazetteer().candidates(fold(text[start:end])).places:
+    if (
+        known
+        and term
+        and not term[:1].isupper()
+        and not naming_term(term)
+        and not get_gazetteer().candidates(fold(text[start:end])).places
+    ):
         end = start + len(name)
     return text[start:end].strip()
 
@@ -171,9 +177,6 @@ def _query_text(match: Any) -> str:
     return text
 
 
-_BEFORE_QUALIFIER = re.compile(r"([^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})\s*[,(]\s*$")
-
-
 def _town_beside(text: str, river: Any, countries: Sequence[Any]) -> str | None:
     """The town a question names besides the river that floods it ("Montereau, crue de la Seine")."""
     outside = blank_span(text, river.start, river.start + len(str(river.text)))
@@ -185,32 +188,6 @@ def _town_beside(text: str, river: Any, countries: Sequence[Any]) -> str | None:
 def blank_span(text: str, start: int, end: int) -> str:
     """``text`` with ``text[start:end]`` replaced by spaces (offsets kept)."""
     return text[:start] + " " * (end - start) + text[end:]
-
-
-def _qualified_name(text: str, matches: Sequence[Any]) -> tuple[str, str, tuple[str, ...]] | None:
-    """A name the gazetteer lacks, qualified by the region or country written after it.
-
-    "Lytton, British Columbia", "the gran chaco, paraguay", "Vernon (Eure)": the region says where, the name says
-    what. Names the gazetteer knows are merged with their qualifier by the place finder already.
-    """
-    for m in matches:
-        if m.candidates[0].kind not in ("region", "state", "country"):
-            continue
-        before = _BEFORE_QUALIFIER.search(text[: m.start])
-        if not before:
-            continue
-        words = before.group(1).split()
-        while words and fold(words[0]).lower() in FUNCTION_WORDS | _NOT_PLACES:
-            words = words[1:]  # "in the gran chaco," -> "gran chaco"
-        name = " ".join(words)
-        if not name or any(name in str(o.text) or str(o.text) in name for o in matches if o is not m):
-            continue
-        parts = re.split(r"[\s'’-]+", name)
-        if intent_scores(fold(name).lower()) or all(common_word(w.lower()) or fold(w).lower() in FUNCTION_WORDS
-                                                    for w in parts):  # fmt: skip
-            continue  # "deforestation, Brazil": a topic, not a place
-        return name, str(m.candidates[0].country_code), ()
-    return None
 
 
 def _from_match(text: str, best: Any, country_hint: str | None) -> tuple[str, str | None, tuple[str, ...]]:
@@ -231,15 +208,53 @@ def _from_match(text: str, best: Any, country_hint: str | None) -> tuple[str, st
     return _query_text(best), best.country_filter or country_hint, options
 
 
-def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """(place query, country code, ambiguous options) from the blanked question."""
+def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str | None, tuple[str, ...], str | None]:
+    """(place query, country code, ambiguous options, region qualifier) from the blanked question."""
     matches = [m for m in (finder(text) if finder else []) if m.candidates]
+    place, country, options = _read_place(text, matches)
+    if (
+        place
+        and country
+        and any(
+            m.candidates[0].kind == "country"
+            and m.candidates[0].country_code == country
+            and fold(str(m.text)) in fold(place)
+            for m in matches
+        )
+    ):
+        country = None  # "le delta intérieur du Niger" is the feature, not a place in the country Niger
+    region = region_beside(text, place, matches) if place else None
+    if region:
+        country = country or str(region.candidates[0].country_code)
+        options = ()  # the geocoder settles the homonym with the region
+    return place, country, options, str(region.text) if region else None
+
+
+_POSSESSIVE = re.compile(r"^['’]s?\s+([A-ZÀ-Ý][\w'’-]*(?:\s+[A-ZÀ-Ý][\w'’-]*)*)")
+"""A place named by its region's possessive: "Svalbard's Longyearbyen", "Lagos' Eko Atlantic"."""
+
+
+def _possessed(text: str, places: Sequence[Any]) -> tuple[str, str | None] | None:
+    """(place, country) when a known place is written as the possessor of another name."""
+    for m in places:
+        if m.candidates[0].kind == "city":
+            continue  # "Lyon's Part-Dieu": the district lies in the city the gazetteer knows
+        end = m.start + len(str(m.text))
+        if (owned := _POSSESSIVE.match(text[end:])) and _is_name(owned.group(1)):
+            name = _with_trailing_term(text, end + owned.start(1), owned.group(1))
+            return name, str(m.candidates[0].country_code)
+    return None
+
+
+def _read_place(text: str, matches: Sequence[Any]) -> tuple[str | None, str | None, tuple[str, ...]]:
     places = [m for m in matches if m.candidates[0].kind != "country"]
     countries = [m for m in matches if m.candidates[0].kind == "country"]
     country_hint = countries[0].candidates[0].country_code if countries else None
     folded = fold(text)
-    if qualified := _qualified_name(text, matches):
+    if qualified := qualified_name(text, matches):
         return qualified
+    if owned := _possessed(text, places + countries):
+        return owned[0], owned[1], ()
 
     def after_locative(start: int) -> bool:
         return bool(_LOCATIVE.search(folded[max(0, start - 14) : start]))
@@ -270,6 +285,8 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
         return _from_match(text, best, country_hint)
     if fallback := _fallback_place(text, [fold(str(m.text)) for m in countries]):
         return expand_phrase(text, fallback), country_hint, ()
+    if beside := before_country(text, countries):
+        return beside[0], beside[1], ()
     if countries:  # "saint-martin-vesubie" is a village, not the country Saint Martin
         return expand_phrase(text, str(countries[0].text)), None, ()
     if residual := residual_place(text):

@@ -13,7 +13,13 @@ from typing import Any
 from geovigie.agent.offline.dates import fold
 from geovigie.agent.offline.intents import find_sensor
 from geovigie.agent.offline.periods import MONTH_PATTERN
-from geovigie.agent.offline.place_phrase import capitalised_run, capitalised_tail, expand_place, trailing_term
+from geovigie.agent.offline.place_phrase import (
+    capitalised_run,
+    capitalised_tail,
+    expand_place,
+    naming_term,
+    trailing_term,
+)
 
 FUNCTION_WORDS = frozenset(
     "the a an of in on at for to from by with and or is are was were has have had it its this that there how what "
@@ -21,6 +27,14 @@ FUNCTION_WORDS = frozenset(
     "a dans sur pour par avec est sont il elle ce cet cette y quel quelle combien qu que quoi ca son sa ses".split()
 )
 """Words that never begin or end a place name."""
+
+
+NOT_PLACES = frozenset(
+    "i sentinel landsat spot pleiades ndvi ndwi nbr dnbr images image imagery system systeme svp stp please "
+    "compare comparer carte map the le la les ce quelle quel combien how what which ok okay alors then instead "
+    "plutot sinon donc table tableau".split()
+)
+"""Capitalised words that are not places when they open a name ("Compare", "Sentinel")."""
 
 
 _LAND_TERM = re.compile(r"^(?i:for[eê]t|forest|plaine|pays)\b")  # "bois de Boulogne", "parc de Sceaux" are named
@@ -39,8 +53,9 @@ def grown_span(text: str, match: Any) -> tuple[int, int]:
     end = match.start + len(str(match.text))
     start, grown_end = expand_place(text, match.start, end)
     closed = trailing_term(text, grown_end)
+    term = text[grown_end:closed].strip()
     if closed != grown_end and (
-        text[grown_end:closed].strip()[:1].isupper() or get_gazetteer().candidates(fold(text[start:closed])).places
+        term[:1].isupper() or naming_term(term) or get_gazetteer().candidates(fold(text[start:closed])).places
     ):
         grown_end = closed
     if start < match.start and surroundings(text, start, match, grown_end):

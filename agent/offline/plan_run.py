@@ -116,7 +116,8 @@ class _Plan:
         if near:
             # The geocoder sizes its bbox to this radius: the area is the one it returns.
             self.notes.append(say("near_area", self.lang, radius=NEAR_RADIUS_KM, place=u.place))
-        args = _drop_none({"query": u.place, "country": u.country, "radius_km": NEAR_RADIUS_KM if near else radius})
+        args = _drop_none({"query": u.place, "country": u.country, "region": u.region,
+                           "radius_km": NEAR_RADIUS_KM if near else radius})  # fmt: skip
         res = self.replay.call("geocode", args, "locate the place")
         if self.replay.last_args.get("query") != u.place:  # "Lake Kariba" unknown, "Kariba" found
             if res.get("kind") == "country":  # "Lake Chad" is not the country Chad

@@ -45,6 +45,9 @@ class TaskSlots(BaseModel):
     )  # fmt: skip
     place: str | None = Field(default=None, max_length=200, description="Place name to geocode, as the user means it.")
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO-2 code of the place's country.")
+    region: str | None = Field(
+        default=None, max_length=100, description="State, province or département the place lies in, when given."
+    )
     bbox: list[float] | None = Field(
         default=None, min_length=4, max_length=4, description="[west, south, east, north] in EPSG:4326."
     )
@@ -85,15 +88,17 @@ def apply_slots(u: Understanding, slots: TaskSlots) -> Understanding:
     if slots.intent:
         changes["intent"] = slots.intent
     if slots.place:
-        changes.update(place=slots.place, place_options=(), bbox=None, point=None, item_refs=())
+        changes.update(place=slots.place, place_options=(), bbox=None, point=None, item_refs=(), region=None)
     if slots.country:
         changes["country"] = slots.country
+    if slots.region:
+        changes["region"] = slots.region
     if slots.bbox:
-        changes.update(bbox=tuple(slots.bbox), place=None, point=None)
+        changes.update(bbox=tuple(slots.bbox), place=None, point=None, region=None)
     if (dates := _dates(slots, u.today)) is not None:
         changes.update(dates=dates, flags=(u.flags - {"future", "clamped", "inverted", "unknown_event"}) | dates.flags)
     if slots.item_ids:
-        changes.update(item_refs=tuple(slots.item_ids), place=None, country=None)
+        changes.update(item_refs=tuple(slots.item_ids), place=None, country=None, region=None)
     if slots.object:
         changes["object"] = slots.object
     if slots.language:

@@ -127,6 +127,9 @@ class Understanding:
     """Labelled places for ``map_from_examples`` (:mod:`geovigie.agent.offline.examples`)."""
     tied_items: tuple[str, ...] = ()
     """Catalog images the question may mean, equally well (``asks`` = ``image``: the reply picks one of them)."""
+    region: str | None = None
+    """The state, province or département written beside the place ("Greenville, California"): it settles homonyms
+    inside one country; cleared whenever the place changes."""
 
     @property
     def has_aoi(self) -> bool:
@@ -241,9 +244,9 @@ def understand(
     dates = parse_dates(blank(clean, mentions.spans), today=today)
     hidden = blank(clean, [*mentions.spans, *dates.spans])
     finder = place_finder if place_finder is not None else default_place_finder()
-    place, country, options = read_place(hidden, finder) if not mentions.item_refs else (None, None, ())
+    place, country, options, region = read_place(hidden, finder) if not mentions.item_refs else (None, None, (), None)
     if place and fold(place).lower() in {i.split("-")[0].lower() for i in known_items}:
-        place, country, options = None, None, ()  # "NAIP tile m_4709963": a dataset of the catalog, not a place
+        place, country, options, region = None, None, (), None  # "NAIP tile m_4709963": a dataset, not a place
     cues = fix_typos(blank(folded, [*mentions.spans, *dates.spans]))
     sensor = find_sensor(cues)
     has_aoi = bool(place or mentions.bbox or mentions.point or given.examples)
@@ -325,4 +328,5 @@ def understand(
         asks=SLOT_ASKED.get(asks or ""),
         examples=given.examples,
         tied_items=tied if asks == "which_image" else (),
+        region=region if place else None,
     )

@@ -71,6 +71,12 @@ class GeocodeInput(BaseModel):
         "a bbox 'west,south,east,north' or a GeoJSON geometry/feature.",
     )
     country: str | None = Field(None, description="Restrict to a country: ISO-2 code ('ES') or name ('Spain').")
+    region: str | None = Field(
+        None,
+        max_length=100,
+        description="State, province or département the place lies in ('California', 'Vaucluse'): settles "
+        "homonyms inside one country.",
+    )
     radius_km: float | None = Field(
         None, gt=0, le=100, description="Half-side of the returned bbox in km; default sized from population."
     )
@@ -138,7 +144,8 @@ def _filters(gaz: Gazetteer, country: str | None, qualifier: str | None) -> list
                 f"Unknown country '{country}'.",
                 hint="Give an ISO-2 code ('ES') or a country name in English or French.",
             )
-        return [(code, None)]
+        state = gaz.state_code(qualifier) if qualifier and code == "US" else None
+        return [("US", state), (code, None)] if state else [(code, None)]  # "Greenville, California" + US
     if qualifier is None:
         return []
     out: list[tuple[str | None, str | None]] = []
@@ -362,19 +369,26 @@ def geocode(args: GeocodeInput, ctx: ToolContext) -> ToolOutput[GeocodeResult]:
     """
     result: GeocodeResult | None = None
     notes: list[str] = []
+    query = f"{args.query}, {args.region}" if args.region else args.query  # the qualifier reader settles it
     if ctx.settings.geocoder == "nominatim" and parse_geometry(args.query) is None:
         try:
-            result = _online(args.query, args.country, radius_km=args.radius_km, timeout_s=ctx.settings.stac_timeout_s)
+            result = _online(query, args.country, radius_km=args.radius_km, timeout_s=ctx.settings.stac_timeout_s)
             if result is None:
                 notes.append("Nominatim found nothing; used the offline gazetteer.")
         except UpstreamError as exc:
             notes.append(f"{exc.message} Used the offline gazetteer instead.")
             try:
-                result = resolve_place(args.query, args.country, radius_km=args.radius_km)
+                result = resolve_place(query, args.country, radius_km=args.radius_km)
             except ToolInputError as offline_exc:
                 raise UpstreamError(f"{exc.message} {offline_exc.message}", hint=exc.hint) from offline_exc
     if result is None:
-        result = resolve_place(args.query, args.country, radius_km=args.radius_km)
+        try:
+            result = resolve_place(query, args.country, radius_km=args.radius_km)
+        except ToolInputError:
+            if not args.region:
+                raise
+            result = resolve_place(args.query, args.country, radius_km=args.radius_km)  # a region it lacks
+            notes.append(f"Region '{args.region}' not found in the offline gazetteer; ignored.")
     if result.ambiguous:
         raise _ambiguity_error(result)
     gaz_version = get_gazetteer().version

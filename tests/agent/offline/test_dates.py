@@ -184,3 +184,25 @@ def test_bare_year_pairs_ranges_and_next_season():
     assert d.period and (d.period.start.year, d.period.end.year) == (2016, 2018)
     d = parse_dates("burned area in Marseille next summer", today=today)
     assert d.period and d.period.start == date(2027, 6, 1) and "future" in d.flags
+
+
+@pytest.mark.parametrize(
+    ("text", "before", "after"),
+    [
+        ("deforestation around Tapauá, 2010 and then 2023", "2010", "2023"),
+        ("Tirana 2011 / 2024 les différences", "2011", "2024"),
+        ("les cuves : compte-les en 2014 puis en 2024", "2014", "2024"),
+        ("le couvert forestier, 2012 comparé à 2024", "2012", "2024"),
+        ("les marais en janvier 2025 sous l'eau ? compare avec juillet 2024", "2024-07", "2025-01"),
+    ],
+)
+def test_two_dates_joined_by_any_comparison_word_are_compared(text: str, before: str, after: str) -> None:
+    d = parse_dates(text, today=TODAY)
+    assert d.kind == "compare"
+    assert d.before is not None and d.after is not None
+    assert d.before.start.isoformat().startswith(before) and d.after.start.isoformat().startswith(after)
+
+
+def test_two_dates_far_apart_in_a_sentence_are_not_a_comparison() -> None:
+    d = parse_dates("floods in may 2020 in nantes, the 2021 one too", today=TODAY)
+    assert d.kind == "single"

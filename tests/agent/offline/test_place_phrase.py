@@ -84,3 +84,41 @@ def test_a_name_taken_back_is_not_the_place() -> None:
     assert u.place == "Fethiye" and u.intent == "burn"
     assert understand("inondations à Tours, non, à Blois en 2024", today=TODAY).place == "Blois"
     assert understand("burn scars in Var, 2022", today=TODAY).place == "Var"  # a comma alone takes nothing back
+
+
+@pytest.mark.parametrize(
+    ("question", "place"),
+    [
+        ("vegetation in the Fergana valley, may 2024", "Fergana valley"),  # a valley names a region, never a town
+        ("flooding in Odesa oblast in 2023", "Odesa oblast"),
+        ("water in the Qattara depression", "Qattara depression"),
+        ("décris la dune de Bonne-Anse", "dune de Bonne-Anse"),
+        ("occupation du sol du Val di Sole", "Val di Sole"),
+        ("crue dans le delta intérieur du Saloum", "delta intérieur du Saloum"),  # an adjective before the particle
+        ("how many cars at the Mall of America", "Mall of America"),
+    ],
+)
+def test_naming_terms_particles_and_adjectives_stay_in_the_phrase(question: str, place: str) -> None:
+    assert understand(question, today=TODAY).place == place
+
+
+def test_a_country_inside_a_feature_phrase_is_not_its_country() -> None:
+    u = understand("étendue des eaux dans le delta intérieur du Niger en 2024", today=TODAY)
+    assert (u.place, u.country) == ("delta intérieur du Niger", None)
+
+
+def test_a_possessive_region_places_the_name_after_it() -> None:
+    u = understand("latest image of Sicily's Lampedusa", today=TODAY)
+    assert u.place == "Lampedusa" and u.country == "IT"
+    assert understand("count buildings near Lyon's Part-Dieu", today=TODAY).place == "Lyon"  # a city's district
+
+
+def test_a_lower_case_town_before_its_country() -> None:
+    u = understand("flood in tobruk libya in 2023", today=TODAY)
+    assert (str(u.place).lower(), u.country) == ("tobruk", "LY")
+
+
+def test_a_state_after_a_homonym_settles_it_as_a_region_slot() -> None:
+    u = understand("burnt area around Paradise California, november 2018", today=TODAY)
+    assert (u.place, u.country, u.region, u.place_options) == ("Paradise", "US", "California", ())
+    assert understand("et à Rennes ?", today=TODAY).region is None

@@ -389,3 +389,19 @@ def test_what_will_be_left_of_a_forest_is_deforestation_in_the_future():
     assert (
         understand("how much water is left in the reservoir in 2022", today=date(2026, 12, 2)).intent == "water_flood"
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what's the population of Lima", "will it snow in Oslo tomorrow", "le prix de l'immobilier à Lyon",
+     "Oran, combien de personnes y vivent ?", "GDP of Peru in 2020"],
+)  # fmt: skip
+def test_questions_imagery_cannot_answer_are_out_of_scope(question: str) -> None:
+    u = understand(question, today=date(2026, 12, 2))
+    assert "out_of_scope" in u.flags and u.clarification is None
+
+
+def test_greenhouses_and_roofs_are_counted_as_buildings() -> None:
+    assert understand("how many greenhouses near Almería", today=date(2026, 12, 2)).object == "building"
+    assert understand("compte les toits à Rennes", today=date(2026, 12, 2)).object == "building"
+    assert understand("niveau du lac de Serre-Ponçon en 2022", today=date(2026, 12, 2)).object is None

@@ -264,3 +264,15 @@ def test_nominatim_point_like_bbox_gets_a_box(settings: Settings, monkeypatch: p
     out = geocode.run({"query": "Vieux-Port de Marseille"}, _nominatim_ctx(settings))
     w, s, e, n = out.result.bbox
     assert out.result.kind == "place" and w < 5.37 < e and s < 43.3 < n
+
+
+def test_region_argument_settles_a_homonym_inside_one_country(ctx: ToolContext) -> None:
+    out = geocode.run({"query": "Greenville", "country": "US", "region": "California"}, ctx)
+    assert out.result.lat == pytest.approx(40.14, abs=0.1)  # the Californian town, not Greenville, North Carolina
+    plain = geocode.run({"query": "Greenville", "country": "US"}, ctx)
+    assert plain.result.lat != pytest.approx(out.result.lat, abs=0.5)
+
+
+def test_a_region_the_gazetteer_lacks_does_not_lose_the_place(ctx: ToolContext) -> None:
+    out = geocode.run({"query": "Orange", "country": "FR", "region": "Nowhereland"}, ctx)
+    assert out.result.name == "Orange" and out.result.country_code == "FR"
