@@ -21,7 +21,7 @@ from geovigie.agent.offline.dialogue import DialogueState
 from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
 from geovigie.agent.offline.item_dates import item_date
 from geovigie.agent.offline.item_facts import ItemFacts
-from geovigie.agent.offline.linking import FIRST_WORDS, SECOND_WORDS
+from geovigie.agent.offline.offered import choose_offered
 from geovigie.agent.offline.periods import Period
 from geovigie.agent.offline.references import refer, relink
 from geovigie.agent.offline.understanding import ALWAYS_CHANGE, Understanding
@@ -87,26 +87,6 @@ def _pick_option(reply: Understanding, state: DialogueState, place: str) -> tupl
         return (place, code) if code else None
     name = chosen[0] if fold(chosen[0]) == fold(place) else place  # "Mérida" keeps its accent, "León" stays León
     return name, chosen[1]
-
-
-_ORDINAL_DAY = re.compile(r"\b(?:le |the |du |celle du |celui du )?(\d{1,2})(?:st|nd|rd|th|er)?\b")
-
-
-def choose_offered(reply: str, offered: Sequence[str]) -> tuple[str, ...]:
-    """The offered image a reply to "which image?" picks, or nothing when it picks none or several.
-
-    By rank ("la première", "the latest") or by day ("the 31st", "celle du 20").
-    """
-    ordered = sorted(offered, key=lambda i: (item_date(i) or date.min, i))
-    if len(ordered) < 2:
-        return ()
-    folded = fold(reply).lower()
-    first, last = FIRST_WORDS.search(folded), SECOND_WORDS.search(folded)
-    if bool(first) != bool(last):
-        return (ordered[0],) if first else (ordered[-1],)
-    days = {int(m.group(1)) for m in _ORDINAL_DAY.finditer(folded) if 1 <= int(m.group(1)) <= 31}
-    picked = [i for i in ordered if (d := item_date(i)) and d.day in days]
-    return (picked[0],) if len(picked) == 1 else ()
 
 
 def _by_region(reply: str, place: str, options: list[tuple[str, str]]) -> tuple[str, str | None] | None:
@@ -209,7 +189,9 @@ def _fill(task: Understanding, reply: Understanding, state: DialogueState) -> Un
         changes = _aoi(reply) | _dates(task, reply)
     elif state.asks == "date" and reply.dates.kind != "none":
         changes = _dates(task, reply)
-    elif state.asks == "image" and (refs := reply.item_refs or choose_offered(reply.question, state.options)):
+    elif state.asks == "image" and (
+        refs := reply.item_refs or choose_offered(reply.question, state.options, reply.dates.period)
+    ):
         changes = {"item_refs": refs, "place": None, "country": None, "region": None}
     elif state.asks == "topic" and reply.intent not in _GENERIC:
         aoi = {} if reply.has_aoi or reply.item_refs else _aoi(task)

@@ -112,6 +112,7 @@ class OfflinePlanner(BaseChatModel):
             not history
             and fresh.intent != "map_examples"
             and not new_topic
+            and not (state.task is None and fresh.intent in THEMES)  # a first question with a topic asks anew
             and (kind := artifact_request(fresh, asked))
         ):
             return self._reuse(kind, fresh, state)

@@ -13,16 +13,20 @@ from geovigie.agent.offline.understanding import Understanding
 
 _KINDS = (
     ("polygons", r"polygon\w*|polygone\w*|geojson|contours?|shapes?|shapefile|vecteurs?|vectors?|outlines?|masks?|"
-                 r"masques?|boxes|boites|detections?|bounding boxes|zones?|patches|areas? (?:that|which) changed|"
+                 r"masques?|boxes|boites|rectangles?|cadres|detections?|bounding boxes|zones?|patches|"
+                 r"areas? (?:that|which) changed|"
+                 r"(?:new|nouvel\w*|nouveaux) (?:installations?|constructions?|surfaces?|batiments|buildings?|bati)|"
                  r"areas? found|"
                  # what the analysis found, named by its result: "the changed areas", "les bateaux détectés"
                  r"(?:changed|detected|found|flooded|burn(?:ed|t)|cleared|new) (?:areas?|zones?|objects?|pixels?|"
                  r"ships?|boats?|vehicles?|cars?|trees?|buildings?|tanks?|planes?|fields?)|"
-                 r"(?:bateaux|navires|objets|zones|surfaces|arbres|batiments|vehicules|voitures|cuves|avions|"
+                 r"(?:bateaux|navires|objets|zones|surfaces|arbres|batiments|vehicules|voitures|camions|cuves|avions|"
                  r"champs|parcelles|pixels) (?:detecte|trouve|repere|compte|change|inonde|brule|defriche)e?s?"),
-    ("polygons", r"(?:export|download|draw|outline|exporte|telecharge|dessine|trace)\w*\b.{0,25}\b(?:crowns?|"
-                 r"houppiers?|trees?|ships?|boats?|vehicles?|cars?|buildings?|tanks?|planes?|water|eau|burn\w*|scars?|"
-                 r"arbres|bateaux|navires|voitures|batiments|cuves|avions|cicatrices?)|"
+    ("polygons", r"(?:export|download|draw|outline|box|exporte|telecharge|dessine|trace|encadre)\w*\b.{0,40}\b"
+                 r"(?:crowns?|"
+                 r"houppiers?|trees?|ships?|boats?|vehicles?|cars?|trucks?|buildings?|tanks?|planes?|water|eau|burn\w*|"
+                 r"scars?|"
+                 r"arbres|bateaux|navires|voitures|camions|batiments|cuves|avions|cicatrices?)|"
                  r"highlight\w* where|surligne\w*"),  # "export the crowns"
     ("report", r"reports?|rapports?|pdf|summary|resume|synthese|comptes?[- ]rendus?"),
     ("figures", r"numbers?|figures?|percentages?|pourcentages?|chiffres?|tables?|tableau\w*|stats?|statisti\w*|"
@@ -31,11 +35,16 @@ _KINDS = (
                 r"(?:remind|rappelle)\w*.{0,30}\b(?:hectares?|surface|area|total)|"
                 # "tu me donnes les surfaces ?", "give me the areas": the measured figures again
                 r"(?:give|tell|send|donne|dis|envoie)\w*(?: me| moi|-moi)?\b.{0,20}\b(?:surfaces?|areas?|hectares|"
-                r"totals?|counts?|comptes?|superficies?)"),
+                r"totals?|counts?|comptes?|superficies?)|"
+                # the measured figure asked for alone: "how many hectares?", "et en hectares par type ?", "cloud %"
+                r"how many hectares|combien d'hectares|how much area|quelle surface|in hectares|en hectares|"
+                r"par (?:type|classe)|per class|by class|side by side|cote a cote|both (?:counts|numbers|figures)|"
+                r"les deux (?:comptes|chiffres|comptages)"),
     ("map", r"maps?|cartes?|overlays?|layers?|couches?|cartographi\w*|on the map|sur la carte"),
 )  # fmt: skip
 
 _ALL = "|".join(p for _, p in _KINDS)
+_PERCENT = re.compile(r"(?:^|\s)%|%\s*(?:$|\?|pls|please|stp|svp)|\bquel %")
 
 _TEXTS = {
     "polygons": {"en": "Here are the polygons of the previous analysis{what}: they are on the map and in the downloads "
@@ -69,9 +78,12 @@ def artifact_request(u: Understanding, earlier: str = "") -> str | None:
     thread named them already (``earlier``: its previous questions): "draw the flooded polygons for cartago",
     "rennes numbers next to bordeaux numbers" ask for what the thread measured.
     """
-    if (u.bbox or u.point or u.item_refs or u.dates.kind != "none") and not _said_before(u, earlier):
+    dated = u.dates.kind not in ("none", "latest")  # "now the water polygons": "now" is no new date
+    if (u.bbox or u.point or u.item_refs or dated) and not _said_before(u, earlier):
         return None
     folded = fold(u.question).lower()
+    if _PERCENT.search(folded) and not u.place:
+        return "figures"  # "cloud % pls", "quel % de végétation au final ?"
     for kind, pattern in _KINDS:
         if re.search(rf"\b(?:{pattern})\b", folded):
             # "the numbers as a table": "table" is not a place; "the map of Nantes" names one

@@ -44,7 +44,7 @@ def test_a_place_follow_up_after_a_place_question_stays_a_place():
 
 
 def test_a_reply_to_which_image_picks_by_rank_or_day():
-    from geovigie.agent.offline.followup import choose_offered
+    from geovigie.agent.offline.offered import choose_offered
 
     offered = ("eolearn-slovenia-S2_L1C_20150820", "eolearn-slovenia-S2_L1C_20150830")
     assert choose_offered("la première", offered) == (offered[0],)
@@ -117,3 +117,35 @@ def test_a_result_asked_for_with_the_thread_s_own_place_or_dates_is_reused():
     assert kind("the map of Annecy") is None
     assert kind("fais-moi un compte rendu", earlier) == "report"
     assert kind("et le pourcentage ?", earlier) == "figures"
+
+
+def test_a_measured_figure_asked_for_alone_or_now_is_the_last_result():
+    from geovigie.agent.offline.reuse import artifact_request
+
+    def kind(q: str) -> str | None:
+        return artifact_request(understand(q, today=TODAY))
+
+    assert kind("surface d'eau en % stp") == "figures"
+    assert kind("and in hectares?") == "figures"
+    assert kind("les deux comptes côte à côte") == "figures"
+    assert kind("maintenant le pdf") == "report"  # "maintenant" is no new date
+    assert kind("encadre les camions trouvés") == "polygons"
+    assert kind("show me the new constructions") == "polygons"
+    assert kind("the map of Lyon now") is None  # a place of its own
+
+
+def test_a_reply_to_which_image_picks_by_ordinal_or_by_the_period_it_names():
+    from datetime import date as _date
+
+    from geovigie.agent.offline.offered import choose_offered
+    from geovigie.agent.offline.periods import Period
+
+    offered = ("oscd-x-2016-09-27", "oscd-x-2018-03-23", "oscd-x-2018-07-02")
+    assert choose_offered("the third one", offered) == (offered[2],)
+    assert choose_offered("la deuxième", offered) == (offered[1],)
+    march = Period(_date(2018, 3, 1), _date(2018, 3, 31))
+    assert choose_offered("march 2018 please", offered, march) == (offered[1],)
+    year = Period(_date(2018, 1, 1), _date(2018, 12, 31))
+    assert choose_offered("celle de 2018", offered, year) == ()  # two that year: ask again
+    assert choose_offered("la dernière de 2018", offered, year) == (offered[2],)
+    assert choose_offered("the tenth one", offered) == ()
