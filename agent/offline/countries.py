@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from geovigie.agent.offline.dates import fold
+
 _NAMES: dict[str, tuple[str, str]] = {
     "ES": ("Spain", "Espagne"), "VE": ("Venezuela", "Venezuela"), "US": ("United States", "États-Unis"),
     "EC": ("Ecuador", "Équateur"), "PH": ("Philippines", "Philippines"), "FR": ("France", "France"),
@@ -51,3 +53,64 @@ def readable_options(options: tuple[str, ...], language: str) -> str:
 def options_from_error(error: str) -> tuple[str, ...]:
     """The "Name (CC)" choices listed in the geocoder's ambiguity message."""
     return tuple(f"{n.strip()} ({c})" for n, c in re.findall(r"([^,:'\"]+?) \(([A-Z]{2})\)", error))
+
+
+_DEMONYMS = {
+    "MG": r"madagascar|malgache\w*|malagasy", "NL": r"netherlands|dutch|pays-bas|neerlandais\w*|hollandais\w*",
+    "CH": r"switzerland|swiss|suisses?", "BE": r"belgium|belgian|belgique|belges?",
+    "GR": r"greece|greek|grece|grecs?|grecques?",
+    "CA": r"canada|canadian|canadien\w*|colombie-britannique|british columbia|ontario|quebec|alberta",
+    "ES": r"spain|spanish|espagne|espagnol\w*", "MX": r"mexico|mexican|mexique|mexicain\w*",
+    "FR": r"france|french|francais\w*", "US": r"usa|united states|american|etats-unis|americain\w*",
+    "VE": r"venezuela\w*|venezuelien\w*", "AR": r"argentin\w*", "NI": r"nicaragua\w*", "PH": r"philippin\w*",
+    "IN": r"india|indian|inde|indien\w*", "PK": r"pakistan\w*", "CO": r"colombi\w*", "CL": r"chile|chilean|chili\w*",
+    "CR": r"costa rica\w*|costaric\w*", "AU": r"australia\w*|australien\w*",
+    "GB": r"uk|united kingdom|british|england|english|scotland|scottish|scots|wales|welsh|angleterre|anglais\w*|"
+          r"ecosse|ecossais\w*|pays de galles|gallois\w*|britannique\w*|royaume-uni", "RE": r"reunion|la reunion",
+    "CN": r"china|chinese|chine|chinois\w*", "IT": r"italy|italian|italie|italien\w*", "PT": r"portugal|portugu\w*",
+    "PE": r"peru|peruvian|perou|peruvien\w*", "BR": r"brazil\w*|bresil\w*",
+    "DE": r"germany|german|allemagne|allemand\w*",
+}  # fmt: skip
+"""Country names and irregular demonyms ("the Spanish one", "celle du Mexique", "malgache")."""
+_SUFFIX = re.compile(
+    r"(?:iennes|ienne|iens|ien|aises|aise|ais|oises|oise|ois|aines|aine|ains|ain|ines|ine|ins|in|oles|ole|ols|ol|"
+    r"ians|ian|ans|an|eses|ese|ish|i|es|e)$"
+)
+_LANGUAGE = re.compile(r"\b(?:in|en|answer in|reponds? en|write in|ecris en)\s+$")
+
+
+def demonym_country(word: str) -> str | None:
+    """The country a demonym names ("bolivian" -> BO, "réunionnaise" -> RE, "colombien" -> CO), else None.
+
+    Irregular ones come from a table; regular ones by their stem against the gazetteer's country names.
+    """
+    folded = fold(word).lower()
+    for code, pattern in _DEMONYMS.items():
+        if re.fullmatch(rf"(?:{pattern})", folded):
+            return code
+    m = _SUFFIX.search(folded)
+    if not m or len(folded) < 5:
+        return None
+    stem = folded[: m.start()]
+    try:
+        from geovigie.tools.places import get_gazetteer
+    except ImportError:
+        return None
+    gaz = get_gazetteer()
+    codes = gaz.countries_by_stem(stem) or (
+        gaz.countries_by_stem(stem[:-1]) if len(stem) > 4 and stem[-1] == stem[-2] else set()
+    )  # "réunionnaise": the doubled consonant
+    return codes.pop() if len(codes) == 1 else None
+
+
+def named_country(text: str, *, start: int = 0, end: int | None = None) -> str | None:
+    """The country ``text[start:end]`` names by a country name or demonym; languages ("in French") do not count."""
+    part = fold(text[start:end]).lower()
+    for code, pattern in _DEMONYMS.items():
+        for m in re.finditer(rf"\b(?:{pattern})\b", part):
+            if not _LANGUAGE.search(part[: m.start()]):
+                return code
+    for m in re.finditer(r"[a-z][a-z'-]{4,}", part):
+        if not _LANGUAGE.search(part[: m.start()]) and (code := demonym_country(m.group())):
+            return code
+    return None

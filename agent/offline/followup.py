@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from geovigie.agent.offline.countries import named_country
 from geovigie.agent.offline.dates import DateInfo, fold
 from geovigie.agent.offline.dialogue import DialogueState
 from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
@@ -36,29 +37,13 @@ _AGAINST = re.compile(r"\b(?:compar\w*|versus|vs|chang\w*|since|depuis|differenc
 """A follow-up that sets the current image against another one."""
 _SAME = re.compile(r"^\s*(?:and |et )?(?:same|the same|idem|pareil|meme chose|la meme chose|de meme)\b")
 """A reply that asks for the task again elsewhere or at other dates."""
-_DEMONYMS = {
-    "CA": r"canada|canadian|canadien\w*|colombie-britannique|british columbia|ontario|quebec|alberta",
-    "ES": r"spain|spanish|espagne|espagnol\w*", "MX": r"mexico|mexican|mexique|mexicain\w*",
-    "FR": r"france|french|francais\w*", "US": r"usa|united states|american|etats-unis|americain\w*",
-    "VE": r"venezuela\w*|venezuelien\w*", "AR": r"argentin\w*", "NI": r"nicaragua\w*", "PH": r"philippin\w*",
-    "IN": r"india|indian|inde|indien\w*", "PK": r"pakistan\w*", "CO": r"colombi\w*", "CL": r"chile|chilean|chili\w*",
-    "CR": r"costa rica\w*|costaric\w*", "AU": r"australia\w*|australien\w*",
-    "GB": r"uk|united kingdom|british|england|english|scotland|scottish|scots|wales|welsh|angleterre|anglais\w*|"
-          r"ecosse|ecossais\w*|pays de galles|gallois\w*|britannique\w*|royaume-uni", "RE": r"reunion|la reunion",
-    "CN": r"china|chinese|chine|chinois\w*", "IT": r"italy|italian|italie|italien\w*", "PT": r"portugal|portugu\w*",
-    "PE": r"peru|peruvian|perou|peruvien\w*", "BR": r"brazil\w*|bresil\w*",
-    "DE": r"germany|german|allemagne|allemand\w*",
-}  # fmt: skip
-"""Country names and demonyms a reply picks a homonym by ("the Spanish one", "celle du Mexique")."""
 _THE_ONE = re.compile(r"\b(the one|one in|that one|the other|celle|celui|l'autre|la ville)\b")
 
 
 def _country_of(text: str) -> str | None:
     """The ISO code of the country (or of the region, via the gazetteer) a short reply names."""
-    folded = fold(text).lower()
-    for code, pattern in _DEMONYMS.items():
-        if re.search(rf"\b(?:{pattern})\b", folded):
-            return code
+    if code := named_country(text):
+        return code
     try:
         from geovigie.tools.places import find_place_in_text
     except ImportError:

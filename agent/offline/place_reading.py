@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from geovigie.agent.offline.countries import named_country
 from geovigie.agent.offline.dates import fold
 from geovigie.agent.offline.intents import find_object
 from geovigie.agent.offline.lexicon import common_word
@@ -224,6 +225,9 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
     ):
         country = None  # "le delta intérieur du Niger" is the feature, not a place in the country Niger
     region = region_beside(text, place, matches) if place else None
+    if place and not country and (at := text.find(place)) >= 0:
+        end = at + len(place)  # "le Chocó colombien", "Morondava (ouest malgache)": a demonym beside the place
+        country = named_country(text, start=end, end=end + 30)
     if region:
         country = country or str(region.candidates[0].country_code)
         options = ()  # the geocoder settles the homonym with the region

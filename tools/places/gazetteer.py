@@ -253,6 +253,20 @@ class Gazetteer:
         """ISO-2 code for an ISO-2/ISO-3 code or an English/French country name, else None."""
         return self._country_keys.get(fold(text))
 
+    def countries_by_stem(self, stem: str) -> set[str]:
+        """Codes of the countries whose one-word name starts with ``stem``, at most three letters longer.
+
+        The stem of a demonym, in English or French: "boliv" -> BO, "colomb" -> CO, "reunion" -> RE.
+        """
+        key = fold(stem)
+        if len(key) < 4:
+            return set()
+        return {
+            code
+            for name, code in self._country_keys.items()
+            if len(name) > 3 and " " not in name and name.startswith(key) and len(name) - len(key) <= 3
+        }
+
     def state_code(self, text: str) -> str | None:
         """US state code for a state name (English, some French) or code, else None."""
         return self._state_keys.get(fold(text))
