@@ -273,7 +273,9 @@ def combine(
         language = state.language  # type: ignore[assignment]
     if task is None:
         return dataclasses.replace(reply, language=language)
-    if reply.intent == "find_imagery" and (_SAME.search(fold(reply.question).lower()) or reply.item_refs):
+    if reply.intent == "find_imagery" and (
+        _SAME.search(fold(reply.question).lower()) or reply.item_refs or "default_listing" in reply.flags
+    ):
         reply = dataclasses.replace(reply, intent="unknown")  # "same for rennes 2017": the task again, not a listing
     base: dict[str, Any] = {"question": reply.question, "clean_question": reply.clean_question, "language": language}
     if state.asks and (filled := _fill(task, reply, state)) is not None:

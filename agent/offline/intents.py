@@ -118,6 +118,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bwhat was built\b", 3), (r"\bville\b.{0,25}\bgrandi\b", 3), (r"\bgrow\w*|\bgrew\b|\bgrandi\w*", 1),
         (r"\bbuilt\b|\bbatis?\b", 2), (r"\bs'(?:etend\w*|agrandi\w*)|\bspread\w*|\bextension urbaine\b", 2),
         (r"\bexpan\w*", 1), (r"\bgrowth\b", 1), (r"\bcroissance\b", 1),
+        (r"\bgrignot\w*|\bartificialis\w*|\bbetonn\w*|\bnew (?:houses|homes|neighbou?rhoods?|districts?)\b", 3),
         (r"\b(?:got|been|was|were|being) built\b", 3),
         (r"\bs'(?:est|sont)(?:-(?:il|elle)s?)? (?:etendu|agrandi)\w*", 2),
         (r"\bnouveaux quartiers\b|\bnew (?:housing|neighbou?rhoods?|districts?)\b|\bhousing\b|\blogements?\b", 3),
@@ -147,6 +148,11 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bgigafactor\w*|\b(?:tesla|car|battery|chemical|cement|steel|nuclear) (?:plant|factory)\b|\busines?\b"
          r"|\bepr\b|\bcentrales? (?:nucleaire|a charbon|a gaz|solaire)s?\b|\braffinerie\w*|\brefiner(?:y|ies)\b", 4),
         (r"\b(?:is it|still) (?:running|working|operating)\b", 2),
+        # "what's going on at X", "qu'est-ce qui se passe sur X": activity at a site (an image is described instead)
+        (r"(?:\bwhat(?:'s| is|s) (?:going on|happening)\b|\bwhats going on\b|\bse passe\w*)"
+         r"(?!.{0,40}\b(?:images?|pictures?|photos?|scenes?|tiles?|tuiles?)\b)", 3),
+        (r"\bplate-?formes? (?:chimique|petrochimique|industrielle|logistique)s?\b|\bchemical (?:site|platform|park)\b"
+         r"|\bsites? (?:chimique|petrolier|industriel|seveso)s?\b|\bzone industrielle\b", 3),
         (r"\b(?:plant|usine|site)\b.{0,30}\b(?:running|operat\w*|fonctionne|tourne)\b", 2),
     ],
     "land_cover": [
@@ -179,6 +185,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
     "describe": [
         (r"\bdescri\w*", 2), (r"\bdecri\w*", 2), (r"\bwhat (?:do )?you see\b", 2), (r"\bce que tu vois\b", 2),
         (r"\bwhat(?:'s| is) (?:at|in|going on|there)\b", 2), (r"\bqu'y a-t-il\b", 2), (r"\bque se passe", 2),
+        (r"\b(?:going on|happening|se passe\w*(?:-t-il)?)\s+(?:in|on|sur|dans)\s+(?:the|this|that|l'|la|le|cette|ce)\s*"
+         r"(?:[\w-]+\s+){0,3}(?:images?|pictures?|photos?|scenes?|tiles?|tuiles?|scene)\b", 5),
         (r"\blook(?:s)? like\b", 2), (r"\bressembl\w*", 2), (r"\bshow me\b", 1), (r"\bmontre", 1),
         (r"\bquick ?look\b", 2), (r"\bapercu\b", 2), (r"\btell me about\b", 2), (r"\bparle-moi\b", 2),
         (r"\boverview\b", 2), (r"\blook at\b", 2), (r"\bregarde\w*", 2), (r"\bwhat you see\b", 2),

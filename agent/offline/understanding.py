@@ -284,6 +284,8 @@ def understand(
     change = change or (len(mentions.item_refs) == 2 and intent not in NEVER_CHANGE)  # two images: compared
     dates = fit_dates(dates, listing=intent == "find_imagery", change=change and not mentions.item_refs)
     flags = set(dates.flags) | ({"injection"} if injected else set())
+    if intent == "find_imagery" and not intent_scores(cues).get("find_imagery") and not sensor:
+        flags.add("default_listing")  # a place and a date, nothing asked of them: a follow-up keeps the task
     if intent == "unknown" and OUT_OF_SCOPE.search(cues):
         flags.add("out_of_scope")
     if place and NEAR.search(cues):

@@ -149,3 +149,18 @@ def test_a_reply_to_which_image_picks_by_ordinal_or_by_the_period_it_names():
     assert choose_offered("celle de 2018", offered, year) == ()  # two that year: ask again
     assert choose_offered("la dernière de 2018", offered, year) == (offered[2],)
     assert choose_offered("the tenth one", offered) == ()
+
+
+def test_a_place_and_date_asking_nothing_of_them_repeat_the_task():
+    u = _turns("vegetation health in the Drôme, june 2024", "Ardèche again but for june 2022")
+    assert u.intent == "vegetation" and u.place == "Ardèche"
+    u = _turns("ships in the port of Brest now", "what about 2020 at Lorient?")
+    assert u.intent == "count_objects" and u.object == "ship" and u.place == "Lorient"
+    assert _turns("water in the Camargue", "images of Camargue in may 2024").intent == "find_imagery"  # asked
+
+
+def test_what_is_going_on_at_a_place_is_activity_and_in_an_image_a_description():
+    assert understand("what's going on at the Fos terminals", today=TODAY).intent == "industrial_activity"
+    assert understand("qu'est-ce qui se passe à Lavéra ?", today=TODAY).intent == "industrial_activity"
+    assert understand("what's going on in the second Rennes image?", today=TODAY).intent == "describe"
+    assert understand("Lyon a grignoté ses campagnes depuis 2015 ?", today=TODAY).intent == "urban_growth"
