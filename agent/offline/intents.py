@@ -82,6 +82,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bdeforest\w*", 4), (r"\bdeboise\w*", 4), (r"\bdefrich\w*", 4), (r"\bclearings?\b", 3),
         (r"\b(?:rain|jungle )?forest\w*\b.{0,30}\b(?:lost|loss|disappear\w*|cut|clear\w*|felled|destroy\w*)", 4),
         (r"\b(?:loss|lost) of (?:rain|tropical |primary )?forest", 4), (r"\bndvi loss\b", 4), (r"\blogging\b", 3),
+        (r"\bmangroves?\b.{0,20}\b(?:loss|lost|cleared|cut|recul\w*|perte|perdu\w*|disparu\w*)"
+         r"|\b(?:loss|perte|recul) (?:of |de la |des |de |du )?mangroves?\b", 4),
         (r"\b(?:foret|forest)\w*\b.{0,30}\b(?:perdu\w*|disparu\w*|coupe\w*|rase\w*|detrui\w*)", 4),
         (r"\bperte de (?:couvert )?forest\w*", 4), (r"\bcouvert forestier\b", 3),
         (r"\b(?:recul|perte|disparition|regression|diminution|reduction)s? (?:de la |des |du |de )?"
@@ -165,7 +167,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bforest, crops\b|\bforet, en cultures\b|\ben cultures\b", 3),
     ],
     "vegetation": [
-        (r"\bvegeta\w*", 3), (r"\bvegetal\w*", 3), (r"\bveg\b", 3),
+        (r"\bvegeta\w*", 3), (r"\bvegetal\w*", 3), (r"\bveg\b|\bvege\b", 3),
         (r"\bsante (?:des|de la|du) (?:cultures|vegetation|forets?|arbres|prairies|vignes)\b|\bcrop health\b", 3),
         (r"\bndvi\b", 3), (r"\bgreen (?:cover|spaces?)\b", 3),
         (r"\bgreenness\b", 3), (r"\bverdure\b", 3), (r"\bespaces verts\b", 3), (r"\bhealthy\b", 1),
@@ -205,6 +207,11 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bimages? do you have\b", 3), (r"\bimages avez-vous\b", 3), (r"\btrouve\w*", 2), (r"\bcherche\w*", 2),
         (r"\bliste\w*", 2), (r"\bdisponibles?\b|\bdispos?\b", 2),
         (r"\b(?:tout|toute|all|whole|entire|full)\s+(?:le |la |the |your |ton |votre )?(?:catalog\w*|archive)\b", 3),
+        # the catalog itself: "what datasets do you have", "quels jeux de données tu as", "everything you've got"
+        (r"\b(?:datasets?|jeux de donnees|collections)\b.{0,25}\b(?:have|got|as|avez|dispo\w*|available)\b"
+         r"|\b(?:all|tous les|toutes les) (?:datasets?|jeux de donnees|collections)\b"
+         r"|\beverything you(?:'ve| have)? got\b|\b(?:what|which) (?:datasets?|collections)\b"
+         r"|\b(?:quels?|quelles?) (?:jeux de donnees|collections|donnees)\b", 4),
         (r"\bwhen was\b.{0,40}\b(?:image|scene)", 3),
         (r"\bquand a ete prise\b", 3), (r"\b(?:any|des) (?:images|imagery|scenes|pics)\b", 2),
         (r"\b(?:got|have|has) any\b|\bdo (?:you|we) have\b|\bavez-vous\b|\bas-tu\b"
@@ -323,7 +330,10 @@ OUT_OF_SCOPE = re.compile(
     r"stock|bourse|cours (?:du |de la |de l'|des )(?:petrole|baril|brent|or|bourse|action\w*|dollar|euro)|"
     r"(?:oil|gas|gold|house|housing|fuel) prices?|prix (?:du |de la |de l'|des )(?:petrole|baril|essence|gaz|"
     r"immobilier|logements?|maisons?)|"
-    r"recipe|recette|news|actualites?|restaurants?|hotels?|traffic jam|bouchons|elections?|president)\b"
+    r"recipe|recette|news|actualites?|restaurants?|hotels?|traffic jam|bouchons|elections?|president|"
+    # sport, prices and costs
+    r"champions league|world cup|coupe du monde|ligue des champions|who won|qui a gagne|football|"
+    r"prix (?:du |de la |de l'|des |d'un |d'une )|price of|how much does .{1,40} cost|combien coute|cost of)\b"
 )
 """Topics GeoVigie does not answer from imagery: weather, people and the economy, news and services."""
 

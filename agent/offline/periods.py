@@ -297,6 +297,12 @@ def find_atoms(text: str, today: date) -> list[Atom]:
         groups = [g for g in m.groups() if g]
         count = int(groups[0]) if groups[0].isdigit() else _NUMBER_WORDS[groups[0]]
         add(Atom(m.start(), m.end(), _relative_window(count, groups[1], today), "span"))
+    for m in re.finditer(
+        r"\b(?:(?:in|over|during|within) )?(?:the )?(?:last|past) decade\b"
+        r"|\b(?:la|cette) (?:derniere|passee) decennie\b|\b(?:la|cette) decennie (?:derniere|passee)\b",
+        text,
+    ):
+        add(Atom(m.start(), m.end(), _relative_window(10, "years", today), "span"))  # "the past decade"
     for m in _DECADE.finditer(text):
         start = int(m.group(1) or m.group(2))
         add(Atom(m.start(), m.end(), Period(date(start, 1, 1), date(start + 9, 12, 31)), "span"))

@@ -33,7 +33,7 @@ LEADING_TERMS = (
     "bassin|chaine|chaîne|cirque|cote|côte|canal|rio|río|ribeira|serra|ilha|praia|dune|dunes"
 )
 """Generic terms that open a feature's name, in the languages users write them in."""
-NAMING_TERMS = "valley|depression|panhandle|oblast|krai|canyon|gorge|highlands|lowlands|rift"
+NAMING_TERMS = "valley|depression|panhandle|oblast|krai|canyon|gorge|highlands|lowlands|rift|peninsula"
 """Closing terms that always name a region, never describe a town ("Beqaa valley", "Kherson oblast"): unlike
 "rhodes island wildfires", "X valley" is never about the town X alone."""
 TRAILING_TERMS = (
@@ -57,10 +57,19 @@ _BARE = re.compile(r"^\s*(?i:(?:" + LEADING_TERMS + r"))\s+" + ADJECTIVE + PARTI
 _BARE_TRAILING = re.compile(r"(?<=\S)\s+(?i:" + TRAILING_TERMS + r")\s*$")
 
 
+_COMPOUND = re.compile(r"(?i:\b(?:feux?|incendies?|fires?|coupes?) (?:de |of )?)$")
+"""A term that belongs to a compound noun before it: "le feu de forêt de Campénéac" is a fire at Campénéac."""
+
+
+def in_compound(text: str, start: int) -> bool:
+    """Whether the term at ``text[start:]`` closes a compound noun ("feu de |forêt de Campénéac")."""
+    return bool(_COMPOUND.search(text[:start]))
+
+
 def leading_term(text: str, start: int) -> int:
     """Where the generic term written just before ``text[start:]`` begins ("forêt de |Chaux"), else ``start``."""
     before = text[:start]
-    if m := _LEADING_ELIDED.search(before) or _LEADING.search(before):
+    if (m := _LEADING_ELIDED.search(before) or _LEADING.search(before)) and not _COMPOUND.search(before[: m.start()]):
         return m.start()
     return start
 

@@ -22,6 +22,7 @@ from geovigie.agent.offline.place_phrase import (
     PARTICLE,
     TRAILING_TERMS,
     expand_phrase,
+    in_compound,
     naming_term,
     trailing_term,
 )
@@ -266,7 +267,7 @@ def _read_place(text: str, matches: Sequence[Any]) -> tuple[str | None, str | No
     def strong_locative(start: int) -> bool:
         return bool(_STRONG_LOCATIVE.search(folded[max(0, start - 14) : start]))
 
-    feature = re.search(_FEATURE, text)
+    feature = next((f for f in re.finditer(_FEATURE, text) if not in_compound(text, f.start())), None)
     if places:
         # "crue de la Seine à Paris": the place after "à"/"in"/"at" is the area, the one after "de"/"of" a feature
         def rank(m: Any) -> tuple[bool, bool, int]:

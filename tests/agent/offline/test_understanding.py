@@ -405,3 +405,22 @@ def test_greenhouses_and_roofs_are_counted_as_buildings() -> None:
     assert understand("how many greenhouses near Almería", today=date(2026, 12, 2)).object == "building"
     assert understand("compte les toits à Rennes", today=date(2026, 12, 2)).object == "building"
     assert understand("niveau du lac de Serre-Ponçon en 2022", today=date(2026, 12, 2)).object is None
+
+
+def test_sport_prices_and_costs_are_out_of_scope() -> None:
+    for question in ("who won the world cup", "combien coûte une image Pléiades", "le prix de l'essence à Lyon"):
+        assert "out_of_scope" in understand(question, today=date(2026, 12, 2)).flags
+
+
+def test_the_catalog_itself_is_listed() -> None:
+    for question in ("which datasets do you have?", "toutes les collections stp"):
+        assert understand(question, today=date(2026, 12, 2)).intent == "find_imagery"
+
+
+def test_vocabulary_classes_read_by_meaning() -> None:
+    today = date(2026, 12, 2)
+    u = understand("new houses around Kilifi over the past decade", today=today)
+    assert u.intent == "urban_growth" and u.dates.period is not None and u.dates.period.start.year == 2016
+    assert understand("perte de mangroves dans le delta du Saloum", today=today).intent == "deforestation"
+    assert understand("le feu de forêt de Landiras en 2022", today=today).place == "Landiras"
+    assert understand("burn scars on the Kola peninsula 2021", today=today).place == "Kola peninsula"
