@@ -74,6 +74,7 @@ class _Plan:
         self.replay = _Replay(u, history)
         self.notes: list[str] = [method_text(self.pb, u.language)]
         self.missing_reference: Period | None = None
+        self._every_date: list[dict[str, Any]] | None = None  # one all-dates search serves both nearest sides
         """The pre-event window that had no usable scene (the playbook's fallback steps then run)."""
         self.catalog_empty = False
         """A search said there is no imagery at all (empty catalog, no STAC API): not a question of dates."""
@@ -210,7 +211,13 @@ class _Plan:
     def two_windows(self, before: Period | None, after: Period | None, aoi: list[float] | None) -> dict[str, Any]:
         """A comparable before/after pair from two searches (or the event scene alone, with the fallback)."""
         max_cloud, max_gsd = self.limits()
-        before_items = self.search(aoi, before) or self.nearest(aoi, before, after, side="before")
+        before_items = (
+            self.search(aoi, before)
+            or self.nearest(aoi, before, after, side="before")
+            # nothing before the after window either: the nearest date that still leaves a later one ("2014 vs 2016"
+            # on a catalog of 2016-09-27 and 2018-03-23 compares those two, and says so)
+            or self.nearest(aoi, before, None, side="before")
+        )
         reference = choose(before_items, policy=self.policy("before"), max_cloud=max_cloud, max_gsd=max_gsd)
         if reference.problem and not self.pb.fallback:
             raise _Stop(self.abstain_for(reference, before))  # no point searching the second date
@@ -221,9 +228,10 @@ class _Plan:
             after_items = self.search(aoi, wider)
             if after_items:
                 self.notes.append(say("since_latest", self.lang, start=after.start, end=after.end))
+        ref_day = item_day(reference.items[0]) if not reference.problem and reference.items else None
+        if ref_day is not None:  # never the reference's own date again: the after side starts after it
+            after_items = [i for i in after_items if (d := item_day(i)) is None or d > ref_day]
         if not after_items:
-            # never the reference's own date again: the after side starts after the scene chosen for before
-            ref_day = item_day(reference.items[0]) if not reference.problem and reference.items else None
             bound = Period(ref_day, ref_day) if ref_day is not None else before
             after_items = self.nearest(aoi, after, bound, side="after")
         policies = (self.policy("before"), self.policy("after"))
@@ -242,7 +250,9 @@ class _Plan:
         """Nothing at the asked date of a comparison: the scenes of the nearest date on that side, said plainly."""
         if period is None:
             return []
-        items, day = nearest_items(self.search(aoi, None, limit=ALL_WINDOW_LIMIT), period, other, side=side)
+        if self._every_date is None:
+            self._every_date = self.search(aoi, None, limit=ALL_WINDOW_LIMIT)
+        items, day = nearest_items(self._every_date, period, other, side=side)
         if day is not None:
             where = self.u.place or say("where_aoi", self.lang)
             self.notes.append(say("nearest_date", self.lang, where=where, start=period.start, end=period.end, day=day))

@@ -101,3 +101,23 @@ def test_a_comparison_with_one_resolved_image_asks_for_the_other_instead_of_fail
     assert last["status"] in ("answered", "clarify"), last
     if last["status"] == "clarify":
         assert "two images" in last["text"]
+
+
+def test_nearest_dates_may_both_move_when_the_before_side_has_nothing_earlier():
+    # "2014 vs 2016" on a catalog of 2016-09-27 and 2018-03-23: nothing lies before 2016, so the comparison runs
+    # on the two dates that exist (before stays before) and says so, instead of giving up
+    turn: dict[str, Any] = {
+        "intent": "urban_growth",
+        "first_call": {"tool": "geocode", "args": {"query": "Hong Kong"}},
+        "calls": ["geocode", "search_imagery", "search_imagery", "detect_change"],
+        "dates": {
+            "before": {"start": "2014-01-01", "end": "2014-12-31"},
+            "after": {"start": "2016-01-01", "end": "2016-12-31"},
+        },
+        "object": None, "clarify": False, "abstain": False, "nearest_dates": True,
+    }  # fmt: skip
+    dialogue = {"id": "t-near", "lang": "en", "today": "2026-12-01", "turns": [
+        {"user": "urban growth in Hong Kong between 2014 and 2016", "expected": turn,
+         "note": "catalog dates are 2016-09-27 and 2018-03-23"}]}  # fmt: skip
+    checks = evaluate([dialogue])["dialogues"][0]["turns"][0]["checks"]
+    assert checks["nearest_dates"] and checks["sequence"] and checks["outcome"]
