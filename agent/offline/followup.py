@@ -253,7 +253,7 @@ def _merge(
     if reply.max_cloud is not None:
         changes["max_cloud"] = reply.max_cloud
     merged = dataclasses.replace(task, **changes, clarification=None, asks=None)
-    if reply.place_options and reply.clarification:  # the new place is itself ambiguous
+    if reply.place_options and reply.clarification and reply.asks == "place":  # the new place is itself ambiguous
         return dataclasses.replace(merged, clarification=reply.clarification, asks=reply.asks)
     if (merged.intent in ALWAYS_CHANGE or len(merged.item_refs) >= 2) and not merged.change:
         merged = dataclasses.replace(merged, change=True)

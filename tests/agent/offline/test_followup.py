@@ -164,3 +164,9 @@ def test_what_is_going_on_at_a_place_is_activity_and_in_an_image_a_description()
     assert understand("qu'est-ce qui se passe à Lavéra ?", today=TODAY).intent == "industrial_activity"
     assert understand("what's going on in the second Rennes image?", today=TODAY).intent == "describe"
     assert understand("Lyon a grignoté ses campagnes depuis 2015 ?", today=TODAY).intent == "urban_growth"
+
+
+def test_an_ambiguous_place_in_a_follow_up_keeps_the_task_and_asks_only_which_place():
+    u = _turns("combien de bateaux au port de Brest", "et à Dieppe ?")
+    assert u.intent == "count_objects" and u.object == "ship" and u.place == "Dieppe"
+    assert u.asks != "topic"
