@@ -111,6 +111,6 @@ def named_country(text: str, *, start: int = 0, end: int | None = None) -> str |
             if not _LANGUAGE.search(part[: m.start()]):
                 return code
     for m in re.finditer(r"[a-z][a-z'-]{4,}", part):
-        if not _LANGUAGE.search(part[: m.start()]) and (code := demonym_country(m.group())):
-            return code
+        if not _LANGUAGE.search(part[: m.start()]) and (found := demonym_country(m.group())):
+            return found
     return None
