@@ -364,7 +364,8 @@ def geocode(args: GeocodeInput, ctx: ToolContext) -> ToolOutput[GeocodeResult]:
     A city's bbox is sized from its population (3-25 km half-side; set radius_km to override); regions,
     countries and natural features get an approximate extent that is usually larger than one scene.
     If the name fits several places in different countries (Valencia: Spain or Venezuela) it fails
-    with the options: ask the user or retry with the country. Returns name, country, lat/lon, bbox
+    with the options: ask the user or retry with the country; a state, province or département the user
+    names ("Greenville, California") goes in ``region``. Returns name, country, lat/lon, bbox
     (west, south, east, north), population and alternatives.
     """
     result: GeocodeResult | None = None
