@@ -162,6 +162,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bland[- ]?(?:cover|use)\b", 4), (r"\boccupation d(?:u|es) sols?\b", 4),
         (r"\busages? d(?:u|es) sols?\b", 4), (r"\butilisation d(?:u|es) sols?\b", 4), (r"\btypes? de sols?\b", 4),
         (r"\bclassif\w*", 3), (r"\blulc\b", 4),
+        (r"\bclasses? (?:de |du |des |d')?(?:sols?|terrains?|terres|couverture|occupation)\b"
+         r"|\b(?:land|ground|cover) (?:classes|types|categories)\b|\bwhat covers the ground\b", 4),
         (r"\bclasse l\b", 3), (r"\brepartition\b", 2),
         (r"\bforets?\s*/\s*cultures?\b|\bforests?\s*/\s*crops?\b", 3),
         (r"\bforest, crops\b|\bforet, en cultures\b|\ben cultures\b", 3),

@@ -424,3 +424,8 @@ def test_vocabulary_classes_read_by_meaning() -> None:
     assert understand("perte de mangroves dans le delta du Saloum", today=today).intent == "deforestation"
     assert understand("le feu de forêt de Landiras en 2022", today=today).place == "Landiras"
     assert understand("burn scars on the Kola peninsula 2021", today=today).place == "Kola peninsula"
+
+
+def test_land_classes_are_land_cover() -> None:
+    for question in ("classes de sol autour de Tulle", "land classes near Tulle", "what covers the ground at Tulle"):
+        assert understand(question, today=date(2026, 12, 2)).intent == "land_cover"
