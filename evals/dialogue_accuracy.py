@@ -10,14 +10,15 @@ A conversation is ``{id, lang, today, known_items?, turns: [{user, expected, wor
 ``evals/questions/BLIND5.md``). Each turn is scored on the checks of the single-question scorer (intent, first
 call and its arguments as a subset, the call sequence, dates +-1 day on the searches, object, clarify/abstain) plus:
 
-- ``language``: the answer text is in the turn's language (``expected.lang``, else the conversation's);
+- ``language``: the answer text is in the turn's language (``expected.lang``, else the turn's ``lang`` as BLIND11
+  wrote it, else the conversation's);
 - ``reuse`` (``polygons|map|report|figures``): no tool ran, the answer is ``answered`` and returns what earlier
   turns produced (polygons: a GeoJSON artifact of an earlier turn; map / report: earlier artifacts; figures:
   earlier figures);
 - ``fills``: the previous turn asked a clarifying question and this one is no longer a clarification;
 - ``carried``: every slot named is kept (``intent``/``dates``/``object``: their checks pass; ``place``: the turn
-  geocodes the same place, or uses the same image, as the latest earlier turn that had one, a turn that asked
-  before geocoding counting with the place it understood);
+  geocodes the same place, or uses at least one of the images, of the latest earlier turn that had one, a turn
+  that asked before geocoding counting with the place it understood);
 - ``nearest_dates``: the stub catalog holds items only at the ISO dates written in the turn's ``note``; a dated
   search whose window holds none of them finds nothing. The agent must still compare and say which dates it used
   (one of those dates appears in the text, ISO or "21 August 2015" / "21 août 2015"). A search repeated right
@@ -212,7 +213,7 @@ def score_turn(turn: Mapping[str, Any], record: Mapping[str, Any], earlier: Sequ
         "dates": _dates_ok(exp.get("dates"), u, calls) if u is not None else exp.get("dates") is None,
         "object": (u.object if u is not None else None) == exp.get("object"),
         "outcome": (status == "clarify") == exp["clarify"] and (status == "abstain") == exp["abstain"],
-        "language": detect_language(answer["text"]) == exp.get("lang", lang),
+        "language": detect_language(answer["text"]) == exp.get("lang", turn.get("lang", lang)),
     }  # fmt: skip
     if exp.get("reuse"):
         checks["reuse"] = _reuse_ok(exp["reuse"], answer, earlier)
@@ -251,7 +252,11 @@ def _carried_ok(
     if slot in ("intent", "dates", "object"):
         return checks[slot]
     previous = next((t["place"] for t in reversed(earlier) if t["place"]), ())
-    return bool(previous) and _place_of(calls) == previous
+    now = _place_of(calls)
+    if previous[:1] == now[:1] == ("image",):
+        # One image of the pair the last turn used (or the pair around the one it used) is the same place.
+        return bool(set(previous[1:]) & set(now[1:]))
+    return bool(previous) and now == previous
 
 
 def evaluate(dialogues: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from datetime import date
 from typing import Any
 
-from geovigie.evals.dialogue_accuracy import _calls, _mentions_date, _reuse_ok, evaluate
+from geovigie.agent.offline import ToolCall
+from geovigie.evals.dialogue_accuracy import _calls, _carried_ok, _mentions_date, _reuse_ok, evaluate
 from geovigie.evals.dialogue_world import DialogueWorld
 
 
@@ -32,6 +33,18 @@ def test_reuse_needs_earlier_artifacts_and_no_tool_run():
     assert not _reuse_ok("polygons", {**answer, "trace": [{"tool": "segment"}]}, earlier)
     assert not _reuse_ok("map", {**answer, "artifacts": [{"id": "new.png", "kind": "png"}]}, earlier)
     assert not _reuse_ok("figures", answer, earlier)
+
+
+def test_carried_place_is_the_same_geocode_or_a_shared_image():
+    pair = [{"place": ("image", "a-1", "b-1")}]
+    one = [ToolCall(tool="segment", args={"item_id": "b-1"}, reason="")]
+    other = [ToolCall(tool="segment", args={"item_id": "c-9"}, reason="")]
+    assert _carried_ok("place", {}, one, pair)
+    assert not _carried_ok("place", {}, other, pair)
+    town = [{"place": ("place", "rennes")}]
+    assert _carried_ok("place", {}, [ToolCall(tool="geocode", args={"query": "Rennes"}, reason="")], town)
+    assert not _carried_ok("place", {}, [ToolCall(tool="geocode", args={"query": "Brest"}, reason="")], town)
+    assert not _carried_ok("place", {}, one, town)
 
 
 def test_catalog_world_finds_only_its_dates():
