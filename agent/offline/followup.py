@@ -19,7 +19,7 @@ from typing import Any
 from geovigie.agent.offline.countries import named_country
 from geovigie.agent.offline.dates import DateInfo, fold
 from geovigie.agent.offline.dialogue import DialogueState
-from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS
+from geovigie.agent.offline.intents import _EN_WORDS, _FR_WORDS, EXPANSION_CUES
 from geovigie.agent.offline.item_dates import item_date
 from geovigie.agent.offline.item_facts import ItemFacts
 from geovigie.agent.offline.offered import choose_offered
@@ -213,6 +213,38 @@ def _against(task: Understanding, reply: Understanding, refs: tuple[str, ...]) -
     return refs
 
 
+_TOWN_WORDS = re.compile(
+    r"\b(?:urba\w*|batie?s?|buil[dt]\w*|construct\w*|housing|logements?|maisons?|houses?|homes|"
+    r"quartiers?|city|ville|town)\b"
+)
+
+
+def _site_grown(task: Understanding, reply: Understanding) -> bool:
+    """A follow-up asking only whether the industrial site of the task grew (no new place, no town words)."""
+    said = fold(reply.question).lower()
+    return (
+        task.intent == "industrial_activity"
+        and reply.intent in ("urban_growth", "change_generic", "unknown")
+        and not reply.has_aoi
+        and not reply.item_refs
+        and bool(EXPANSION_CUES.search(said))
+        and not _TOWN_WORDS.search(said)
+    )
+
+
+def _theme(task: Understanding, reply: Understanding) -> dict[str, Any]:
+    """The topic slots (intent, change, object) a follow-up replaces: none when it names no topic of its own."""
+    listing = reply.intent == "find_imagery" and not reply.has_aoi and task.intent not in _GENERIC
+    if _site_grown(task, reply):  # "has it grown since 2015?" of a port or a plant: its footprint, still the site
+        return {"intent": task.intent, "change": True, "object": None}
+    if reply.intent not in _GENERIC and not listing:  # "et avec l'image radar ?" keeps the theme
+        obj = reply.object or (task.object if reply.intent == "count_objects" else None)
+        return {"intent": reply.intent, "change": reply.change, "object": obj}
+    if reply.intent == "change_generic" and not task.change:
+        return {"change": True}
+    return {}
+
+
 def _merge(
     task: Understanding,
     reply: Understanding,
@@ -221,13 +253,7 @@ def _merge(
     facts: Mapping[str, ItemFacts] | None = None,
 ) -> Understanding:
     """A follow-up: the task with only the slots the reply names replaced."""
-    changes: dict[str, Any] = {}
-    listing = reply.intent == "find_imagery" and not reply.has_aoi and task.intent not in _GENERIC
-    if reply.intent not in _GENERIC and not listing:  # "et avec l'image radar ?" keeps the theme
-        obj = reply.object or (task.object if reply.intent == "count_objects" else None)
-        changes.update(intent=reply.intent, change=reply.change, object=obj)
-    elif reply.intent == "change_generic" and not task.change:
-        changes["change"] = True
+    changes = _theme(task, reply)
     code = _country_of(reply.question) if _THE_ONE.search(fold(reply.question).lower()) else None
     if reply.intent == "change_generic" and task.intent in ("describe", "find_imagery"):
         changes.update(intent="change_generic", change=True)  # "now the change between them"
@@ -252,6 +278,8 @@ def _merge(
         changes.update(_both_dates(earlier, task.dates))  # "compare les deux": the last two dates asked
     if reply.max_cloud is not None:
         changes["max_cloud"] = reply.max_cloud
+    if _site_grown(task, reply):  # after the dates, whose flags replace the task's
+        changes["flags"] = changes.get("flags", task.flags) | {"footprint"}
     merged = dataclasses.replace(task, **changes, clarification=None, asks=None)
     if reply.place_options and reply.clarification and reply.asks == "place":  # the new place is itself ambiguous
         return dataclasses.replace(merged, clarification=reply.clarification, asks=reply.asks)

@@ -80,7 +80,9 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
     ],
     "deforestation": [
         (r"\bdeforest\w*", 4), (r"\bdeboise\w*", 4), (r"\bdefrich\w*", 4), (r"\bclearings?\b", 3),
-        (r"\b(?:rain|jungle )?forest\w*\b.{0,30}\b(?:lost|loss|disappear\w*|cut|clear\w*|felled|destroy\w*)", 4),
+        (r"\b(?:rain|jungle )?forest\w*\b.{0,30}\b(?:lost|loss|disappear\w*|cut|clear\w*|felled|destroy\w*|gone)", 4),
+        (r"\b(?:trees?|woods?|woodland)\b.{0,8}\b(?:cut|felled|cleared|chopped|logged)\b"
+         r"|\barbres\b.{0,8}\babattus\b", 5),
         (r"\b(?:loss|lost) of (?:rain|tropical |primary )?forest", 4), (r"\bndvi loss\b", 4), (r"\blogging\b", 3),
         (r"\bmangroves?\b.{0,20}\b(?:loss|lost|cleared|cut|recul\w*|perte|perdu\w*|disparu\w*)"
          r"|\b(?:loss|perte|recul) (?:of |de la |des |de |du )?mangroves?\b", 4),
@@ -125,6 +127,8 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bs'(?:est|sont)(?:-(?:il|elle)s?)? (?:etendu|agrandi)\w*", 2),
         (r"\bnouveaux quartiers\b|\bnew (?:housing|neighbou?rhoods?|districts?)\b|\bhousing\b|\blogements?\b", 3),
         (r"\blotissements?\b", 3),
+        (r"\b(?:houses|homes|buildings?|maisons|batiments|immeubles)\b.{0,15}"
+         r"\b(?:pop(?:ped|ping)? up|sprang up|spr[iu]ng up|appeared|apparu\w*|pouss\w*|sorti\w* de terre)", 5),
         (r"\bnew (?:houses|homes|buildings?|constructions?|housing)\b|\b(?:batiments|maisons|immeubles) neu(?:fs|ves)\b"
          r"|\bbatiments? nouveaux\b", 4),
         (r"\bbeton\w*|\bconcrete\b|\bimpermeabilis\w*|\bartificialis\w*", 3), (r"\bextension\b|\bbuil[dt]s? up\b", 2),
@@ -199,6 +203,7 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(?:que|qu'est-ce qu'on|qu'est-ce que l'on|ce qu'on|ce que l'on) (?:voit|distingue|apercoit)\b", 2),
         (r"\bvoit-on\b|\bdistingue-t-on\b|\bvisibles?\b", 1),
         (r"\bwhere(?: is|'s| are)\b|\bou (?:est|sont|se trouve\w*|se situe\w*)\b|\blocate\b|\blocalise\w*", 2),
+        (r"\bc (?:quoi|koi) (?:a|au|aux|en|sur|dans|la-bas|ici)\b", 2),
         (r"\bc'est ou\b|\bou c'est\b|\bou ca se (?:trouve|situe)\b|\bwhereabouts\b", 2),
         (r"\bwhat(?:'s| is|s) (?:on|in)\b|\bc'est quoi\b|\bqu'est-ce que c'est\b|\bwhats at\b", 2),
         (r"\bqu'est-ce qu'on (?:y )?voit\b|\bon y voit\b|\bqu'y a-t-il\b|\bqu'est-ce qu'il y a\b|\bce qu'il y a\b", 2),
@@ -236,13 +241,13 @@ INTENT_CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bfew[- ]shot\b", 6), (r"\bmap_from_examples\b", 7),
     ],
     "change_generic": [
-        (r"\bchang\w*", 2), (r"\bdifferen\w*", 2), (r"\bcompar\w*", 1), (r"\bevolu\w*", 1),
+        (r"\bchang\w*", 2), (r"\bdiffer\w*|\bdiff\b", 2), (r"\bcompar\w*", 1), (r"\bevolu\w*", 1),
         (r"\bwhat'?s new\b|\bquoi de neuf\b", 2),
     ],
 }  # fmt: skip
 
 CHANGE_CUES = re.compile(
-    r"\b(?:chang\w*|differen\w*|compar\w*|evolu\w*|grown|grow\w*|grandi|agrandi\w*|increase\w*|decrease\w*|"
+    r"\b(?:chang\w*|differ\w*|diff|compar\w*|evolu\w*|grown|grow\w*|grandi|agrandi\w*|increase\w*|decrease\w*|"
     r"augment\w*|diminu\w*|baiss\w*|expan\w*|shr[iu]nk\w*|retreci\w*|lost|loss|perdu\w*|perte|disappear\w*|"
     r"disparu\w*|appeared|apparu\w*|new|nouve\w*|before|after|avant|apres|vs|versus|since|depuis|drained|"
     r"dr(?:y|ied|ies|ying) up|r[au]n dry|asseche\w*|assechement|vidange\w*|extension|s'(?:est )?etend\w*)\b|→"

@@ -160,10 +160,12 @@ def capitalised_tail(text: str, end: int, *, stop: Callable[[str], bool] = lambd
     return end
 
 
-_CORRECTION = re.compile(
-    r"(?:\.{2,}|…|,|;|-)\s*(?i:sorry|no|nope|non|pardon|i mean|je veux dire|enfin|plut[oô]t|actually|euh|oups|"
-    r"oops)\b\s*,?\s*"
+_CORRECTION_WORD = (
+    r"(?i:sorry|no|nope|non|pardon|i mean|je veux dire|enfin|plut[oô]t|actually|euh|oups|oops|my bad|i meant|"
+    r"je voulais dire|désolée?|desolee?)"
 )
+_CORRECTION = re.compile(rf"(?:\.{{2,}}|…|,|;|-)\s*{_CORRECTION_WORD}\b(?:\s*,?\s*{_CORRECTION_WORD}\b)*\s*,?\s*")
+_NAME_NEXT = re.compile(r"[A-ZÀ-Ý]")
 _SAID_WRONG = re.compile(r"(?:[A-ZÀ-Ý][\w'’-]*\s+){0,2}[A-ZÀ-Ý][\w'’-]*\s*$")
 
 
@@ -174,6 +176,8 @@ def corrected(text: str) -> str:
     """
     for m in reversed(list(_CORRECTION.finditer(text))):
         wrong = _SAID_WRONG.search(text[: m.start()])
-        if wrong and wrong.start() > 0:
+        # a name opening the question goes only when another name replaces it ("Paradise Valley... no sorry, Kiryat
+        # Tivon"), not when the correction is about something else ("Paris, no, the flood of 2018")
+        if wrong and (wrong.start() > 0 or _NAME_NEXT.match(text, m.end())):
             text = text[: wrong.start()] + " " * (m.end() - wrong.start()) + text[m.end() :]
     return text

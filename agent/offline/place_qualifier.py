@@ -22,14 +22,17 @@ def _known(name: str) -> bool:
     return bool(get_gazetteer().candidates(fold(name).lower()).places)
 
 
-_BEFORE_QUALIFIER = re.compile(r"([^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})\s*[,(]\s*$")
+_BEFORE_QUALIFIER = re.compile(
+    r"([^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2})(?:\s*[,(]|\s+(?:dans|en|in)(?:\s+(?:la|le|les|the))?|"
+    r"\s+dans\s+l['’])\s*$"
+)
 
 
 def qualified_name(text: str, matches: Sequence[Any]) -> tuple[str, str, tuple[str, ...]] | None:
     """A name the gazetteer lacks, qualified by the region or country written after it.
 
-    "Lytton, British Columbia", "the gran chaco, paraguay", "Vernon (Eure)": the region says where, the name says
-    what. Names the gazetteer knows are merged with their qualifier by the place finder already.
+    "Lytton, British Columbia", "the gran chaco, paraguay", "Vernon (Eure)", "Crest dans la Drôme": the region says
+    where, the name says what. Names the gazetteer knows are merged with their qualifier by the place finder already.
     """
     for m in matches:
         if m.candidates[0].kind not in ("region", "state", "country"):

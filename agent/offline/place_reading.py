@@ -214,6 +214,8 @@ def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str |
     """(place query, country code, ambiguous options, region qualifier) from the blanked question."""
     matches = [m for m in (finder(text) if finder else []) if m.candidates]
     place, country, options = _read_place(text, matches)
+    if place and (bare := re.sub(r"['’]s?$", "", place)) != place and len(bare) > 2:
+        place = bare  # "lake Tana's water surface": the possessive is the sentence's, not the name's
     if (
         place
         and country

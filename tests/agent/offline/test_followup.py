@@ -170,3 +170,12 @@ def test_an_ambiguous_place_in_a_follow_up_keeps_the_task_and_asks_only_which_pl
     u = _turns("combien de bateaux au port de Brest", "et à Dieppe ?")
     assert u.intent == "count_objects" and u.object == "ship" and u.place == "Dieppe"
     assert u.asks != "topic"
+
+
+def test_a_site_that_grew_stays_the_site_and_a_town_that_grew_is_urban_growth():
+    u = _turns("what's happening at the Antwerp container terminal", "did it get bigger, expanded since 2019?")
+    assert u.intent == "industrial_activity" and u.change and "footprint" in u.flags
+    u = _turns("activité sur la raffinerie de Donges", "elle s'est étendue depuis 2017 ?")
+    assert u.intent == "industrial_activity" and u.change
+    u = _turns("what's happening at the Antwerp terminal", "and has the town grown with new houses since 2019?")
+    assert u.intent == "urban_growth"

@@ -429,3 +429,24 @@ def test_vocabulary_classes_read_by_meaning() -> None:
 def test_land_classes_are_land_cover() -> None:
     for question in ("classes de sol autour de Tulle", "land classes near Tulle", "what covers the ground at Tulle"):
         assert understand(question, today=date(2026, 12, 2)).intent == "land_cover"
+
+
+def test_felled_trees_new_houses_differences_and_sms_describe_are_their_topics():
+    today = date(2026, 12, 1)
+    assert understand("woods felled near Oyapock since 2020", today=today).intent == "deforestation"
+    assert understand("how much forest is gone around Tabatinga since 2010", today=today).intent == "deforestation"
+    assert understand("arbres abattus en Guyane depuis 2019", today=today).intent == "deforestation"
+    assert understand("have new homes popped up in Alcobendas since 2018", today=today).intent == "urban_growth"
+    assert understand("des maisons ont poussé à Pornic depuis 2016 ?", today=today).intent == "urban_growth"
+    assert understand("how does Tarbes differ between 2017 and 2023", today=today).intent == "change_generic"
+    assert understand("c quoi à Luchon", today=today).intent == "describe"
+    assert understand("c koi le nb de voitures au parking de Lourdes", today=today).intent == "count_objects"
+    assert understand("how many trees in the Landes plot", today=today).intent == "count_objects"
+
+
+def test_a_name_taken_back_at_the_start_and_a_possessive_are_not_the_place():
+    today = date(2026, 12, 1)
+    u = understand("Porto Vecchio... no sorry, Bonifacio: burnt area july 2024", today=today)
+    assert u.place == "Bonifacio"
+    assert understand("Paris, no, the flood of 2018", today=today).place == "Paris"
+    assert understand("how big is Lake Chad's water surface in 2024", today=today).place == "Lake Chad"
