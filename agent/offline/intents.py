@@ -43,6 +43,7 @@ _FR_WORDS = frozenset(
     "je tu vous moi svp stp cb hier demain mois ces actuellement ville gare champs parcelles cuves lacs "
     "immeubles maisons nebulosite nuageuse masque perte couvert deboisement etalement urbain urbaine croissance "
     "constructions nouvelles nouveaux changements differences detecte regarde voit vois sais pas trop bof "
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
     "vous avez t donne apercu part quand prise prises surface etendue niveau ont eu "
     "avez avons suis sont-ils lors feux traces indice cicatrice disponibles scenes truc machin chose bidule "
     "voit-on quoi rien".split()
@@ -53,7 +54,8 @@ _EN_WORDS = frozenset(
     "flooding flood water forest buildings ships boats trees cars fire burned burnt burn scar area last year "
     "summer has have did does do grown tell about give please you your can see look like latest surroundings "
     "within around over from to by get map measure estimate detect changes pics available "
-    "lost loss new built cover share healthy green cloudy taken appeared left visible before after".split()
+    "lost loss new built cover share healthy green cloudy taken appeared left visible before after "
+    "january february march april may june july august september october november december".split()
 )
 _ELISION = re.compile(r"\b(?:l|d|qu|s|n|j|c)'\w")
 

@@ -165,8 +165,12 @@ def _with_trailing_term(text: str, start: int, name: str, *, known: bool = False
     return text[start:end].strip()
 
 
-def _query_text(match: Any) -> str:
-    """The place phrase to geocode: the name as written, without its country qualifier."""
+def _query_text(match: Any, *, region_use: bool = False) -> str:
+    """The place phrase to geocode: the name as written, without its country qualifier.
+
+    ``region_use``: the name follows French "en" ("en Bresse"), which names a region, never a town: the town's
+    article ("La Bresse") is not restored.
+    """
     from geovigie.tools.places import split_qualifier
 
     text = str(match.text)
@@ -174,7 +178,7 @@ def _query_text(match: Any) -> str:
         text = split_qualifier(text)[0]
     best = match.candidates[0].name if match.candidates else text
     extra = fold(best)[: -len(fold(text))].strip() if fold(best).endswith(fold(text)) else ""
-    if extra and re.fullmatch(r"(?:le|la|les|l'|the|el|los|las|al|il|lo)", extra):
+    if extra and not region_use and re.fullmatch(r"(?:le|la|les|l'|the|el|los|las|al|il|lo)", extra):
         return str(best)  # "port du Havre" matched "Havre": the place is "Le Havre" (not "Departement du ...")
     return text
 
@@ -207,7 +211,8 @@ def _from_match(text: str, best: Any, country_hint: str | None) -> tuple[str, st
     article = _contracted_article(_preposition_before(text, best.start))
     if article and not best.country_filter and _known(article + str(best.text)):
         return article + str(best.text), country_hint, ()  # "au Luc" is Le Luc, not the "Luc" of Łódź
-    return _query_text(best), best.country_filter or country_hint, options
+    region_use = bool(re.search(r"(?i:\ben)\s+$", text[: best.start]))
+    return _query_text(best, region_use=region_use), best.country_filter or country_hint, options
 
 
 def read_place(text: str, finder: PlaceFinder | None) -> tuple[str | None, str | None, tuple[str, ...], str | None]:

@@ -68,7 +68,9 @@ def _said_before(u: Understanding, earlier: str) -> bool:
         return False
     said = fold(earlier).lower()
     named = [u.place or "", *u.item_refs, *(u.question[a:b] for a, b in u.dates.spans)]
-    return all(fold(n).lower().strip() in said for n in named if n.strip())
+    # "la carte de la Bresse" after "en Bresse": the article is the sentence's, the name is the same
+    bare = (re.sub(r"^(?:le|la|les|l'|the)\s*", "", fold(n).lower().strip()) for n in named if n.strip())
+    return all(n in said for n in bare)
 
 
 def artifact_request(u: Understanding, earlier: str = "") -> str | None:

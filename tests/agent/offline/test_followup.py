@@ -117,6 +117,7 @@ def test_a_result_asked_for_with_the_thread_s_own_place_or_dates_is_reused():
     assert kind("the map of Annecy") is None
     assert kind("fais-moi un compte rendu", earlier) == "report"
     assert kind("et le pourcentage ?", earlier) == "figures"
+    assert kind("une carte de la Crau stp", "l'occupation du sol en Crau en 2024 ? et en 2020") == "map"
 
 
 def test_a_measured_figure_asked_for_alone_or_now_is_the_last_result():

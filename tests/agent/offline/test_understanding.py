@@ -450,3 +450,11 @@ def test_a_name_taken_back_at_the_start_and_a_possessive_are_not_the_place():
     assert u.place == "Bonifacio"
     assert understand("Paris, no, the flood of 2018", today=today).place == "Paris"
     assert understand("how big is Lake Chad's water surface in 2024", today=today).place == "Lake Chad"
+
+
+def test_month_names_tell_the_language_and_en_names_a_region_not_a_town():
+    today = date(2026, 12, 1)
+    assert understand("ndvi Plateau de Millevaches juin 2025", today=today).language == "fr"
+    assert understand("ndvi Plateau de Millevaches june 2025", today=today).language == "en"
+    assert understand("l'occupation du sol en Bresse en 2024", today=today).place == "Bresse"
+    assert understand("inondation au Havre en 2024", today=today).place == "Le Havre"
